@@ -1,0 +1,90 @@
+"""Command line: `tandem run`, `tandem console`, `tandem content check`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.app import Adapter, App, run_until_stopped, setup_logging
+from bot.content import TOPICS, ContentError, load_content
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("tandem")
+
+
+def _platform_adapters(settings: Settings) -> list[Adapter]:
+    adapters: list[Adapter] = []
+    if settings.telegram_bot_token is not None:
+        from adapters.telegram_adapter import TelegramAdapter
+
+        adapters.append(TelegramAdapter(settings))
+    if settings.discord_bot_token is not None:
+        from adapters.discord_adapter import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings))
+    return adapters
+
+
+async def _run(settings: Settings, console_only: bool) -> None:
+    adapters = [] if console_only else _platform_adapters(settings)
+    if adapters:
+        log.info("starting %s", ", ".join(a.platform for a in adapters))
+        await run_until_stopped(App(settings, adapters))
+        return
+    from adapters.console import ConsoleAdapter
+
+    if not console_only:
+        log.info("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting the console adapter")
+    console = ConsoleAdapter()
+    await run_until_stopped(App(settings, [console]), until=console.run)
+
+
+def _content_check(settings: Settings) -> int:
+    library = load_content(settings.content_dir)
+    counts = library.counts()
+    width = max(len(t) for t in TOPICS)
+    for topic in TOPICS:
+        print(f"{topic:<{width}}  {counts.get(topic, 0):>4}")
+    print(f"{'prompts':<{width}}  {len(library.prompts):>4}")
+    print(f"{'check-in questions':<{width}}  {len(library.questions):>4}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tandem", description="Tandem: a couple's daily trust companion."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start every adapter with a token (the console if none)")
+    sub.add_parser("console", help="chat with Tandem in this terminal")
+    content = sub.add_parser("content", help="content tools")
+    content.add_argument("action", choices=["check"], help="validate content/ and print counts")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"tandem: {err}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        if args.command == "content":
+            return _content_check(settings)
+        if args.command in (None, "run", "console"):
+            if args.command is None:
+                parser.print_help()
+                return 0
+            load_content(
+                settings.content_dir
+            )  # an invalid file stops the bot before anything starts
+            asyncio.run(_run(settings, console_only=args.command == "console"))
+            return 0
+    except ContentError as err:
+        print(f"tandem: invalid content: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

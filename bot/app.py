@@ -1,0 +1,157 @@
+"""Composition root: builds the store, clock, content, core, scheduler and adapters; nothing at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.content import Library, load_content
+from bot.messages import Outgoing, SendResult, SendStatus
+from bot.migrate import upgrade
+from bot.ports import Clock, SystemClock
+from bot.service import Tandem
+from bot.settings import Settings
+from bot.store import Store, make_engine
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 5.0
+
+
+class Adapter(Protocol):
+    """A platform connection: it sends for the core, and feeds it what members do."""
+
+    platform: str
+
+    async def send(self, msg: Outgoing) -> SendResult: ...
+    async def start(self, tandem: Tandem) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Router:
+    """The core's one Messenger: hands each message to the adapter of its platform."""
+
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+
+    async def send(self, msg: Outgoing) -> SendResult:
+        adapter = self.adapters.get(msg.to.platform)
+        if adapter is None:
+            return SendResult(SendStatus.RETRY, reason="platform not connected")
+        return await adapter.send(msg)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs, and Telegram's contain the bot token; APScheduler logs every tick.
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext", "discord", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+@dataclass
+class App:
+    """One running Tandem: a store, the core, one scheduler job, and the adapters."""
+
+    settings: Settings
+    adapters: list[Adapter]
+    clock: Clock = field(default_factory=SystemClock)
+    library: Library | None = None
+    store: Store | None = None
+    tandem: Tandem | None = None
+    scheduler: AsyncIOScheduler | None = None
+
+    async def start(self) -> Tandem:
+        library = self.library or load_content(self.settings.content_dir)
+        self.store = Store(make_engine(self.settings.database_url))
+        await upgrade(self.store.engine)
+        router = Router({a.platform: a for a in self.adapters})
+        self.tandem = Tandem(
+            self.store,
+            self.clock,
+            library,
+            router,
+            default_timezone=self.settings.default_timezone,
+            grace=timedelta(minutes=self.settings.catchup_grace_minutes),
+            platforms=frozenset(router.adapters),
+        )
+        interrupted = await self.tandem.recover()
+        if interrupted:
+            log.warning(
+                "%d delivery(ies) were interrupted by the last stop; not resent", interrupted
+            )
+        for adapter in self.adapters:
+            await adapter.start(self.tandem)
+        self.scheduler = AsyncIOScheduler()
+        # One job claims whatever is due; schedules live in the database, not in APScheduler.
+        self.scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=self.settings.tick_seconds),
+            id="dispatch",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock.now(),
+        )
+        self.scheduler.start()
+        return self.tandem
+
+    async def _tick(self) -> None:
+        assert self.tandem is not None
+        try:
+            report = await self.tandem.dispatch_due()
+        except Exception as err:  # the next tick tries again; a tick must never kill the job
+            log.error("dispatch failed with %s", type(err).__name__)
+            return
+        if report.sent or report.missed or report.failed or report.retrying:
+            log.info(
+                "dispatch: sent %d, missed %d, retrying %d, failed %d",
+                report.sent,
+                report.missed,
+                report.retrying,
+                report.failed,
+            )
+
+    async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.tandem is not None:
+            # Let an in-flight tick finish recording what it sent, so nothing is half-written.
+            try:
+                await asyncio.wait_for(self.tandem.dispatcher.idle(), STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("stopping while a delivery was still in flight")
+        for adapter in reversed(self.adapters):
+            try:
+                await asyncio.wait_for(adapter.stop(), STOP_TIMEOUT)
+            except Exception as err:
+                log.warning(
+                    "adapter %s did not stop cleanly: %s", adapter.platform, type(err).__name__
+                )
+        if self.store is not None:
+            await self.store.close()
+
+
+async def run_until_stopped(app: App, until: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Starts the app and runs it until SIGTERM/SIGINT (or `until` returns), then stops cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    waiters = [asyncio.create_task(stop.wait())]
+    if until is not None:
+        waiters.append(asyncio.create_task(until()))  # type: ignore[arg-type]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await app.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,85 @@
+"""The platform-neutral words the core and the adapters speak: frozen dataclasses, no platform imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Address:
+    """One chat on one platform: a Telegram group or DM, a Discord channel or DM, the console."""
+
+    platform: str
+    chat_id: str
+
+
+class Event(StrEnum):
+    """Things that happen to a chat that are not a member speaking."""
+
+    ADDED = "added"  # the bot joined the chat, or a DM was opened
+    REMOVED = "removed"  # the bot was removed or blocked
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A member's command, button tap, note or a chat event, as the core sees it."""
+
+    to: Address
+    user_id: str = ""
+    user_name: str = ""
+    text: str = ""  # a command line such as "/remind 8pm" (no @botname), or a note
+    action: str | None = None  # the action of a button the member tapped
+    reply_to: str | None = None  # the platform id of the bot message this replies to
+    event: Event | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A tappable choice; `action` becomes Telegram callback_data or a Discord custom_id."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message, such as the /export JSON."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the core wants shown in a chat."""
+
+    to: Address
+    text: str
+    buttons: tuple[Button, ...] = ()
+    attachment: Attachment | None = None
+    private: bool = False  # only for the member who asked (callback answer, ephemeral reply)
+
+
+class SendStatus(StrEnum):
+    DELIVERED = "delivered"
+    GONE = "gone"  # permanent: chat deleted, bot removed or blocked
+    MOVED = "moved"  # the chat has a new address (Telegram group migrated to a supergroup)
+    RETRY = "retry"  # temporary: network, rate limit, server error
+    FAILED = "failed"  # permanent for this message only (bad request); the chat stays active
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one Outgoing; adapters map their platform's errors to these."""
+
+    status: SendStatus
+    message_id: str | None = None
+    new_address: Address | None = None
+    retry_after: float | None = None
+    reason: str = ""  # a short error class name, never message contents
+
+    @classmethod
+    def delivered(cls, message_id: str | None = None) -> SendResult:
+        return cls(SendStatus.DELIVERED, message_id=message_id)

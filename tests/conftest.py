@@ -1,0 +1,108 @@
+"""Fixtures: a real SQLite file (and PostgreSQL where the machine has it), the core, fakes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot.content import Library, default_content_dir, load_content
+from bot.messages import Incoming, Outgoing
+from bot.migrate import upgrade
+from bot.service import Tandem
+from bot.store import Store, make_engine
+from tests.fakes import ALICE, FakeMessenger, FixedClock, said
+
+PG_ADMIN = os.environ.get("TANDEM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def library() -> Library:
+    return load_content(default_content_dir())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/tandem.db"
+        return
+    yield from _postgres_database()
+
+
+def _postgres_database() -> Iterator[str]:
+    import asyncio
+
+    import asyncpg
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin("SELECT 1"))
+    except Exception as err:
+        pytest.skip(f"PostgreSQL at {PG_ADMIN} is not reachable ({type(err).__name__}); SQLite runs still cover the core")
+    name = f"tandem_{uuid.uuid4().hex[:10]}"
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite:///{tmp_path}/tandem.db"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock("2026-11-21T12:00:00+00:00")
+
+
+@pytest.fixture
+def messenger() -> FakeMessenger:
+    return FakeMessenger()
+
+
+async def build(url: str, clock: FixedClock, messenger: FakeMessenger, library: Library, **kw: object) -> Tandem:
+    store = Store(make_engine(url))
+    await upgrade(store.engine)
+    return Tandem(store, clock, library, messenger, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def tandem(
+    database_url: str, clock: FixedClock, messenger: FakeMessenger, library: Library
+) -> AsyncIterator[Tandem]:
+    bot = await build(database_url, clock, messenger, library, grace=timedelta(hours=3))
+    yield bot
+    await bot.store.close()
+
+
+@pytest.fixture
+async def lite(sqlite_url: str, clock: FixedClock, messenger: FakeMessenger, library: Library) -> AsyncIterator[Tandem]:
+    """The core on a SQLite file only, for tests about behaviour rather than the database."""
+    bot = await build(sqlite_url, clock, messenger, library)
+    yield bot
+    await bot.store.close()
+
+
+async def one(tandem: Tandem, incoming: Incoming) -> Outgoing:
+    [reply] = await tandem.handle(incoming)
+    return reply
+
+
+async def dialog(tandem: Tandem, steps: list[tuple[str, str]], who: tuple[str, str] = ALICE) -> None:
+    """Each step: what the member types, and words the (single) reply must contain."""
+    for typed, expected in steps:
+        replies = await tandem.handle(said(who, typed))
+        text_ = "\n".join(r.text for r in replies)
+        assert expected in text_, f"after {typed!r} expected {expected!r} in:\n{text_}"
+
