@@ -51,8 +51,18 @@ class Router:
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs request URLs, and Telegram's contain the bot token; APScheduler logs every tick.
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext", "discord", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # aiosqlite and SQLAlchemy at DEBUG would print SQL parameters, and with them check-in notes.
+    quiet = (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "telegram.ext",
+        "discord",
+        "aiosqlite",
+        "sqlalchemy",
+    )
+    for name in quiet:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 @dataclass

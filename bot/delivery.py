@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -52,7 +52,6 @@ class DispatchReport:
     failed: int = 0
     deactivated: int = 0
     moved: int = 0
-    messages: list[Outgoing] = field(default_factory=list, repr=False)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -352,7 +351,7 @@ class Dispatcher:
                 job.address = moved
                 messages[index] = render(job, self.library)
                 results[index] = await self._send_one(messages[index])
-        await self._record(jobs, messages, results, report)
+        await self._record(jobs, results, report)
 
     async def _move(self, space_id: int, new: Address) -> Address:
         async with self.store.unit() as session:
@@ -364,16 +363,12 @@ class Dispatcher:
         return new
 
     async def _record(
-        self,
-        jobs: list[Job],
-        messages: list[Outgoing],
-        results: list[SendResult],
-        report: DispatchReport,
+        self, jobs: list[Job], results: list[SendResult], report: DispatchReport
     ) -> None:
         now = self.clock.now()
         updates: list[dict[str, Any]] = []
         gone: set[int] = set()
-        for job, msg, result in zip(jobs, messages, results, strict=True):
+        for job, result in zip(jobs, results, strict=True):
             row: dict[str, Any] = {
                 "did": job.delivery_id,
                 "status": "sent",
@@ -386,7 +381,6 @@ class Dispatcher:
             if result.status is SendStatus.DELIVERED:
                 row["sent_at"] = now
                 report.sent += 1
-                report.messages.append(msg)
             elif result.status is SendStatus.RETRY and job.attempts + 1 < MAX_ATTEMPTS:
                 row["status"] = "retry"
                 wait = backoff(job.attempts + 1)

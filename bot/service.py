@@ -187,6 +187,7 @@ class Tandem:
     async def _action(self, ctx: Ctx, action: str) -> list[Outgoing]:
         if action == FORGET_YES:
             await erase_space(ctx.session, ctx.space)
+            ctx.after_commit.append(self.store.scrub)
             return [
                 ctx.reply(
                     "🧹 Done. Everything Tandem kept about this chat is erased. "

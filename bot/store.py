@@ -168,5 +168,11 @@ class Store:
             async with session.begin():
                 yield session
 
+    async def scrub(self) -> None:
+        """After an erase: fold the SQLite write-ahead log into the file, so no old page copy stays."""
+        if self.is_sqlite:
+            async with self._write_lock, self.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def close(self) -> None:
         await self.engine.dispose()

@@ -47,7 +47,9 @@ def _postgres_database() -> Iterator[str]:
     try:
         asyncio.run(admin("SELECT 1"))
     except Exception as err:
-        pytest.skip(f"PostgreSQL at {PG_ADMIN} is not reachable ({type(err).__name__}); SQLite runs still cover the core")
+        pytest.skip(
+            f"PostgreSQL at {PG_ADMIN} is not reachable ({type(err).__name__}); SQLite runs still cover the core"
+        )
     name = f"tandem_{uuid.uuid4().hex[:10]}"
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
@@ -71,7 +73,9 @@ def messenger() -> FakeMessenger:
     return FakeMessenger()
 
 
-async def build(url: str, clock: FixedClock, messenger: FakeMessenger, library: Library, **kw: object) -> Tandem:
+async def build(
+    url: str, clock: FixedClock, messenger: FakeMessenger, library: Library, **kw: object
+) -> Tandem:
     store = Store(make_engine(url))
     await upgrade(store.engine)
     return Tandem(store, clock, library, messenger, **kw)  # type: ignore[arg-type]
@@ -87,7 +91,9 @@ async def tandem(
 
 
 @pytest.fixture
-async def lite(sqlite_url: str, clock: FixedClock, messenger: FakeMessenger, library: Library) -> AsyncIterator[Tandem]:
+async def lite(
+    sqlite_url: str, clock: FixedClock, messenger: FakeMessenger, library: Library
+) -> AsyncIterator[Tandem]:
     """The core on a SQLite file only, for tests about behaviour rather than the database."""
     bot = await build(sqlite_url, clock, messenger, library)
     yield bot
@@ -99,10 +105,11 @@ async def one(tandem: Tandem, incoming: Incoming) -> Outgoing:
     return reply
 
 
-async def dialog(tandem: Tandem, steps: list[tuple[str, str]], who: tuple[str, str] = ALICE) -> None:
+async def dialog(
+    tandem: Tandem, steps: list[tuple[str, str]], who: tuple[str, str] = ALICE
+) -> None:
     """Each step: what the member types, and words the (single) reply must contain."""
     for typed, expected in steps:
         replies = await tandem.handle(said(who, typed))
         text_ = "\n".join(r.text for r in replies)
         assert expected in text_, f"after {typed!r} expected {expected!r} in:\n{text_}"
-

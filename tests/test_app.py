@@ -1,0 +1,183 @@
+"""Start-up as a newcomer meets it: settings, migrations, content check, and the console end to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import bot.store  # noqa: F401
+from bot.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_tandem(
+    args: list[str], tmp_path: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/t.db", **env},
+    )
+
+
+def test_settings_come_from_env_and_dotenv_env_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEFAULT_TIMEZONE=Europe/Berlin\nLOG_LEVEL=debug\nTELEGRAM_BOT_TOKEN=\n")
+    monkeypatch.delenv("DEFAULT_TIMEZONE", raising=False)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    settings = load_settings(str(env_file))
+    assert settings.default_timezone == "Europe/Berlin" and settings.log_level == "DEBUG"
+    assert settings.telegram_bot_token is None  # empty means unset
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "Asia/Kolkata")
+    assert load_settings(str(env_file)).default_timezone == "Asia/Kolkata"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://x@y/z"),
+        ("DEFAULT_TIMEZONE", "Mars/Olympus"),
+        ("CATCHUP_GRACE_MINUTES", "soon"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_an_invalid_setting_stops_the_bot_naming_it(tmp_path: Path, name: str, value: str) -> None:
+    result = run_tandem(["run"], tmp_path, **{name: value})
+    assert result.returncode == 2
+    assert f"Invalid setting {name}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_setting_raises_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICK_SECONDS", "0")
+    with pytest.raises(SettingsError, match="TICK_SECONDS"):
+        load_settings(None)
+
+
+def test_content_check_prints_counts(tmp_path: Path) -> None:
+    result = run_tandem(["content", "check"], tmp_path)
+    assert result.returncode == 0
+    assert "gratitude" in result.stdout and "check-in questions" in result.stdout
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    result = run_tandem(["content", "check"], tmp_path)  # any start-up; console below migrates
+    assert result.returncode == 0
+    run_tandem(["console"], tmp_path, stdin="/quit\n")
+    engine = create_engine(f"sqlite:///{tmp_path}/t.db")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == [], "bot/store.py changed without a migration: alembic revision --autogenerate"
+
+
+def test_console_end_to_end(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/start",
+            "/timezone Asia/Kolkata",
+            "/remind 8:30 pm weekdays",
+            "/remind 25:99",
+            "/checkin",
+            "4",
+            "/as Bob",
+            "5",
+            "/reply felt heard today",
+            "/progress",
+            "/export",
+            "/quit",
+        ]
+    )
+    result = run_tandem(["console"], tmp_path, stdin=script + "\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "not therapy" in out
+    assert "Daily prompt set for 20:30 on weekdays (Asia/Kolkata time)" in out
+    assert "I couldn't read “25:99” as a time of day" in out
+    assert "[1] 1   [2] 2   [3] 3   [4] 4   [5] 5" in out
+    assert "You've both checked in" in out
+    assert "Note saved" in out
+    assert "Alice 4, Bob 5 📝" in out
+    exported = list((tmp_path / "data" / "exports").glob("tandem-export-*.json"))
+    assert len(exported) == 1 and "felt heard today" in exported[0].read_text()
+    assert "felt heard today" not in result.stderr  # notes never reach the logs
+
+
+def test_console_shows_a_scheduled_prompt_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`tandem run` with no tokens starts the console; a due prompt appears; SIGTERM stops it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
+        "TICK_SECONDS": "0.5",
+        "TELEGRAM_BOT_TOKEN": "",
+        "DISCORD_BOT_TOKEN": "",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    # A daily time one minute from now would make the test wait; /tip shows a prompt at once
+    # and the scheduler path is covered by the in-process tests. Here: start, talk, stop.
+    proc.stdin.write("/tip\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 30
+    seen = ""
+    while "Today's step" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.readline()
+    assert "Today's step" in seen
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert "starting the console adapter" in (proc.stderr.read() if proc.stderr else "")
+
+
+async def test_the_scheduler_job_delivers_a_due_prompt_to_the_console(tmp_path: Path) -> None:
+    """The real AsyncIOScheduler tick, the real App wiring, an injected clock."""
+    import asyncio
+    import io
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import App
+    from bot.settings import Settings
+    from tests.fakes import FixedClock
+
+    clock = FixedClock("2026-11-21T12:00:00+00:00")
+    out = io.StringIO()
+    console = ConsoleAdapter(out=out, export_dir=tmp_path)
+    app = App(
+        Settings(database_url=f"sqlite:///{tmp_path}/app.db", tick_seconds=0.5),
+        [console],
+        clock=clock,
+    )
+    await app.start()
+    try:
+        await console.feed("/remind 13:00")
+        clock.set("2026-11-21T13:00:01+00:00")
+        for _ in range(40):
+            if "Today's step" in out.getvalue():
+                break
+            await asyncio.sleep(0.1)
+        assert out.getvalue().count("Today's step") == 1
+    finally:
+        await app.stop()

@@ -1,0 +1,396 @@
+"""Prompts and check-ins arrive once, at the chosen local time: DST, midnight, restarts, failures."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.content import Library
+from bot.messages import Address, SendResult, SendStatus
+from bot.service import Tandem
+from bot.store import Delivery, Schedule, Space
+from tests.conftest import build
+from tests.fakes import ALICE, HOME, FakeMessenger, FixedClock, said
+
+
+async def setup(tandem: Tandem, *commands: str, to: Address = HOME) -> None:
+    for command in commands:
+        replies = await tandem.handle(said(ALICE, command, to=to))
+        assert all("✅" in r.text for r in replies), [r.text for r in replies]
+
+
+async def deliveries(tandem: Tandem) -> list[Delivery]:
+    async with tandem.store.unit() as session:
+        return list((await session.exec(select(Delivery).order_by(Delivery.id))).all())
+
+
+async def space_of(tandem: Tandem, to: Address = HOME) -> Space | None:
+    async with tandem.store.unit() as session:
+        found = await session.exec(select(Space).where(Space.chat_id == to.chat_id))
+        return found.first()
+
+
+async def test_prompt_arrives_at_the_local_time_once(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(tandem, "/timezone Europe/Berlin", "/remind 20:30")
+    clock.set("2026-11-21T19:29:00+00:00")  # 20:29 in Berlin
+    await tandem.dispatch_due()
+    assert messenger.take() == []
+    clock.set("2026-11-21T19:30:04+00:00")
+    await tandem.dispatch_due()
+    [prompt] = messenger.take()
+    assert prompt.to == HOME and prompt.text.startswith("🌱 Today's step")
+    await tandem.dispatch_due()
+    clock.advance(hours=3)
+    await tandem.dispatch_due()
+    assert messenger.take() == []
+    clock.set("2026-11-22T19:30:00+00:00")
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+@pytest.mark.parametrize(
+    ("zone", "typed", "before", "fires", "later"),
+    [
+        # Spring forward in Berlin: 02:30 does not exist on 29 March, it fires once at 03:30 CEST.
+        (
+            "Europe/Berlin",
+            "2:30",
+            "2026-03-29T00:59:00+00:00",
+            "2026-03-29T01:30:00+00:00",
+            "2026-03-29T23:00:00+00:00",
+        ),
+        # Fall back in Berlin: 02:30 happens twice on 25 October; only the first one fires.
+        (
+            "Europe/Berlin",
+            "2:30",
+            "2026-10-25T00:29:00+00:00",
+            "2026-10-25T00:30:00+00:00",
+            "2026-10-25T01:30:00+00:00",
+        ),
+        # New York springs forward on 8 March: 02:30 becomes 03:30 EDT.
+        (
+            "America/New_York",
+            "2:30am",
+            "2026-03-08T07:29:00+00:00",
+            "2026-03-08T07:30:00+00:00",
+            "2026-03-08T23:00:00+00:00",
+        ),
+        # New York falls back on 1 November: 01:30 happens twice; only the first (EDT) fires.
+        (
+            "America/New_York",
+            "1:30 am",
+            "2026-11-01T05:29:00+00:00",
+            "2026-11-01T05:30:00+00:00",
+            "2026-11-01T06:30:00+00:00",
+        ),
+        # A half-hour zone: 8 pm in Kolkata is 14:30 UTC.
+        (
+            "Asia/Kolkata",
+            "8pm",
+            "2026-06-01T14:29:00+00:00",
+            "2026-06-01T14:30:00+00:00",
+            "2026-06-01T20:00:00+00:00",
+        ),
+        # Midnight in Berlin belongs to the new day, 23:00 UTC the evening before.
+        (
+            "Europe/Berlin",
+            "00:00",
+            "2026-12-01T22:59:00+00:00",
+            "2026-12-01T23:00:00+00:00",
+            "2026-12-02T22:00:00+00:00",
+        ),
+    ],
+)
+async def test_dst_days_and_midnight_fire_exactly_once(
+    lite: Tandem,
+    clock: FixedClock,
+    messenger: FakeMessenger,
+    zone: str,
+    typed: str,
+    before: str,
+    fires: str,
+    later: str,
+) -> None:
+    clock.set(before)
+    clock.advance(hours=-6)
+    await setup(lite, f"/timezone {zone}", f"/remind {typed}")
+    clock.set(before)
+    await lite.dispatch_due()
+    assert messenger.take() == []
+    clock.set(fires)
+    await lite.dispatch_due()
+    assert len(messenger.take()) == 1
+    clock.set(later)
+    await lite.dispatch_due()
+    assert messenger.take() == []
+    [sent] = [d for d in await deliveries(lite) if d.status == "sent"]
+    assert sent.local_date == date.fromisoformat(fires[:10]) + timedelta(
+        days=1 if typed == "00:00" else 0
+    )
+
+
+async def test_changing_zone_mid_day_moves_the_next_prompt_and_never_doubles(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    clock.set("2026-11-21T10:00:00+00:00")
+    await setup(tandem, "/remind 20:00")  # UTC
+    clock.set("2026-11-21T20:00:00+00:00")
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+    # Now in Los Angeles it is still the morning of the 21st; 20:00 there would be a second
+    # prompt on the same local day, so the next one is on the 22nd.
+    await setup(tandem, "/timezone America/Los_Angeles")
+    clock.set("2026-11-22T04:00:00+00:00")  # 20:00 on the 21st in LA
+    await tandem.dispatch_due()
+    assert messenger.take() == []
+    clock.set("2026-11-23T04:00:00+00:00")  # 20:00 on the 22nd in LA
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_zone_change_before_the_prompt_takes_effect_at_once(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    clock.set("2026-11-21T10:00:00+00:00")
+    await setup(lite, "/remind 20:00", "/timezone Asia/Tokyo")  # 19:00 in Tokyo: 20:00 is soon
+    clock.set("2026-11-21T11:00:00+00:00")
+    await lite.dispatch_due()
+    assert len(messenger.take()) == 1
+    clock.set("2026-11-21T20:00:00+00:00")
+    await lite.dispatch_due()
+    assert messenger.take() == []
+
+
+async def test_restart_after_a_due_time_sends_one_late_prompt_not_two(
+    sqlite_url: str, clock: FixedClock, library: Library
+) -> None:
+    first = FakeMessenger()
+    bot = await build(sqlite_url, clock, first, library)
+    await setup(bot, "/timezone Europe/Berlin", "/remind 20:30")
+    await bot.store.close()  # the bot stops before 20:30
+
+    clock.set("2026-11-21T20:15:00+00:00")  # 21:15 in Berlin: 45 minutes late, inside the grace
+    second = FakeMessenger()
+    bot = await build(sqlite_url, clock, second, library)
+    assert await bot.recover() == 0
+    await bot.dispatch_due()
+    await bot.dispatch_due()
+    assert len(second.take()) == 1
+    await bot.store.close()
+
+    third = FakeMessenger()
+    bot = await build(sqlite_url, clock, third, library)
+    await bot.dispatch_due()
+    assert third.take() == []
+    await bot.store.close()
+
+
+async def test_prompts_older_than_the_grace_window_are_missed_not_burst(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(tandem, "/remind 8am", "/checkin 9am")
+    clock.set("2026-11-24T15:00:00+00:00")  # three days of downtime, 6 hours after today's 9am
+    await tandem.dispatch_due()
+    assert messenger.take() == []
+    statuses = [d.status for d in await deliveries(tandem)]
+    assert statuses == ["missed", "missed"]
+    clock.set("2026-11-25T08:00:30+00:00")
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_newest_prompt_still_fresh_after_long_downtime_is_sent_once(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(lite, "/remind 8am")
+    clock.set("2026-11-24T09:00:00+00:00")  # down since the 21st; today's 8am is an hour old
+    await lite.dispatch_due()
+    assert len(messenger.take()) == 1
+    assert [d.status for d in await deliveries(lite)] == ["missed", "sent"]
+
+
+async def test_temporary_failure_is_retried_with_backoff_and_delivered_once(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(tandem, "/remind 13:00")
+    messenger.fail(HOME.chat_id, SendResult(SendStatus.RETRY, reason="NetworkError"))
+    clock.set("2026-11-21T13:00:00+00:00")
+    report = await tandem.dispatch_due()
+    assert report.retrying == 1 and messenger.take() == []
+    await tandem.dispatch_due()
+    assert messenger.take() == []  # backing off, not hammering
+    clock.advance(minutes=2)
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+    clock.advance(minutes=30)
+    await tandem.dispatch_due()
+    assert messenger.take() == []
+
+
+async def test_a_rate_limit_waits_at_least_what_the_platform_asked(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(lite, "/remind 13:00")
+    messenger.fail(HOME.chat_id, SendResult(SendStatus.RETRY, retry_after=600, reason="RetryAfter"))
+    clock.set("2026-11-21T13:00:00+00:00")
+    await lite.dispatch_due()
+    clock.advance(minutes=5)
+    await lite.dispatch_due()
+    assert messenger.take() == []
+    clock.advance(minutes=6)
+    await lite.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_chat_gone_deactivates_the_space_until_added_again(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(tandem, "/remind 13:00")
+    messenger.fail(HOME.chat_id, SendResult(SendStatus.GONE, reason="Forbidden"))
+    clock.set("2026-11-21T13:00:00+00:00")
+    report = await tandem.dispatch_due()
+    assert report.deactivated == 1
+    space = await space_of(tandem)
+    assert space is not None and not space.active
+    clock.set("2026-11-23T13:00:00+00:00")
+    await tandem.dispatch_due()
+    assert messenger.attempts[1:] == []  # no retry storm against a chat that is gone
+    clock.set("2026-11-23T14:00:00+00:00")
+    await tandem.handle(said(ALICE, "/start"))  # added back: settings return, nothing stale
+    await tandem.dispatch_due()
+    assert [m.text for m in messenger.take() if "Today's step" in m.text] == []
+    clock.set("2026-11-24T13:00:00+00:00")
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_moved_chat_keeps_its_schedule_and_gets_the_message_once(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(tandem, "/timezone Europe/Berlin", "/remind 14:00")
+    new = Address(HOME.platform, "chat-1-super")
+    messenger.fail(
+        HOME.chat_id, SendResult(SendStatus.MOVED, new_address=new, reason="ChatMigrated")
+    )
+    clock.set("2026-11-21T13:00:00+00:00")
+    report = await tandem.dispatch_due()
+    assert report.moved == 1
+    [prompt] = messenger.take()
+    assert prompt.to == new
+    replies = await tandem.handle(said(ALICE, "/schedule", to=new))
+    assert "14:00" in replies[0].text and "Europe/Berlin" in replies[0].text
+
+
+async def test_one_chats_failure_never_holds_up_the_others(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    other = Address(HOME.platform, "chat-2")
+    await setup(lite, "/remind 13:00")
+    await setup(lite, "/remind 13:00", to=other)
+
+    async def broken(msg):  # type: ignore[no-untyped-def]
+        if msg.to == HOME:
+            raise RuntimeError("adapter bug")
+        return await FakeMessenger.send(messenger, msg)
+
+    messenger.send = broken  # type: ignore[method-assign]
+    clock.set("2026-11-21T13:00:00+00:00")
+    report = await lite.dispatch_due()
+    assert [m.to for m in messenger.take()] == [other]
+    assert report.retrying == 1
+
+
+async def test_pause_for_days_then_resume_by_itself(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(tandem, "/remind 13:00")
+    reply = (await tandem.handle(said(ALICE, "/pause 2 days")))[0].text
+    assert "until Mon 23 Nov" in reply
+    for day in ("21", "22"):
+        clock.set(f"2026-11-{day}T13:00:00+00:00")
+        await tandem.dispatch_due()
+        assert messenger.take() == []
+    clock.set("2026-11-23T13:00:00+00:00")
+    await tandem.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_pause_until_resume(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(lite, "/remind 13:00")
+    await lite.handle(said(ALICE, "/pause"))
+    clock.set("2026-11-25T13:00:00+00:00")
+    await lite.dispatch_due()
+    assert messenger.take() == []
+    clock.advance(hours=1)
+    reply = (await lite.handle(said(ALICE, "/resume")))[0].text
+    assert "next tomorrow at 13:00" in reply
+    clock.set("2026-11-26T13:00:00+00:00")
+    await lite.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_a_send_interrupted_by_a_crash_is_not_resent(
+    sqlite_url: str, clock: FixedClock, library: Library
+) -> None:
+    messenger = FakeMessenger()
+    bot = await build(sqlite_url, clock, messenger, library)
+    await setup(bot, "/remind 13:00")
+    clock.set("2026-11-21T13:00:00+00:00")
+    # Claim, then "crash" before the outcome is recorded.
+    jobs = await bot.dispatcher._claim_schedules(
+        clock.now(), __import__("bot.delivery").delivery.DispatchReport()
+    )
+    assert len(jobs) == 1
+    await bot.store.close()
+    bot = await build(sqlite_url, clock, messenger, library)
+    assert await bot.recover() == 1
+    await bot.dispatch_due()
+    assert messenger.take() == []
+    await bot.store.close()
+
+
+async def test_scheduled_checkin_has_five_buttons(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(lite, "/checkin 21:30 weekends")
+    clock.set("2026-11-21T21:30:00+00:00")  # a Saturday
+    await lite.dispatch_due()
+    [checkin] = messenger.take()
+    assert [b.label for b in checkin.buttons] == ["1", "2", "3", "4", "5"]
+    assert "reply to this message" in checkin.text
+    clock.set("2026-11-23T21:30:00+00:00")  # Monday: not a weekend
+    await lite.dispatch_due()
+    assert messenger.take() == []
+
+
+async def test_prompts_do_not_repeat_until_the_pool_is_used_up(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger, library: Library
+) -> None:
+    await setup(lite, "/remind 13:00", "/topics patience, forgiveness")
+    pool = {p.text for t in ("patience", "forgiveness") for p in library.by_topic[t]}
+    texts = []
+    clock.set("2026-11-20T13:00:00+00:00")
+    for _ in range(len(pool)):
+        clock.advance(days=1)
+        await lite.dispatch_due()
+        [msg] = messenger.take()
+        texts.append(msg.text.split("\n\n", 1)[1])
+    assert set(texts) == pool
+    clock.advance(days=1)
+    await lite.dispatch_due()
+    assert messenger.take()[0].text.split("\n\n", 1)[1] in pool
+
+
+async def test_schedule_changes_reach_the_next_due_instant(lite: Tandem, clock: FixedClock) -> None:
+    await setup(lite, "/remind 20:00")
+    await setup(lite, "/remind 7am")
+    async with lite.store.unit() as session:
+        [schedule] = (await session.exec(select(Schedule))).all()
+    assert schedule.next_due_at is not None
+    assert schedule.next_due_at.isoformat() == "2026-11-22T07:00:00+00:00"

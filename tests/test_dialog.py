@@ -1,0 +1,170 @@
+"""Conversations as a couple has them: every command, its confirmation, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.service import Tandem
+from tests.conftest import dialog, one
+from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
+
+
+async def snapshot(tandem: Tandem) -> dict[str, object]:
+    """Everything stored about the chat, as /export gives it (minus the export time)."""
+    export = (await one(tandem, said(ALICE, "/export"))).attachment
+    assert export is not None
+    data = json.loads(export.data)
+    data.pop("exported_at")
+    return data
+
+
+async def test_first_day(tandem: Tandem) -> None:
+    await dialog(
+        tandem,
+        [
+            ("/start", "not therapy"),
+            ("/timezone Berlin", "Timezone set to Europe/Berlin; it's 13:00 there now."),
+            (
+                "/remind 8:30 pm weekdays",
+                "Daily prompt set for 20:30 on weekdays (Europe/Berlin time)",
+            ),
+            ("/checkin 9pm", "Daily check-in set for 21:00 every day"),
+            ("/schedule", "Daily prompt: 20:30 on weekdays, next Mon 23 Nov at 20:30."),
+            ("/schedule", "Daily check-in: 21:00 every day, next today at 21:00."),
+            ("/timezone", "Timezone: Europe/Berlin (it's 13:00 there now)"),
+            ("/topics gratitude, active listening", "Your topics: Active listening, Gratitude."),
+            ("/topics add patience", "Your topics: Active listening, Gratitude, Patience."),
+            ("/topics drop gratitude", "Your topics: Active listening, Patience."),
+            ("/topics", "✓ patience: Patience"),
+            ("/tip", "🌱 Today's step · Active listening"),
+            ("/tip", "🌱 Today's step · Patience"),
+            ("/pause 3 days", "Paused for 3 days, until Tue 24 Nov"),
+            ("/schedule", "Paused until Tue 24 Nov at 00:00"),
+            ("/resume", "Welcome back"),
+            ("/progress", "Streak: 0 days"),
+            ("/privacy", "/forget erases all of it"),
+            ("/support", "emergency"),
+            ("/help", "/remind <time> [days]"),
+            ("/remind off", "Daily prompt turned off."),
+            ("/checkin off", "Daily check-in turned off."),
+            ("/Remind@TandemBot 7am", "Daily prompt set for 07:00"),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "example"),
+    [
+        ("/remind 25:99", "Try a time like 20:30, 8pm or 8:30 pm."),
+        ("/remind", "/remind 20:30, /remind 8pm weekdays"),
+        ("/remind 8pm someday", "mon,wed,fri"),
+        ("/checkin 13pm", "8:30 pm"),
+        ("/timezone Mars/Olympus", "Europe/Berlin"),
+        ("/timezone UTC+15", "UTC+5:30"),
+        ("/topics astrology", "/topics gratitude, patience"),
+        (
+            "/topics drop active_listening, patience, gratitude, transparency, boundaries, consistency, "
+            "empathy, forgiveness, vulnerability, self_growth, small_wins, professional_help, "
+            "open_communication, shared_activities",
+            "at least one topic",
+        ),
+        ("/topics add", "/topics add gratitude"),
+        ("/pause forever", "/pause 3 days"),
+        ("/remind " + "9" * 400, "more than I can read"),
+        ("/timezone " + "x" * 100, "longer than I can read"),
+        ("/dance", "/help"),
+    ],
+)
+async def test_bad_input_gets_an_example_and_changes_nothing(
+    tandem: Tandem, typed: str, example: str
+) -> None:
+    await dialog(
+        tandem, [("/timezone Berlin", "✅"), ("/remind 8pm", "✅"), ("/topics gratitude", "✅")]
+    )
+    before = await snapshot(tandem)
+    [reply] = await tandem.handle(said(ALICE, typed))
+    assert example in reply.text
+    assert "Traceback" not in reply.text
+    assert await snapshot(tandem) == before
+
+
+async def test_pause_and_resume_with_nothing_scheduled(lite: Tandem) -> None:
+    await dialog(lite, [("/pause", "Nothing to pause"), ("/resume", "Nothing to resume")])
+
+
+async def test_unexpected_failure_gets_an_apology_and_logs_no_content(
+    lite: Tandem, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.commands
+
+    secret = "secret " + "note text"
+
+    async def broken(ctx, args):  # type: ignore[no-untyped-def]
+        raise RuntimeError(secret)
+
+    monkeypatch.setitem(bot.commands.COMMANDS, "tip", broken)
+    with caplog.at_level(logging.DEBUG, logger="bot"):
+        [reply] = await lite.handle(said(ALICE, "/tip"))
+    assert reply.text.startswith("Sorry, something went wrong on my side. Nothing was changed")
+    assert "secret note text" not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+async def test_bot_added_and_removed(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    from bot.messages import Event, Incoming
+    from tests.fakes import HOME
+
+    [welcome] = await lite.handle(Incoming(HOME, event=Event.ADDED))
+    assert "not therapy" in welcome.text and "/remind 8pm" in welcome.text
+    await dialog(lite, [("/remind 13:00", "✅")])
+    assert await lite.handle(Incoming(HOME, event=Event.REMOVED)) == []
+    clock.set("2026-11-21T13:00:00+00:00")
+    await lite.dispatch_due()
+    assert messenger.take() == []
+    await lite.handle(Incoming(HOME, event=Event.ADDED))
+    clock.set("2026-11-22T13:00:00+00:00")
+    await lite.dispatch_due()
+    assert len(messenger.take()) == 1
+
+
+async def test_forget_erases_everything_for_real(
+    sqlite_url: str, clock: FixedClock, messenger: FakeMessenger, library: object
+) -> None:
+    from tests.conftest import build
+
+    bot = await build(sqlite_url, clock, messenger, library)  # type: ignore[arg-type]
+    await dialog(bot, [("/remind 8pm", "✅"), ("/timezone Berlin", "✅")])
+    await bot.handle(said(ALICE, "/checkin"))
+    [checkin] = messenger.take()
+    await bot.handle(said(BOB, action=checkin.buttons[2].action))
+    await bot.handle(
+        said(BOB, "a very private sentence", reply_to=messenger.message_id_of(checkin))
+    )
+    [confirm] = await bot.handle(said(ALICE, "/forget"))
+    assert [b.label for b in confirm.buttons] == ["Yes, erase everything", "Cancel"]
+    [kept] = await bot.handle(said(ALICE, action=confirm.buttons[1].action))
+    assert "Nothing was erased" in kept.text
+    [done] = await bot.handle(said(ALICE, action=confirm.buttons[0].action))
+    assert "erased" in done.text
+    data = await snapshot(bot)
+    # Only Alice, who just asked for the export, is known again; Bob and all history are gone.
+    assert [m["display_name"] for m in data["members"]] == ["Alice"]
+    assert data["checkins"] == [] and data["schedules"] == [] and data["deliveries"] == []
+    await bot.store.close()
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    assert b"a very private sentence" not in raw
+
+
+def test_logging_set_up_by_the_bot_never_shows_sql_parameters_or_urls() -> None:
+    from bot.app import setup_logging
+
+    setup_logging("DEBUG")
+    for name in ("aiosqlite", "httpx", "httpcore", "sqlalchemy.engine"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
