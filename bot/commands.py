@@ -77,14 +77,17 @@ def pause_of(schedules: dict[str, Schedule]) -> datetime | None:
     return max(pauses) if pauses else None
 
 
-def _reschedule(ctx: Ctx, schedule: Schedule) -> None:
+def reschedule(session: AsyncSession, schedule: Schedule, zone: str, now: datetime) -> None:
+    """Recomputes when a schedule is next due, after any change to it, its space or its pause."""
     paused = schedule.paused_until
-    if paused is not None and paused <= ctx.now:
+    if paused is not None and paused <= now:
         schedule.paused_until = paused = None
-    schedule.next_due_at = first_due(
-        schedule.local_time, schedule.weekdays, ctx.space.timezone, ctx.now, paused
-    )
-    ctx.session.add(schedule)
+    schedule.next_due_at = first_due(schedule.local_time, schedule.weekdays, zone, now, paused)
+    session.add(schedule)
+
+
+def _reschedule(ctx: Ctx, schedule: Schedule) -> None:
+    reschedule(ctx.session, schedule, ctx.space.timezone, ctx.now)
 
 
 def describe_schedule(ctx: Ctx, schedule: Schedule) -> str:

@@ -18,6 +18,7 @@ from bot.commands import (
     MAX_COMMAND,
     Ctx,
     erase_space,
+    reschedule,
     split_command,
 )
 from bot.content import TOPICS, Library
@@ -26,7 +27,6 @@ from bot.errors import UserError
 from bot.messages import Address, Event, Incoming, Outgoing
 from bot.ports import Clock, Messenger
 from bot.render import day_label
-from bot.schedule import first_due
 from bot.store import Delivery, Member, Schedule, Space, Store
 
 log = logging.getLogger(__name__)
@@ -149,18 +149,9 @@ class Tandem:
             # Added back to the chat: its settings return, and nothing stale is sent.
             space.active = True
             session.add(space)
-            now = self.clock.now()
-            for schedule in (
-                await session.exec(select(Schedule).where(Schedule.space_id == space.id))
-            ).all():
-                schedule.next_due_at = first_due(
-                    schedule.local_time,
-                    schedule.weekdays,
-                    space.timezone,
-                    now,
-                    schedule.paused_until,
-                )
-                session.add(schedule)
+            found = await session.exec(select(Schedule).where(Schedule.space_id == space.id))
+            for schedule in found.all():
+                reschedule(session, schedule, space.timezone, self.clock.now())
         return space
 
     async def _member(self, session: AsyncSession, space: Space, incoming: Incoming) -> Member:
