@@ -181,3 +181,17 @@ async def test_the_scheduler_job_delivers_a_due_prompt_to_the_console(tmp_path: 
         assert out.getvalue().count("Today's step") == 1
     finally:
         await app.stop()
+
+
+def test_invalid_content_stops_the_bot_naming_file_and_field(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.content import default_content_dir
+
+    content = tmp_path / "content"
+    shutil.copytree(default_content_dir(), content)
+    path = content / "prompts" / "patience.toml"
+    path.write_text(path.read_text().replace('for = "both"', 'for = "nobody"', 1))
+    result = run_tandem(["run"], tmp_path, CONTENT_DIR=str(content))
+    assert result.returncode == 2
+    assert "patience.toml" in result.stderr and "prompt[0].for" in result.stderr
