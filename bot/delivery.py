@@ -300,6 +300,7 @@ class Dispatcher:
                         d.local_date,
                         d.content_id,
                         d.attempts,
+                        d.due_at,
                         sp.platform,
                         sp.chat_id,
                     )
@@ -315,6 +316,15 @@ class Dispatcher:
             ).all()
             if not rows:
                 return []
+            # A retry that would arrive later than the grace window is stale: give it up.
+            stale = [r.id for r in rows if now - r.due_at > self.grace]
+            rows = [r for r in rows if now - r.due_at <= self.grace]
+            if stale:
+                await conn.execute(
+                    update(Delivery)
+                    .where(d.id.in_(stale))
+                    .values(status="missed", reason="still failing after the grace window")
+                )
             await conn.execute(
                 update(Delivery).where(d.id.in_([r.id for r in rows])).values(status="claimed")
             )

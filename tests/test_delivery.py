@@ -394,3 +394,18 @@ async def test_schedule_changes_reach_the_next_due_instant(lite: Tandem, clock: 
         [schedule] = (await session.exec(select(Schedule))).all()
     assert schedule.next_due_at is not None
     assert schedule.next_due_at.isoformat() == "2026-11-22T07:00:00+00:00"
+
+
+async def test_a_retry_past_the_grace_window_is_given_up_not_sent_stale(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await setup(lite, "/remind 13:00")
+    messenger.fail(
+        HOME.chat_id, SendResult(SendStatus.RETRY, retry_after=4 * 3600, reason="RetryAfter")
+    )
+    clock.set("2026-11-21T13:00:00+00:00")
+    await lite.dispatch_due()
+    clock.set("2026-11-21T17:01:00+00:00")  # the platform let us retry only after 4 hours
+    await lite.dispatch_due()
+    assert messenger.take() == []
+    assert [d.status for d in await deliveries(lite)] == ["missed"]
