@@ -38,11 +38,15 @@ def checkin_action(delivery_id: int, score: int) -> str:
     return f"a:{delivery_id}:{score}"
 
 
+# Discord bots without the message-content intent cannot read replies; the adapter adds a button.
+NOTE_HINTS = {"discord": "To add a note, tap “Add a note”."}
+
+
 def checkin_message(to: Address, question: Question, delivery_id: int) -> Outgoing:
+    hint = NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
     text = (
         f"💬 Check-in: {question.text}\n"
-        f"1 = {question.low}, 5 = {question.high}. Each of you, tap your answer. "
-        "To add a note, reply to this message."
+        f"1 = {question.low}, 5 = {question.high}. Each of you, tap your answer. {hint}"
     )
     buttons = tuple(Button(str(s), checkin_action(delivery_id, s)) for s in SCORES)
     return Outgoing(to, text, buttons)

@@ -62,16 +62,21 @@ class Tandem:
     async def recover(self) -> int:
         return await self.dispatcher.recover()
 
-    async def is_member(self, to: Address, user_id: str) -> bool:
-        """Whether this person is one of the space's registered members."""
+    async def may_configure(self, to: Address, user_id: str) -> bool:
+        """Whether this person may change the space's settings without a platform admin right.
+
+        Yes for the space's registered partners (they ran /start or answered a check-in), and for
+        anyone while nobody is registered yet, so a new chat can be set up.
+        """
         async with self.store.unit() as session:
             space = await self._space(session, to, create=False)
             if space is None:
-                return False
+                return True
             found = await session.exec(
-                select(Member.id).where(Member.space_id == space.id, Member.user_id == user_id)
+                select(Member.user_id).where(Member.space_id == space.id).limit(50)
             )
-            return found.first() is not None
+            members = set(found.all())
+            return not members or user_id in members
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answers one incoming event; bad input gets a friendly reply and changes nothing."""
@@ -111,7 +116,10 @@ class Tandem:
             return await self._note(session, space, author, delivery, incoming)
         space = await self._space(session, incoming.to, create=True)
         assert space is not None
-        member = await self._member(session, space, incoming) if incoming.user_id else None
+        registers = incoming.action is not None or split_command(incoming.text)[0] == "start"
+        member = (
+            await self._member(session, space, incoming) if incoming.user_id and registers else None
+        )
         now = self.clock.now()
         ctx = Ctx(self, session, space, member, incoming, now, after)
         if incoming.event is Event.ADDED:

@@ -153,8 +153,7 @@ async def test_forget_erases_everything_for_real(
     [done] = await bot.handle(said(ALICE, action=confirm.buttons[0].action))
     assert "erased" in done.text
     data = await snapshot(bot)
-    # Only Alice, who just asked for the export, is known again; Bob and all history are gone.
-    assert [m["display_name"] for m in data["members"]] == ["Alice"]
+    assert data["members"] == []
     assert data["checkins"] == [] and data["schedules"] == [] and data["deliveries"] == []
     await bot.store.close()
     database = Path(sqlite_url.removeprefix("sqlite:///"))
@@ -168,3 +167,17 @@ def test_logging_set_up_by_the_bot_never_shows_sql_parameters_or_urls() -> None:
     setup_logging("DEBUG")
     for name in ("aiosqlite", "httpx", "httpcore", "sqlalchemy.engine"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
+
+
+async def test_partners_are_those_who_started_or_answered(lite: Tandem, messenger: FakeMessenger) -> None:
+    from tests.fakes import HOME
+
+    assert await lite.may_configure(HOME, "stranger")  # a new chat is open to set up
+    await dialog(lite, [("/help", "Tandem"), ("/start", "not therapy")])
+    assert await lite.may_configure(HOME, ALICE[0])
+    assert not await lite.may_configure(HOME, BOB[0])
+    await lite.handle(said(BOB, "/checkin"))
+    [checkin] = messenger.take()
+    await lite.handle(said(BOB, action=checkin.buttons[3].action))
+    assert await lite.may_configure(HOME, BOB[0])
+    assert [m["display_name"] for m in (await snapshot(lite))["members"]] == ["Alice", "Bob"]

@@ -1,0 +1,735 @@
+"""The Discord adapter: slash commands, taps and notes -> Incoming; Outgoing -> messages; errors -> SendResult."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Self
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.checkins import MAX_NOTE
+from bot.commands import COMMANDS, DESCRIPTIONS, FORGET_YES
+from bot.content import TOPICS
+from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
+from bot.service import SORRY, Tandem
+from bot.settings import Settings
+from bot.timeparse import zone_suggestions
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MAX_LENGTH = 2000  # Discord rejects longer message content
+ACK_AFTER = 2.0  # Discord drops an interaction not acknowledged within 3 s; leave room for the trip
+SEND_TIMEOUT = 45.0  # below the core's own send timeout, so a stuck send is a RETRY we chose
+READY_TIMEOUT = 30.0
+IDLE_ON_STOP = 3.0  # within the app's 5 s for a whole adapter stop
+MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of holding a delivery slot
+NOTE_TIMEOUT = 15 * 60.0  # an interaction token lives 15 minutes; the modal cannot outlive it
+NOTE_LABEL = "Add a note"
+CHECKIN_ACTION = re.compile(r"a:(\d+):\d+")
+
+GUILD_WELCOME = (
+    "👋 Hi, I'm Tandem: a small daily companion for couples who are rebuilding trust or keeping it. "
+    "Each day I can send one gentle prompt and a 1-to-5 check-in that you both answer.\n"
+    "I'm not therapy and not a replacement for a counsellor (/support says where to find one).\n"
+    "To begin, type /start in the channel you two want to use: that channel becomes your space. "
+    "A private channel only the two of you (and I) can see works best; a DM with me works too."
+)
+NOT_YOURS = (
+    "Only this space's members, or someone who can manage this channel, can change its settings. "
+    "If you'd like Tandem for yourselves, type /start in your own channel or in a DM with me."
+)
+CANNOT_SEE = "Only people who can see this channel can answer its check-ins."
+CANNOT_POST = (
+    "Heads-up: Discord doesn't let me post in this channel on my own, so prompts and check-ins "
+    "can't arrive here. Someone who manages the server can give Tandem the View Channel and "
+    "Send Messages permissions in this channel."
+)
+SCHEDULING = frozenset({"start", "remind", "checkin"})  # the commands after which I post unasked
+DAY_SUGGESTIONS = ("daily", "weekdays", "weekends", "mon-fri", "mon,wed,fri", "tue,thu", "sat,sun")
+TOPIC_ACTIONS = ("show", "choose", "add", "drop", "all")
+# What talking to Discord can raise, short of a bug.
+DISCORD_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError)
+
+
+def why(err: Exception) -> str:
+    """An error as logs may show it: its class and Discord's numeric code, never its text."""
+    code = getattr(err, "code", None)
+    return f"{type(err).__name__} {code}" if isinstance(code, int) else type(err).__name__
+
+
+class Gate(Enum):
+    """Who may do something in a server channel."""
+
+    ANYONE = "anyone"
+    VIEWER = "viewer"  # answering a check-in: whoever can see the channel
+    MANAGER = "manager"  # changing settings: Manage Channels, a member, or a space with none yet
+
+
+# Reading settings back (/timezone, /topics with no argument) is harmless; setting them is not.
+GATED_ALWAYS = frozenset({"remind", "pause", "resume", "forget"})
+GATED_WITH_ARGS = frozenset({"timezone", "topics", "checkin"})
+
+
+def command_gate(name: str, has_args: bool) -> Gate:
+    if name in GATED_ALWAYS or (has_args and name in GATED_WITH_ARGS):
+        return Gate.MANAGER
+    return Gate.ANYONE
+
+
+def action_gate(action: str) -> Gate:
+    if action == FORGET_YES:
+        return Gate.MANAGER
+    if action.startswith(("a:", "n:")):
+        return Gate.VIEWER
+    return Gate.ANYONE
+
+
+def split_text(text: str, limit: int = MAX_LENGTH) -> list[str]:
+    """Pieces of at most `limit` characters, cut at a paragraph, else a line, else a word break."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        # A break in the first half would leave a stub of a message; cut hard instead.
+        cut = next(
+            (i for sep in ("\n\n", "\n", " ") if (i := window.rfind(sep)) > limit // 2), limit
+        )
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    pieces.append(rest)
+    return [p for p in pieces if p] or [""]
+
+
+def note_action(buttons: Sequence[Button]) -> str | None:
+    """The action of the "Add a note" button a check-in gets, or None for other messages."""
+    if buttons and (match := CHECKIN_ACTION.fullmatch(buttons[0].action)):
+        return f"n:{match[1]}"
+    return None
+
+
+@dataclass
+class Piece:
+    """One Discord message of an Outgoing: the text, and (on the last piece) its buttons and file."""
+
+    content: str
+    ephemeral: bool
+    view: discord.ui.View | None = None
+    file: discord.File | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"content": self.content}
+        if self.view is not None:
+            args["view"] = self.view
+        if self.file is not None:
+            args["file"] = self.file
+        return args
+
+
+def render(msg: Outgoing) -> list[Piece]:
+    """An Outgoing as Discord messages: split to 2,000 characters, buttons and file on the last."""
+    pieces = [Piece(chunk, msg.private) for chunk in split_text(msg.text)]
+    pieces[-1].view = button_view(msg.buttons)
+    if msg.attachment is not None:
+        data = io.BytesIO(msg.attachment.data)
+        pieces[-1].file = discord.File(data, filename=msg.attachment.filename)
+    return pieces
+
+
+def button_view(buttons: Sequence[Button]) -> discord.ui.View | None:
+    if not buttons:
+        return None
+    # timeout=None and fixed custom_ids: taps keep working after a restart (see ActionButton).
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        view.add_item(
+            ActionButton(button.label, button.action, row=0 if len(buttons) <= 5 else None)
+        )
+    if (note := note_action(buttons)) is not None:
+        view.add_item(ActionButton(NOTE_LABEL, note, row=1, emoji="📝"))
+    return view
+
+
+class ActionButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"(?P<action>.+)"
+):
+    """Every button Tandem sends: its custom_id is the core's action, so no view state is kept."""
+
+    def __init__(
+        self, label: str, action: str, *, row: int | None = None, emoji: str | None = None
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, custom_id=action, style=discord.ButtonStyle.secondary, emoji=emoji
+            ),
+            row=row,
+        )
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[discord.Client],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        label = getattr(item, "label", None) or ""
+        return cls(label, match["action"])
+
+    async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
+        adapter = adapter_of(interaction)
+        if self.action.startswith("n:"):
+            await adapter.open_note(interaction, self.action)
+        else:
+            await adapter.answer(interaction, action=self.action)
+
+
+class NoteModal(discord.ui.Modal, title="Add a note to your check-in"):
+    """The note form behind "Add a note"; submitting it sends the core Incoming(action="n:<id>")."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(timeout=NOTE_TIMEOUT)
+        self.action = action
+        self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
+            custom_id="note",
+            style=discord.TextStyle.paragraph,
+            placeholder="A few words for today's check-in",
+            max_length=MAX_NOTE,
+        )
+        self.add_item(discord.ui.Label(text="Your note", component=self.note))
+
+    async def on_submit(self, interaction: discord.Interaction[discord.Client]) -> None:
+        await adapter_of(interaction).answer(interaction, action=self.action, text=self.note.value)
+
+
+class TandemClient(discord.Client):
+    """The discord.py client: minimal intents, no pings, and the events the adapter cares about."""
+
+    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
+        # Tandem never joins voice; the missing-voice-library warnings would only puzzle operators.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and permissions; no members, no message content
+        super().__init__(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)
+        await self.adapter.sync_commands()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.adapter.welcome(guild)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.adapter.removed([*guild.channels, *guild.threads])
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.adapter.removed([channel])
+
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await self.adapter.removed([discord.Object(payload.thread_id)])
+
+
+def adapter_of(interaction: discord.Interaction[discord.Client]) -> DiscordAdapter:
+    client = interaction.client
+    assert isinstance(client, TandemClient)
+    return client.adapter
+
+
+class DiscordAdapter:
+    """Connects Tandem to Discord: the core's Messenger for the platform, and its members' input."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ack_after: float = ACK_AFTER,
+        send_timeout: float = SEND_TIMEOUT,
+        ready_timeout: float = READY_TIMEOUT,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        if settings.discord_bot_token is None:
+            raise ValueError("DISCORD_BOT_TOKEN is not set")
+        self._token = settings.discord_bot_token  # stays a SecretStr until the login call
+        self.dev_guild_id = settings.discord_dev_guild_id
+        self.ack_after = ack_after
+        self.send_timeout = send_timeout
+        self.ready_timeout = ready_timeout
+        self.client = TandemClient(self, guild_ready_timeout)
+        self.tree = build_tree(self.client)
+        self._tandem: Tandem | None = None
+        self._runner: asyncio.Task[None] | None = None
+        # Channels that answered 403/404: nothing more is sent there until someone uses Tandem in
+        # them again, so a dead channel costs one invalid request, not one per message.
+        self._gone: set[int] = set()
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def tandem(self) -> Tandem:
+        if self._tandem is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self._tandem
+
+    # Lifecycle
+
+    async def start(self, tandem: Tandem) -> None:
+        """Logs in, syncs the slash commands, and returns once the gateway is ready (or still trying)."""
+        self._tandem = tandem
+        await self.client.login(self._token.get_secret_value())
+        self._runner = asyncio.create_task(self._connect(), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._runner}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+        if self._runner in done:
+            self._runner.result()  # the gateway refused us (bad token, intents): stop the start
+        elif ready not in done:
+            log.warning(
+                "Discord gateway not ready after %.0f s; still connecting", self.ready_timeout
+            )
+
+    async def _connect(self) -> None:
+        try:
+            await self.client.connect(reconnect=True)
+        except Exception as err:
+            log.error("Discord gateway stopped: %s", type(err).__name__)
+            raise
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(self.idle(), IDLE_ON_STOP)
+        except TimeoutError:
+            log.warning("stopping while a Discord interaction was still being answered")
+        await self.client.close()
+        if self._runner is not None:
+            with contextlib.suppress(Exception):  # already logged by _connect
+                await self._runner
+
+    async def idle(self) -> None:
+        """Returns once no interaction is being answered."""
+        await self._idle.wait()
+
+    async def sync_commands(self) -> None:
+        try:
+            if self.dev_guild_id is not None:
+                guild = discord.Object(self.dev_guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            else:
+                synced = await self.tree.sync()
+        except DISCORD_ERRORS as err:
+            log.warning("could not sync slash commands (%s); the ones synced before stay", why(err))
+            return
+        where = "the dev guild" if self.dev_guild_id is not None else "all servers"
+        log.info("synced %d slash commands to %s", len(synced), where)
+
+    # Outgoing
+
+    async def send(self, msg: Outgoing) -> SendResult:
+        """Posts a message over REST (so it works while the gateway reconnects)."""
+        if msg.private:
+            # Ephemeral messages only exist as interaction replies; never show them to the channel.
+            return SendResult(SendStatus.FAILED, reason="private outside an interaction")
+        try:
+            channel_id = int(msg.to.chat_id)
+        except ValueError:
+            return SendResult(SendStatus.FAILED, reason="not a Discord channel id")
+        if channel_id in self._gone:
+            return SendResult(SendStatus.GONE, reason="gone earlier")
+        if self.client.user is None or self.client.is_closed():
+            return SendResult(SendStatus.RETRY, reason="not connected")
+        channel = self.client.get_partial_messageable(channel_id)
+        message_id: str | None = None
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                for piece in render(msg):
+                    sent = await channel.send(**piece.kwargs())
+                    message_id = str(sent.id)
+        except TimeoutError:
+            return SendResult(SendStatus.RETRY, reason="timeout")
+        except discord.RateLimited as err:
+            return SendResult(SendStatus.RETRY, retry_after=err.retry_after, reason="RateLimited")
+        except (discord.Forbidden, discord.NotFound) as err:
+            self._gone.add(channel_id)
+            return SendResult(SendStatus.GONE, reason=why(err))
+        except discord.HTTPException as err:
+            return self._http_failure(err)
+        except (aiohttp.ClientError, OSError) as err:
+            return SendResult(SendStatus.RETRY, reason=type(err).__name__)
+        return SendResult.delivered(message_id)
+
+    @staticmethod
+    def _http_failure(err: discord.HTTPException) -> SendResult:
+        reason = f"{type(err).__name__} {err.status}"
+        if err.status == 429:  # a Cloudflare ban, or 429s that outlasted discord.py's retries
+            retry_after = err.response.headers.get("Retry-After", "")
+            wait = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 60.0
+            return SendResult(SendStatus.RETRY, retry_after=wait, reason=reason)
+        if err.status >= 500:
+            return SendResult(SendStatus.RETRY, reason=reason)
+        return SendResult(SendStatus.FAILED, reason=reason)
+
+    # Incoming
+
+    async def command(
+        self, interaction: discord.Interaction[discord.Client], name: str, *args: str | None
+    ) -> None:
+        """A slash command, as the command line the core reads: "/remind 20:30 weekdays"."""
+        words = [a.strip() for a in args if a is not None and a.strip()]
+        text = " ".join([f"/{name}", *words])
+        await self._serve(
+            interaction, self._incoming(interaction, text=text), command_gate(name, bool(words))
+        )
+
+    async def answer(
+        self, interaction: discord.Interaction[discord.Client], *, action: str, text: str = ""
+    ) -> None:
+        """A button tap or a submitted note."""
+        await self._serve(
+            interaction, self._incoming(interaction, text=text, action=action), action_gate(action)
+        )
+
+    async def open_note(
+        self, interaction: discord.Interaction[discord.Client], action: str
+    ) -> None:
+        # A modal must be the first response, so the check runs here and the core only sees the note.
+        if (refusal := self._viewer_refusal(interaction)) is not None:
+            await self._respond_quietly(interaction, refusal)
+            return
+        try:
+            await interaction.response.send_modal(NoteModal(action))
+        except DISCORD_ERRORS as err:
+            log.warning("could not open the note form: %s", why(err))
+
+    def _incoming(
+        self,
+        interaction: discord.Interaction[discord.Client],
+        *,
+        text: str = "",
+        action: str | None = None,
+    ) -> Incoming:
+        user = interaction.user
+        return Incoming(
+            Address(PLATFORM, str(interaction.channel_id)),
+            user_id=str(user.id),
+            user_name=user.display_name,
+            text=text,
+            action=action,
+        )
+
+    @contextlib.contextmanager
+    def _at_work(self) -> Iterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def _serve(
+        self, interaction: discord.Interaction[discord.Client], incoming: Incoming, gate: Gate
+    ) -> None:
+        with self._at_work():
+            if interaction.channel_id is not None:
+                self._gone.discard(interaction.channel_id)
+            work = asyncio.ensure_future(self._work(interaction, incoming, gate))
+            done, _ = await asyncio.wait({work}, timeout=self.ack_after)
+            if not done:
+                await self._defer(interaction)
+            await self._reply(interaction, await work)
+
+    async def _work(
+        self, interaction: discord.Interaction[discord.Client], incoming: Incoming, gate: Gate
+    ) -> list[Outgoing]:
+        try:
+            refusal = await self._refusal(interaction, incoming.to, gate)
+            if refusal is not None:
+                return [Outgoing(incoming.to, refusal, private=True)]
+            replies = await self.tandem.handle(incoming)
+            if self._cannot_post(interaction, incoming):
+                replies.append(Outgoing(incoming.to, CANNOT_POST, private=True))
+            return replies
+        except Exception as err:  # the core answers its own errors; this is a last resort
+            log.error("answering an interaction failed with %s", type(err).__name__)
+            return [Outgoing(incoming.to, SORRY, private=True)]
+
+    async def _refusal(
+        self, interaction: discord.Interaction[discord.Client], to: Address, gate: Gate
+    ) -> str | None:
+        if gate is Gate.ANYONE or interaction.guild_id is None:
+            return None  # in a DM, the person is the space
+        if gate is Gate.VIEWER:
+            return self._viewer_refusal(interaction)
+        if interaction.permissions.manage_channels:
+            return None
+        if await self.tandem.may_configure(to, str(interaction.user.id)):
+            return None
+        return NOT_YOURS
+
+    @staticmethod
+    def _cannot_post(interaction: discord.Interaction[discord.Client], incoming: Incoming) -> bool:
+        # Replies to commands need no channel permission, so setup seems fine; the scheduled
+        # messages would then hit 403 and the space would stop without a word. Say so now.
+        name = incoming.text[1:].split(" ", 1)[0] if incoming.text.startswith("/") else ""
+        if interaction.guild_id is None or name not in SCHEDULING:
+            return False
+        allowed = interaction.app_permissions
+        in_thread = isinstance(interaction.channel, discord.Thread)
+        send = allowed.send_messages_in_threads if in_thread else allowed.send_messages
+        return not (allowed.view_channel and send)
+
+    @staticmethod
+    def _viewer_refusal(interaction: discord.Interaction[discord.Client]) -> str | None:
+        if interaction.guild_id is None or interaction.permissions.view_channel:
+            return None
+        return CANNOT_SEE
+
+    async def _defer(self, interaction: discord.Interaction[discord.Client]) -> None:
+        # Ephemeral "thinking": a private reply replaces it, a public one follows it and it goes.
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except DISCORD_ERRORS as err:
+            log.warning("could not acknowledge an interaction: %s", why(err))
+
+    async def _reply(
+        self, interaction: discord.Interaction[discord.Client], replies: list[Outgoing]
+    ) -> None:
+        pieces = [piece for reply in replies for piece in render(reply)]
+        try:
+            rest = await self._first_response(interaction, pieces)
+            for piece in rest:
+                await interaction.followup.send(
+                    **piece.kwargs(), ephemeral=piece.ephemeral, wait=True
+                )
+        except DISCORD_ERRORS as err:
+            log.warning("could not answer an interaction: %s", why(err))
+
+    async def _first_response(
+        self, interaction: discord.Interaction[discord.Client], pieces: list[Piece]
+    ) -> list[Piece]:
+        """Sends or settles the interaction's own response; returns the pieces left for follow-ups."""
+        if not interaction.response.is_done():
+            if not pieces:
+                # The core already said it through send() (a check-in asked now): leave no trace.
+                await interaction.response.defer(ephemeral=True, thinking=True)
+                await interaction.delete_original_response()
+                return []
+            first, *rest = pieces
+            await interaction.response.send_message(**first.kwargs(), ephemeral=first.ephemeral)
+            return rest
+        private = next((p for p in pieces if p.ephemeral), None)
+        if private is None:
+            await interaction.delete_original_response()
+            return pieces
+        edit: dict[str, Any] = {"content": private.content}
+        if private.view is not None:
+            edit["view"] = private.view
+        if private.file is not None:
+            edit["attachments"] = [private.file]
+        await interaction.edit_original_response(**edit)
+        return [p for p in pieces if p is not private]
+
+    async def _respond_quietly(
+        self, interaction: discord.Interaction[discord.Client], text: str
+    ) -> None:
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except DISCORD_ERRORS as err:
+            log.warning("could not answer an interaction: %s", why(err))
+
+    # Server events
+
+    async def welcome(self, guild: discord.Guild) -> None:
+        """Says hello where the server lets it: the system channel, else the first it may write in."""
+        with self._at_work():
+            await self._welcome(guild)
+
+    async def _welcome(self, guild: discord.Guild) -> None:
+        me = guild.me
+        candidates = [guild.system_channel, *sorted(guild.text_channels, key=lambda c: c.position)]
+        for channel in candidates:
+            if channel is None:
+                continue
+            allowed = channel.permissions_for(me)
+            if allowed.view_channel and allowed.send_messages:
+                try:
+                    await channel.send(GUILD_WELCOME)
+                except DISCORD_ERRORS as err:
+                    log.info("could not post the welcome: %s", why(err))
+                return
+        log.info("joined a server with no channel Tandem may write in; no welcome posted")
+
+    async def removed(self, channels: Sequence[discord.abc.Snowflake]) -> None:
+        """The bot lost these channels (deleted, or the server removed it): their spaces stop."""
+        with self._at_work():
+            for channel in channels:
+                self._gone.discard(channel.id)
+                incoming = Incoming(Address(PLATFORM, str(channel.id)), event=Event.REMOVED)
+                await self.tandem.handle(incoming)
+
+    async def respond_error(self, interaction: discord.Interaction[discord.Client]) -> None:
+        await self._respond_quietly(interaction, SORRY)
+
+
+# Slash commands
+
+
+async def zone_choices(
+    interaction: discord.Interaction[discord.Client], current: str
+) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=zone, value=zone) for zone in zone_suggestions(current)]
+
+
+async def day_choices(
+    interaction: discord.Interaction[discord.Client], current: str
+) -> list[app_commands.Choice[str]]:
+    typed = current.strip().lower()
+    names = [d for d in DAY_SUGGESTIONS if d.startswith(typed)] or [current.strip()[:100]]
+    return [app_commands.Choice(name=d, value=d) for d in names if d]
+
+
+async def topic_choices(
+    interaction: discord.Interaction[discord.Client], current: str
+) -> list[app_commands.Choice[str]]:
+    # A list like "gratitude, pat": offer the topics that complete the last word.
+    head, _, last = current.rpartition(",")
+    chosen = {w.strip().lower() for w in head.split(",") if w.strip()}
+    prefix = f"{head.strip()}, " if head.strip() else ""
+    names = [
+        f"{prefix}{key}"
+        for key in TOPICS
+        if key.startswith(last.strip().lower()) and key not in chosen
+    ]
+    return [app_commands.Choice(name=n, value=n) for n in names if len(n) <= 100][:25]
+
+
+def plain_command(name: str) -> app_commands.Command[Any, Any, None]:
+    async def callback(interaction: discord.Interaction[discord.Client]) -> None:
+        await adapter_of(interaction).command(interaction, name)
+
+    return app_commands.Command(
+        name=name, description=DESCRIPTIONS.get(name, f"Tandem's /{name}"), callback=callback
+    )
+
+
+def slash_commands() -> list[app_commands.Command[Any, Any, None]]:
+    """One slash command per core command, with typed options where the command takes any."""
+
+    @app_commands.command(name="timezone", description=DESCRIPTIONS["timezone"])
+    @app_commands.describe(
+        zone="A city or zone: Berlin, Europe/Berlin, UTC+5:30. Empty shows yours."
+    )
+    @app_commands.autocomplete(zone=zone_choices)
+    async def timezone(
+        interaction: discord.Interaction[discord.Client],
+        zone: app_commands.Range[str, 1, 64] | None = None,
+    ) -> None:
+        await adapter_of(interaction).command(interaction, "timezone", zone)
+
+    @app_commands.command(name="remind", description=DESCRIPTIONS["remind"])
+    @app_commands.describe(
+        time="When, in your timezone: 20:30, 8pm, 8:30 pm; or off",
+        days="Which days: daily, weekdays, weekends, mon,wed,fri (daily if empty)",
+    )
+    @app_commands.autocomplete(days=day_choices)
+    async def remind(
+        interaction: discord.Interaction[discord.Client],
+        time: app_commands.Range[str, 1, 20],
+        days: app_commands.Range[str, 1, 60] | None = None,
+    ) -> None:
+        await adapter_of(interaction).command(interaction, "remind", time, days)
+
+    @app_commands.command(name="checkin", description=DESCRIPTIONS["checkin"])
+    @app_commands.describe(
+        time="Daily check-in time: 21:30, 9pm; or off. Empty asks the check-in now",
+        days="Which days: daily, weekdays, weekends, mon,wed,fri (daily if empty)",
+    )
+    @app_commands.autocomplete(days=day_choices)
+    async def checkin(
+        interaction: discord.Interaction[discord.Client],
+        time: app_commands.Range[str, 1, 20] | None = None,
+        days: app_commands.Range[str, 1, 60] | None = None,
+    ) -> None:
+        await adapter_of(interaction).command(interaction, "checkin", time, days)
+
+    @app_commands.command(name="topics", description=DESCRIPTIONS["topics"])
+    @app_commands.describe(
+        action="show the list, choose exactly these, add, drop, or use all",
+        topics="Topic names, separated by commas: gratitude, patience",
+    )
+    @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in TOPIC_ACTIONS])
+    @app_commands.autocomplete(topics=topic_choices)
+    async def topics(
+        interaction: discord.Interaction[discord.Client],
+        action: app_commands.Choice[str] | None = None,
+        topics: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        verb = action.value if action is not None else ("choose" if topics else "show")
+        words: list[str | None] = [verb, topics]  # add x, drop x
+        if verb == "show":
+            words = []
+        elif verb == "choose":
+            words = [topics]
+        await adapter_of(interaction).command(interaction, "topics", *words)
+
+    @app_commands.command(name="pause", description=DESCRIPTIONS["pause"])
+    @app_commands.describe(days="For how many days (empty: until you /resume)")
+    async def pause(
+        interaction: discord.Interaction[discord.Client],
+        days: app_commands.Range[int, 1, 365] | None = None,
+    ) -> None:
+        await adapter_of(interaction).command(
+            interaction, "pause", None if days is None else f"{days} days"
+        )
+
+    typed: list[app_commands.Command[Any, Any, None]] = [timezone, remind, checkin, topics, pause]
+    by_name = {command.name: command for command in typed}
+    return [by_name.get(name) or plain_command(name) for name in COMMANDS]
+
+
+def build_tree(client: TandemClient) -> app_commands.CommandTree[TandemClient]:
+    tree: app_commands.CommandTree[TandemClient] = app_commands.CommandTree(
+        client,
+        # A server channel or a DM with the bot; group DMs would need a user install.
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True),
+    )
+    for command in slash_commands():
+        tree.add_command(command)
+
+    @tree.error
+    async def on_error(
+        interaction: discord.Interaction[TandemClient], error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log.error("slash command failed with %s", type(cause).__name__)
+        await interaction.client.adapter.respond_error(interaction)
+
+    return tree

@@ -1,0 +1,390 @@
+"""Slash commands, autocomplete, check-in buttons and the note modal, fed to the client as Discord sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.discord_adapter import CANNOT_POST
+from bot.commands import COMMANDS, DESCRIPTIONS
+from bot.content import Library
+from bot.messages import Address, Incoming, Outgoing
+from bot.service import SORRY, Tandem
+from bot.store import Store
+from tests.discord.discord_fakes import (
+    ALICE,
+    APP_COMMANDS,
+    BOB,
+    DM,
+    EVE,
+    GUILD_ID,
+    HOME,
+    LOUNGE,
+    MEMBER,
+    MODERATOR,
+    VIEW,
+    FakeDiscord,
+    Person,
+)
+from tests.discord.harness import Couple, core, new_adapter
+from tests.fakes import FixedClock
+
+
+async def test_every_core_command_is_a_slash_command_synced_at_start(
+    couple: Couple, fake: FakeDiscord
+) -> None:
+    synced = {c["name"]: c for c in fake.synced[None]}
+    assert set(synced) == set(COMMANDS)
+    assert {name: c["description"] for name, c in synced.items()} == DESCRIPTIONS
+    assert all(c["contexts"] == [0, 1] for c in synced.values())  # server channels and DMs
+    options = {name: {o["name"]: o for o in c.get("options", [])} for name, c in synced.items()}
+    assert options["remind"]["time"]["required"] and options["remind"]["days"]["autocomplete"]
+    assert options["timezone"]["zone"]["autocomplete"]
+    assert [c["value"] for c in options["topics"]["action"]["choices"]] == [
+        "show",
+        "choose",
+        "add",
+        "drop",
+        "all",
+    ]
+    days = options["pause"]["days"]
+    assert (days["type"], days["min_value"], days["max_value"]) == (4, 1, 365)
+    assert all(o["description"] for opts in options.values() for o in opts.values())
+
+
+async def test_a_dev_guild_gets_the_commands_instantly_and_nothing_goes_global(
+    fake: FakeDiscord, store: Store, clock: FixedClock, library: Library
+) -> None:
+    adapter = new_adapter(discord_dev_guild_id=GUILD_ID)
+    await adapter.start(core(store, clock, library, adapter))
+    try:
+        assert set(fake.synced) == {GUILD_ID}
+        assert {c["name"] for c in fake.synced[GUILD_ID]} == set(COMMANDS)
+    finally:
+        await adapter.stop()
+
+
+async def test_a_couples_first_day_of_commands(couple: Couple, library: Library) -> None:
+    steps: list[tuple[str, dict[str, object], str]] = [
+        ("start", {}, "not therapy"),
+        ("timezone", {"zone": "Berlin"}, "Timezone set to Europe/Berlin; it's 13:00 there now."),
+        (
+            "remind",
+            {"time": "8:30 pm", "days": "weekdays"},
+            "Daily prompt set for 20:30 on weekdays",
+        ),
+        ("checkin", {"time": "9pm"}, "Daily check-in set for 21:00 every day"),
+        ("schedule", {}, "Daily prompt: 20:30 on weekdays, next Mon 23 Nov at 20:30."),
+        ("timezone", {}, "Timezone: Europe/Berlin (it's 13:00 there now)"),
+        (
+            "topics",
+            {"topics": "gratitude, active listening"},
+            "Your topics: Active listening, Gratitude.",
+        ),
+        (
+            "topics",
+            {"action": "add", "topics": "patience"},
+            "Active listening, Gratitude, Patience.",
+        ),
+        (
+            "topics",
+            {"action": "drop", "topics": "gratitude"},
+            "Your topics: Active listening, Patience.",
+        ),
+        ("topics", {}, "✓ patience: Patience"),
+        ("topics", {"action": "all"}, "Your topics: Active listening"),
+        ("tip", {}, "🌱 Today's step"),
+        ("pause", {"days": 3}, "Paused for 3 days, until Tue 24 Nov"),
+        ("pause", {}, "Paused until you /resume"),
+        ("resume", {}, "Welcome back"),
+        ("progress", {}, "Streak: 0 days"),
+        ("privacy", {}, "/forget erases all of it"),
+        ("support", {}, "emergency"),
+        ("help", {}, "/remind <time> [days]"),
+        ("remind", {"time": "off"}, "Daily prompt turned off."),
+        ("checkin", {"time": "off"}, "Daily check-in turned off."),
+    ]
+    for name, options, expected in steps:
+        said = await couple.slash(ALICE, name, **options)
+        assert said.private == [], f"/{name} {options}"
+        assert any(expected in text for text in said.public), f"/{name} {options}: {said.public}"
+    assert couple.fake.thinking() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "example"),
+    [
+        ("remind", {"time": "25:99"}, "Try a time like 20:30, 8pm or 8:30 pm."),
+        ("remind", {"time": "8pm", "days": "someday"}, "mon,wed,fri"),
+        ("checkin", {"time": "13pm"}, "8:30 pm"),
+        ("checkin", {"days": "weekdays"}, "as a time of day"),
+        ("timezone", {"zone": "Mars/Olympus"}, "Europe/Berlin"),
+        ("topics", {"topics": "astrology"}, "/topics gratitude, patience"),
+        ("topics", {"action": "add"}, "/topics add gratitude"),
+        ("pause", {"days": 0}, "/pause 3 days"),
+    ],
+)
+async def test_bad_input_gets_a_private_example_and_changes_nothing(
+    couple: Couple, name: str, options: dict[str, object], example: str
+) -> None:
+    await couple.slash(ALICE, "remind", time="20:30")
+    before = (await couple.slash(ALICE, "schedule")).public
+    said = await couple.slash(ALICE, name, **options)
+    assert said.public == []
+    assert any(example in text for text in said.private), said.private
+    assert (await couple.slash(ALICE, "schedule")).public == before
+
+
+async def test_a_command_this_version_no_longer_has_gets_a_short_apology(couple: Couple) -> None:
+    said = await couple.slash(ALICE, "dance")  # synced by an older version, still in the menu
+    assert said.public == [] and said.private == [SORRY]
+
+
+async def test_export_arrives_as_a_json_file(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")
+    said = await couple.slash(ALICE, "export")
+    [post] = [p for p in said.posts if p.shown]
+    [(filename, data)] = post.files
+    assert filename.startswith("tandem-export-") and filename.endswith(".json")
+    assert json.loads(data)["members"][0]["display_name"] == "Alice"
+
+
+async def test_forget_asks_first_then_erases_in_public(couple: Couple) -> None:
+    await couple.slash(ALICE, "remind", time="20:30")
+    ask = await couple.slash(ALICE, "forget")
+    question = couple.fake.find(HOME, "can't be undone")
+    assert [label for label, _ in question.buttons] == ["Yes, erase everything", "Cancel"]
+    assert ask.private == []
+    kept = await couple.tap(ALICE, question, "Cancel")
+    assert kept.private == ["Kept as it was. Nothing was erased."]
+    erased = await couple.tap(ALICE, question, "Yes, erase everything")
+    assert any("Everything Tandem kept about this chat is erased" in t for t in erased.public)
+    assert "Daily prompt: off" in (await couple.slash(ALICE, "schedule")).public[0]
+
+
+async def test_timezone_autocomplete_offers_zones_and_cities(couple: Couple) -> None:
+    zones = await couple.run(couple.fake.autocomplete("timezone", ALICE, HOME, "zone", zone="berl"))
+    assert "Europe/Berlin" in zones.choices
+    cities = await couple.run(
+        couple.fake.autocomplete("timezone", ALICE, HOME, "zone", zone="new y")
+    )
+    assert "America/New_York" in cities.choices
+    everything = await couple.run(
+        couple.fake.autocomplete("timezone", ALICE, HOME, "zone", zone="")
+    )
+    assert len(everything.choices) == 25  # Discord's maximum
+
+
+async def test_days_and_topics_autocomplete(couple: Couple) -> None:
+    days = await couple.run(
+        couple.fake.autocomplete("remind", ALICE, HOME, "days", time="8pm", days="week")
+    )
+    assert days.choices == ["weekdays", "weekends"]
+    topics = await couple.run(
+        couple.fake.autocomplete("topics", ALICE, HOME, "topics", topics="gratitude, pat")
+    )
+    assert topics.choices == ["gratitude, patience"]
+
+
+async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
+    couple: Couple,
+) -> None:
+    said = await couple.slash(ALICE, "checkin")
+    [checkin] = said.public
+    assert checkin.startswith("💬 Check-in:")
+    assert "tap “Add a note”" in checkin and "reply to this message" not in checkin
+    post = couple.fake.last_message(HOME)
+    assert [label for label, _ in post.buttons] == ["1", "2", "3", "4", "5", "Add a note"]
+    assert said.private == [] and couple.fake.thinking() == []
+
+
+async def test_both_partners_answer_with_buttons_and_hear_together_when_both_did(
+    couple: Couple,
+) -> None:
+    await couple.slash(ALICE, "checkin")
+    checkin = couple.fake.last_message(HOME)
+    alice = await couple.tap(ALICE, checkin, "4")
+    assert alice.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is saved as 4/5."]
+    assert alice.public == []
+    changed = await couple.tap(ALICE, checkin, "3")
+    assert changed.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is changed to 3/5."]
+    bob = await couple.tap(BOB, checkin, "5")
+    assert bob.private == ["Thanks, Bob. Your check-in for Sat 21 Nov is saved as 5/5."]
+    assert bob.public == ["💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row."]
+
+
+async def test_a_note_goes_through_a_form(couple: Couple) -> None:
+    await couple.slash(ALICE, "checkin")
+    checkin = couple.fake.last_message(HOME)
+    form = await couple.tap(BOB, checkin, "Add a note")
+    assert form.modal.data["title"] == "Add a note to your check-in"
+    saved = await couple.run(couple.fake.submit(BOB, form.modal, "Felt heard tonight."))
+    assert saved.public == []
+    assert saved.private[0].startswith("📝 Note saved with your check-in for Sat 21 Nov, Bob.")
+    progress = (await couple.slash(BOB, "progress")).public[0]
+    assert "Bob – 📝" in progress
+
+
+async def test_old_checkin_buttons_still_work_after_a_restart(
+    fake: FakeDiscord, store: Store, clock: FixedClock, library: Library
+) -> None:
+    first = new_adapter()
+    await first.start(core(store, clock, library, first))
+    await Couple(fake, first, first.tandem, clock).slash(ALICE, "checkin")
+    await first.stop()
+    checkin = fake.last_message(HOME)
+    second = new_adapter()
+    await second.start(core(store, clock, library, second))
+    try:
+        said = await Couple(fake, second, second.tandem, clock).tap(ALICE, checkin, "2")
+        assert said.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is saved as 2/5."]
+    finally:
+        await second.stop()
+
+
+async def test_someone_outside_the_couple_cannot_change_the_schedule(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")  # /start (or a check-in answer) makes Alice a partner
+    await couple.slash(ALICE, "remind", time="20:30")
+    for name, options in [
+        ("remind", {"time": "6am"}),
+        ("checkin", {"time": "9pm"}),
+        ("timezone", {"zone": "Tokyo"}),
+        ("topics", {"topics": "gratitude"}),
+        ("pause", {}),
+        ("resume", {}),
+        ("forget", {}),
+    ]:
+        said = await couple.slash(EVE, name, **options)
+        assert said.public == [], name
+        assert said.private == [
+            "Only this space's members, or someone who can manage this channel, can change its "
+            "settings. If you'd like Tandem for yourselves, type /start in your own channel or in "
+            "a DM with me."
+        ], name
+    assert (await couple.slash(EVE, "timezone")).public[0].startswith("🕰 Timezone: UTC")
+    schedule = (await couple.slash(ALICE, "schedule")).public[0]
+    assert "Daily prompt: 20:30 every day" in schedule and "Daily check-in: off" in schedule
+
+
+async def test_a_moderator_may_change_it_and_a_new_channel_is_open_to_anyone(
+    couple: Couple,
+) -> None:
+    await couple.slash(ALICE, "remind", time="20:30")
+    assert (await couple.slash(MODERATOR, "remind", time="21:00")).private == []
+    assert (await couple.slash(EVE, "remind", time="7am", channel=LOUNGE)).private == []
+    assert "07:00" in (await couple.slash(EVE, "schedule", channel=LOUNGE)).public[0]
+
+
+async def test_someone_outside_the_couple_cannot_confirm_forget(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")
+    await couple.slash(ALICE, "remind", time="20:30")
+    await couple.slash(ALICE, "forget")
+    question = couple.fake.find(HOME, "can't be undone")
+    said = await couple.tap(EVE, question, "Yes, erase everything")
+    assert said.public == [] and said.private[0].startswith("Only this space's members")
+    assert "20:30" in (await couple.slash(ALICE, "schedule")).public[0]
+
+
+async def test_only_people_who_see_the_channel_answer_its_checkins(couple: Couple) -> None:
+    await couple.slash(ALICE, "checkin")
+    checkin = couple.fake.last_message(HOME)
+    outsider = Person(EVE.id, "Eve", MEMBER & ~VIEW)
+    refused = await couple.tap(outsider, checkin, "5")
+    assert refused.private == ["Only people who can see this channel can answer its check-ins."]
+    no_form = await couple.tap(outsider, checkin, "Add a note")
+    assert no_form.private == refused.private and not [
+        p for p in no_form.posts if p.kind == "modal"
+    ]
+    assert "Streak: 0 days" in (await couple.slash(ALICE, "progress")).public[0]
+
+
+async def test_a_dm_is_a_space_of_its_own_with_no_permission_checks(couple: Couple) -> None:
+    said = await couple.slash(ALICE, "start", channel=DM)
+    assert "not therapy" in said.public[0]
+    assert (await couple.slash(ALICE, "remind", channel=DM, time="7am")).private == []
+    schedule = (await couple.slash(ALICE, "schedule", channel=DM)).public[0]
+    assert "Daily prompt: 07:00" in schedule
+    assert "Daily prompt: off" in (await couple.slash(ALICE, "schedule")).public[0]
+
+
+async def test_setting_up_where_the_bot_cannot_post_warns_the_couple_privately(
+    couple: Couple,
+) -> None:
+    couple.fake.bot_permissions = VIEW | APP_COMMANDS
+    said = await couple.slash(ALICE, "start")
+    assert "not therapy" in said.public[0]
+    assert said.private == [CANNOT_POST]
+    assert (await couple.slash(ALICE, "help")).private == []
+    couple.fake.bot_permissions = MEMBER
+    assert (await couple.slash(ALICE, "remind", time="20:30")).private == []
+
+
+class PacedTandem(Tandem):
+    """The core, answering only when the test lets it (a slow database, as Discord sees it)."""
+
+    release: asyncio.Event
+    says: list[Outgoing] | None = None  # instead of the core's own answer
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        await self.release.wait()
+        return self.says if self.says is not None else await super().handle(incoming)
+
+
+@pytest.fixture
+async def paced(
+    fake: FakeDiscord, store: Store, clock: FixedClock, library: Library
+) -> AsyncIterator[tuple[Couple, PacedTandem]]:
+    adapter = new_adapter()
+    adapter.ack_after = 0.05
+    tandem = PacedTandem(store, clock, library, adapter)
+    tandem.release = asyncio.Event()
+    await adapter.start(tandem)
+    yield Couple(fake, adapter, tandem, clock), tandem
+    await adapter.stop()
+
+
+async def test_slow_answers_are_acknowledged_in_time_then_shown_privately(
+    paced: tuple[Couple, PacedTandem],
+) -> None:
+    couple, tandem = paced
+    payload = couple.fake.command("remind", ALICE, HOME, time="25:00")
+    couple.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+    await couple.fake.answered(int(payload["id"]))
+    assert [p.kind for p in couple.fake.timeline] == ["thinking"]  # acknowledged, core still busy
+    tandem.release.set()
+    await couple.adapter.idle()
+    assert couple.fake.thinking() == []
+    assert "Try a time like 20:30" in couple.fake.private(ALICE)[0]
+
+
+async def test_slow_public_answers_replace_the_thinking_note(
+    paced: tuple[Couple, PacedTandem],
+) -> None:
+    couple, tandem = paced
+    tandem.release.set()
+    couple.adapter.ack_after = 0.0
+    said = await couple.slash(ALICE, "remind", time="20:30")
+    assert said.public[0].startswith("✅ Daily prompt set for 20:30")
+    assert couple.fake.thinking() == [] and said.private == []
+
+
+@pytest.mark.parametrize("ack_after", [5.0, 0.0])
+async def test_long_answers_arrive_in_parts_each_seen_by_the_right_people(
+    paced: tuple[Couple, PacedTandem], ack_after: float
+) -> None:
+    couple, tandem = paced
+    tandem.release.set()
+    couple.adapter.ack_after = ack_after
+    to = Address("discord", str(HOME.id))
+    tandem.says = [
+        Outgoing(to, "Only for you. " * 200, private=True),  # 2,800 characters
+        Outgoing(to, "For you both. " * 200),
+    ]
+    said = await couple.slash(ALICE, "progress")
+    assert len(said.private) == 2 and len(said.public) == 2
+    assert all(len(t) <= 2000 for t in said.private + said.public)
+    assert " ".join(said.private).split() == ("Only for you. " * 200).split()
+    assert couple.fake.private(BOB) == [] and couple.fake.thinking() == []
