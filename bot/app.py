@@ -56,7 +56,7 @@ def setup_logging(level: str) -> None:
         "httpx",
         "httpcore",
         "apscheduler",
-        "telegram.ext",
+        "telegram",
         "discord",
         "aiosqlite",
         "sqlalchemy",

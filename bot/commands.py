@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, delete, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.checkins import progress_text
@@ -375,13 +375,6 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
             buttons=(Button("Yes, erase everything", FORGET_YES), Button("Cancel", FORGET_NO)),
         )
     ]
-
-
-async def erase_space(session: AsyncSession, space: Space) -> None:
-    """Deletes every row about a space, children first, in the caller's transaction."""
-    for model in (CheckinAnswer, ContentHistory, Delivery, Schedule, Member):
-        await session.exec(delete(model).where(col(model.space_id) == space.id))
-    await session.delete(space)
 
 
 COMMANDS: dict[str, Handler] = {

@@ -18,7 +18,7 @@ from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.ports import Clock, Messenger
 from bot.render import checkin_message, prompt_message
 from bot.schedule import local_date, next_due
-from bot.store import ContentHistory, Delivery, Schedule, Space, Store
+from bot.store import ContentHistory, Delivery, Schedule, Space, Store, move_space
 
 log = logging.getLogger(__name__)
 
@@ -367,8 +367,7 @@ class Dispatcher:
         async with self.store.unit() as session:
             space = await session.get(Space, space_id)
             if space is not None:
-                space.chat_id = new.chat_id
-                session.add(space)
+                await move_space(session, space, new.chat_id)
         log.info("space %s moved to a new chat id", space_id)
         return new
 

@@ -17,7 +17,6 @@ from bot.commands import (
     FORGET_YES,
     MAX_COMMAND,
     Ctx,
-    erase_space,
     reschedule,
     split_command,
 )
@@ -27,7 +26,7 @@ from bot.errors import UserError
 from bot.messages import Address, Event, Incoming, Outgoing
 from bot.ports import Clock, Messenger
 from bot.render import day_label
-from bot.store import Delivery, Member, Schedule, Space, Store
+from bot.store import Delivery, Member, Schedule, Space, Store, erase_space, move_space
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +77,14 @@ class Tandem:
             members = set(found.all())
             return not members or user_id in members
 
+    async def move(self, old: Address, new: Address) -> None:
+        """The chat got a new address (a Telegram group became a supergroup): its space follows."""
+        async with self.store.unit() as session:
+            space = await self._space(session, old, create=False)
+            if space is not None:
+                await move_space(session, space, new.chat_id)
+                log.info("space %s moved to a new chat id", space.id)
+
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answers one incoming event; bad input gets a friendly reply and changes nothing."""
         after: list[Callable[[], Awaitable[None]]] = []
@@ -114,6 +121,8 @@ class Tandem:
                 return []
             author = await self._member(session, space, incoming)
             return await self._note(session, space, author, delivery, incoming)
+        existing = await self._space(session, incoming.to, create=False)
+        was_active = existing is not None and existing.active
         space = await self._space(session, incoming.to, create=True)
         assert space is not None
         registers = incoming.action is not None or split_command(incoming.text)[0] == "start"
@@ -123,7 +132,8 @@ class Tandem:
         now = self.clock.now()
         ctx = Ctx(self, session, space, member, incoming, now, after)
         if incoming.event is Event.ADDED:
-            return [ctx.reply(self.library.texts.welcome)]
+            # Telegram may report a DM's start twice (the event and /start): greet once.
+            return [] if was_active else [ctx.reply(self.library.texts.welcome)]
         if incoming.action:
             return await self._action(ctx, incoming.action)
         if len(incoming.text) > MAX_COMMAND:

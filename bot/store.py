@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -116,6 +116,30 @@ class ContentHistory(SQLModel, table=True):
     prompt_id: str = Field(max_length=40)
     cycle: int
     shown_at: datetime
+
+
+async def erase_space(session: AsyncSession, space: Space) -> None:
+    """Deletes every row about a space, children first, in the caller's transaction."""
+    for model in (CheckinAnswer, ContentHistory, Delivery, Schedule, Member):
+        await session.exec(delete(model).where(col(model.space_id) == space.id))
+    await session.delete(space)
+
+
+async def move_space(session: AsyncSession, space: Space, new_chat_id: str) -> None:
+    """The chat got a new id (a Telegram group became a supergroup): its space follows it.
+
+    A space already made at the new id in between (someone typed there before the move was
+    known) is brand new, and gives way to the one with the couple's settings and history.
+    """
+    found = await session.exec(
+        select(Space).where(Space.platform == space.platform, Space.chat_id == new_chat_id)
+    )
+    clash = found.first()
+    if clash is not None and clash.id != space.id:
+        await erase_space(session, clash)
+        await session.flush()
+    space.chat_id = new_chat_id
+    session.add(space)
 
 
 def async_url(url: str) -> URL:

@@ -169,7 +169,9 @@ def test_logging_set_up_by_the_bot_never_shows_sql_parameters_or_urls() -> None:
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
 
 
-async def test_partners_are_those_who_started_or_answered(lite: Tandem, messenger: FakeMessenger) -> None:
+async def test_partners_are_those_who_started_or_answered(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
     from tests.fakes import HOME
 
     assert await lite.may_configure(HOME, "stranger")  # a new chat is open to set up
@@ -181,3 +183,11 @@ async def test_partners_are_those_who_started_or_answered(lite: Tandem, messenge
     await lite.handle(said(BOB, action=checkin.buttons[3].action))
     assert await lite.may_configure(HOME, BOB[0])
     assert [m["display_name"] for m in (await snapshot(lite))["members"]] == ["Alice", "Bob"]
+
+
+async def test_a_chat_that_is_already_set_up_is_not_greeted_twice(lite: Tandem) -> None:
+    from bot.messages import Event, Incoming
+    from tests.fakes import HOME
+
+    await dialog(lite, [("/start", "not therapy")])
+    assert await lite.handle(Incoming(HOME, event=Event.ADDED)) == []

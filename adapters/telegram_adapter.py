@@ -1,0 +1,586 @@
+"""The Telegram adapter: Bot API updates -> Incoming, Outgoing -> messages, Telegram's errors -> SendResult."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import traceback
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatMemberStatus
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from adapters.telegram_limits import FloodControl, Limits, PerChatOrder, retry_seconds
+from bot.commands import DESCRIPTIONS
+from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
+from bot.service import Tandem
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units
+MAX_CAPTION = 1024
+MAX_ANSWER = 200  # answerCallbackQuery text
+MAX_ACTION_BYTES = 64  # callback_data
+ROW = 5  # buttons per row when every label is short (the check-in's 1..5)
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+GONE_BAD_REQUESTS = ("chat not found", "peer_id_invalid")
+PRESENT = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
+
+TgApp = Application[Any, Any, Any, Any, Any, Any]
+JSONDict = dict[str, Any]
+
+
+# ---- Reading updates safely --------------------------------------------------------------------
+
+
+def readable(raw: object) -> JSONDict | None:
+    """The update as PTB can read it: a malformed one shrinks to its bare update_id (or None)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+        return None
+    try:
+        Update.de_json(raw, None)
+    except Exception as err:
+        # PTB would log the whole update (message texts included) and fetch it again forever.
+        log.warning("skipped a malformed update (%s)", type(err).__name__)
+        return {"update_id": raw["update_id"]}
+    return raw
+
+
+class UpdatesRequest(HTTPXRequest):
+    """The getUpdates connection: drops what PTB cannot parse, so one bad update never wedges polling."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        data = HTTPXRequest.parse_json_payload(payload)
+        result = data.get("result")
+        if data.get("ok") and isinstance(result, list):
+            data["result"] = [u for u in map(readable, result) if u is not None]
+        return data
+
+
+# ---- Translations: Update -> Incoming, Outgoing -> Bot API calls -------------------------------
+
+
+def address(chat_id: int | str) -> Address:
+    return Address(PLATFORM, str(chat_id))
+
+
+def chat_ref(chat_id: str) -> int | str:
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id  # "@channelname"
+
+
+def person(user: User) -> str:
+    return user.first_name or user.username or "someone"
+
+
+def command_line(text: str, bot_username: str) -> str | None:
+    """ "/remind@TandemBot 8pm" -> "/remind 8pm"; None when the command is for another bot."""
+    head, *rest = text.split(None, 1)
+    name, _, target = head.partition("@")
+    if target and target.lower() != bot_username.lower():
+        return None
+    return " ".join([name, *rest])
+
+
+def membership_event(update: Update) -> Event | None:
+    changed = update.my_chat_member
+    if changed is None:
+        return None
+
+    def present(status: str, is_member: bool) -> bool:
+        return status in PRESENT or (status == ChatMemberStatus.RESTRICTED and is_member)
+
+    new, old = changed.new_chat_member, changed.old_chat_member
+    now_in = present(new.status, bool(getattr(new, "is_member", False)))
+    was_in = present(old.status, bool(getattr(old, "is_member", False)))
+    if now_in and not was_in:
+        return Event.ADDED
+    if was_in and not now_in:
+        return Event.REMOVED
+    return None  # promoted, restricted, ...: still there
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Parts of at most `limit` UTF-16 units, cut at a line break (else a space) where possible."""
+    parts: list[str] = []
+    rest = text
+    while utf16_len(rest) > limit:
+        fit, units = 0, 0
+        for char in rest:
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > limit:
+                break
+            fit += 1
+        window = rest[:fit]
+        # A break early in the window would leave a stub of a message; then a hard cut is kinder.
+        cut = next((at for sep in ("\n", " ") if (at := window.rfind(sep)) >= limit // 2), -1)
+        if cut < 0:
+            head, rest = window, rest[fit:]
+        else:
+            head, rest = window[:cut], rest[cut + 1 :]
+        if head.strip():
+            parts.append(head)
+    if rest.strip():
+        parts.append(rest)
+    return parts
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """The check-in's five scores share one row; longer labels get a row each, to stay readable."""
+    if not buttons:
+        return None
+    width = ROW if all(len(b.label) <= 8 for b in buttons) else 1
+    keys = [InlineKeyboardButton(b.label, callback_data=b.action) for b in buttons]
+    return InlineKeyboardMarkup([keys[i : i + width] for i in range(0, len(keys), width)])
+
+
+def outcome(err: TelegramError) -> SendResult:
+    """What a Telegram error means for the core; `reason` is a class name, never contents."""
+    reason = type(err).__name__
+    if isinstance(err, ChatMigrated):
+        return SendResult(SendStatus.MOVED, new_address=address(err.new_chat_id), reason=reason)
+    if isinstance(err, RetryAfter):
+        return SendResult(SendStatus.RETRY, retry_after=retry_seconds(err), reason=reason)
+    if isinstance(err, Forbidden):  # blocked, kicked, deactivated user, deleted group
+        return SendResult(SendStatus.GONE, reason=reason)
+    if isinstance(err, BadRequest):  # before NetworkError: PTB makes BadRequest a NetworkError
+        if any(gone in err.message.lower() for gone in GONE_BAD_REQUESTS):
+            return SendResult(SendStatus.GONE, reason=f"{reason}: chat not found")
+        return SendResult(SendStatus.FAILED, reason=reason)
+    if isinstance(err, EndPointNotFound):
+        return SendResult(SendStatus.FAILED, reason=reason)
+    # TimedOut, NetworkError, InvalidToken, Conflict, a garbled response: none is the chat's fault.
+    return SendResult(SendStatus.RETRY, reason=reason)
+
+
+# ---- Logging -------------------------------------------------------------------------------
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks the bot token (and webhook secret) out of every record a handler emits.
+
+    httpx logs request URLs, and Telegram's carry the token; so can tracebacks of network errors.
+    """
+
+    def __init__(self, *secret_values: str) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secret_values if len(s) >= 8}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string is the emitter's problem; still check its parts
+            message = f"{record.msg} {record.args}"
+        if any(s in message for s in self.secrets):
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def token_secrets(token: str) -> tuple[str, ...]:
+    # "123:ABC...": the part after the colon is the credential; the bot id stays, for debugging.
+    return (token.partition(":")[2] or token,)
+
+
+# ---- The adapter -------------------------------------------------------------------------------
+
+
+class TelegramAdapter:
+    """Connects the core to one Telegram bot: long polling (or a webhook), sending, Telegram's errors."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limits: Limits | None = None,
+        request_timeout: float = 10.0,
+        poll_timeout: float = 10.0,
+    ) -> None:
+        if settings.telegram_bot_token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.settings = settings
+        self.limits = limits or Limits()
+        self.request_timeout = request_timeout
+        self.poll_timeout = poll_timeout
+        self._token = settings.telegram_bot_token.get_secret_value()
+        configured = settings.telegram_webhook_secret
+        # Telegram repeats the secret on every webhook call; without one anyone could post updates.
+        self._webhook_secret = (
+            configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+        )
+        self._redactor = RedactSecrets(*token_secrets(self._token), self._webhook_secret)
+        self._filtered: list[logging.Handler] = []
+        self._telegram_level: int | None = None
+        self._app: TgApp | None = None
+        self._tandem: Tandem | None = None
+        self._webhook: web.AppRunner | None = None
+        self.username = ""
+
+    # -- lifecycle --
+
+    async def start(self, tandem: Tandem) -> None:
+        self._install_log_guards()
+        self._tandem = tandem
+        app = self._build()
+        self._app = app
+        try:
+            try:
+                await app.initialize()  # getMe
+            except InvalidToken:
+                log.error("telegram: the bot token was refused; check TELEGRAM_BOT_TOKEN")
+                raise
+            self.username = app.bot.username
+            await self._register_commands(app)
+            await app.start()
+            if self.settings.telegram_webhook_url:
+                await self._start_webhook(app, self.settings.telegram_webhook_url)
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(
+                    poll_interval=0.0,
+                    timeout=timedelta(seconds=self.poll_timeout),
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    error_callback=self._polling_failed,
+                )
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "telegram: connected as @%s (%s)",
+            self.username,
+            "webhook" if self.settings.telegram_webhook_url else "long polling",
+        )
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is not None:
+            if self._webhook is not None:
+                await self._webhook.cleanup()
+                self._webhook = None
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        self._remove_log_guards()
+
+    def _build(self) -> TgApp:
+        base_url = self.settings.telegram_base_url
+        timeout = self.request_timeout
+        builder = (
+            ApplicationBuilder()
+            .token(self._token)
+            .base_url(base_url)
+            .base_file_url(file_url(base_url))
+            .rate_limiter(FloodControl(self.limits))
+            .concurrent_updates(PerChatOrder())
+            .job_queue(None)  # the core owns the one scheduler
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .media_write_timeout(timeout * 3)
+            .pool_timeout(timeout)
+            .get_updates_request(
+                UpdatesRequest(
+                    # Two: at stop, PTB's last getUpdates (which confirms what was fetched) must
+                    # not queue behind the long poll it just cancelled, or the last batch of
+                    # updates comes back after a restart and runs twice.
+                    connection_pool_size=2,
+                    connect_timeout=timeout,
+                    read_timeout=timeout,
+                    write_timeout=timeout,
+                    pool_timeout=timeout,
+                )
+            )
+        )
+        if self.settings.telegram_webhook_url:
+            builder = builder.updater(None)
+        app: TgApp = builder.build()
+        app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(CallbackQueryHandler(self._on_tap))
+        message = filters.UpdateType.MESSAGE  # not edits: an edited command must not run twice
+        app.add_handler(MessageHandler(message & filters.COMMAND, self._on_command))
+        app.add_handler(
+            MessageHandler(message & filters.TEXT & filters.REPLY & ~filters.COMMAND, self._on_note)
+        )
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def _register_commands(self, app: TgApp) -> None:
+        try:
+            await app.bot.set_my_commands([BotCommand(n, d) for n, d in DESCRIPTIONS.items()])
+        except TelegramError as err:  # the menu is a convenience; typed commands still work
+            log.warning("telegram: could not register the command menu (%s)", type(err).__name__)
+
+    async def _start_webhook(self, app: TgApp, url: str) -> None:
+        from aiohttp import web
+
+        server = web.Application(client_max_size=1 << 20)
+        server.router.add_post(urlsplit(url).path or "/", self._on_webhook)
+        runner = web.AppRunner(server, access_log=None)
+        await runner.setup()
+        self._webhook = runner
+        site = web.TCPSite(
+            runner, self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
+        )
+        await site.start()
+        await app.bot.set_webhook(
+            url, secret_token=self._webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
+        )
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._webhook_secret.encode()):
+            return web.Response(status=403)
+        app = self._app
+        if app is None:
+            return web.Response(status=503)
+        try:
+            raw = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        data = readable(raw)
+        if data is not None and len(data) > 1:  # a bare update_id is what was left of junk
+            await app.update_queue.put(Update.de_json(data, app.bot))
+        # A 200 even for junk: Telegram would otherwise redeliver it for hours.
+        return web.Response()
+
+    def _install_log_guards(self) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self._redactor)
+            self._filtered.append(handler)
+        # At DEBUG, PTB logs every request's parameters: message texts and notes.
+        telegram_log = logging.getLogger("telegram")
+        if telegram_log.getEffectiveLevel() < logging.INFO:
+            self._telegram_level = telegram_log.level
+            telegram_log.setLevel(logging.INFO)
+
+    def _remove_log_guards(self) -> None:
+        for handler in self._filtered:
+            handler.removeFilter(self._redactor)
+        self._filtered.clear()
+        if self._telegram_level is not None:
+            logging.getLogger("telegram").setLevel(self._telegram_level)
+            self._telegram_level = None
+
+    # -- sending --
+
+    async def send(self, msg: Outgoing) -> SendResult:
+        return await self._deliver(msg)
+
+    async def _deliver(self, msg: Outgoing, reply_to: int | None = None) -> SendResult:
+        app = self._app
+        if app is None:
+            return SendResult(SendStatus.RETRY, reason="telegram not connected")
+        if any(len(b.action.encode()) > MAX_ACTION_BYTES for b in msg.buttons):
+            log.error("a button action is longer than Telegram's %d bytes", MAX_ACTION_BYTES)
+            return SendResult(SendStatus.FAILED, reason="button action too long")
+        try:
+            sent = await self._post(app, msg, reply_to)
+        except TelegramError as err:
+            result = outcome(err)
+            log.info("telegram: send failed with %s (%s)", result.reason, result.status.value)
+            return result
+        if sent is None:
+            return SendResult(SendStatus.FAILED, reason="empty message")
+        return SendResult.delivered(str(sent.message_id))
+
+    async def _post(self, app: TgApp, msg: Outgoing, reply_to: int | None) -> Message | None:
+        """Sends every part; returns the last (the one with the buttons, the one to reply to)."""
+        bot, chat = app.bot, chat_ref(msg.to.chat_id)
+        markup = keyboard(msg.buttons)
+        replying = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        texts = split_text(msg.text)
+        document = msg.attachment
+        caption: str | None = None
+        if document is not None and len(texts) == 1 and utf16_len(texts[0]) <= MAX_CAPTION:
+            caption, texts = texts[0], []
+        sent: Message | None = None
+        # A failure after some parts went out is still reported: a repeated head beats a lost tail.
+        for index, text in enumerate(texts):
+            last = index == len(texts) - 1 and document is None
+            sent = await bot.send_message(
+                chat,
+                text,
+                reply_markup=markup if last else None,
+                reply_parameters=replying if index == 0 else None,
+            )
+        if document is not None:
+            sent = await bot.send_document(
+                chat,
+                InputFile(document.data, filename=document.filename),
+                caption=caption,
+                reply_markup=markup,
+                reply_parameters=replying if not texts else None,
+            )
+        return sent
+
+    async def _reply_all(self, replies: Iterable[Outgoing], reply_to: int | None) -> None:
+        """Sends the core's replies to something a member did, acting on what Telegram answers."""
+        for reply in replies:
+            result = await self._deliver(reply, reply_to if reply.private else None)
+            if result.status is SendStatus.MOVED and result.new_address is not None:
+                await self._moved(reply.to, result.new_address)
+                result = await self._deliver(replace(reply, to=result.new_address))
+            if result.status is SendStatus.GONE:
+                await self._handle(Incoming(reply.to, event=Event.REMOVED))
+                return
+
+    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
+        assert self._tandem is not None
+        return await self._tandem.handle(incoming)
+
+    async def _moved(self, old: Address, new: Address) -> None:
+        assert self._tandem is not None
+        await self._tandem.move(old, new)
+
+    # -- receiving --
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        text = command_line(message.text, self.username)
+        if text is None:
+            return  # "/help@SomeOtherBot"
+        user = message.from_user
+        incoming = Incoming(address(message.chat_id), str(user.id), person(user), text=text)
+        await self._reply_all(await self._handle(incoming), message.message_id)
+
+    async def _on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        original = message.reply_to_message
+        if (
+            original is None
+            or original.from_user is None
+            or original.from_user.id != context.bot.id
+        ):
+            return  # a reply to a person is their conversation, not ours
+        user = message.from_user
+        incoming = Incoming(
+            address(message.chat_id),
+            str(user.id),
+            person(user),
+            text=message.text,
+            reply_to=str(original.message_id),
+        )
+        await self._reply_all(await self._handle(incoming), message.message_id)
+
+    async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        chat = query.message.chat if query.message is not None else None
+        if chat is None or query.data is None:
+            await self._answer(query.answer())
+            return
+        incoming = Incoming(
+            address(chat.id), str(query.from_user.id), person(query.from_user), action=query.data
+        )
+        replies = await self._handle(incoming)
+        private = " ".join(r.text for r in replies if r.private)
+        if len(private) > MAX_ANSWER:
+            private = private[: MAX_ANSWER - 1] + "…"
+        await self._answer(query.answer(private or None))
+        await self._reply_all([r for r in replies if not r.private], None)
+
+    @staticmethod
+    async def _answer(answering: Awaitable[bool]) -> None:
+        try:
+            await answering
+        except TelegramError as err:
+            # Usually "query is too old": the tap is already recorded, only the toast is lost.
+            log.info("telegram: could not answer a button tap (%s)", type(err).__name__)
+
+    async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        changed = update.my_chat_member
+        event = membership_event(update)
+        if changed is None or event is None:
+            return
+        user = changed.from_user  # whoever added the bot is a member of the chat
+        incoming = Incoming(address(changed.chat.id), str(user.id), person(user), event=event)
+        await self._reply_all(await self._handle(incoming), None)
+
+    async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is not None and message.migrate_to_chat_id:
+            await self._moved(address(message.chat_id), address(message.migrate_to_chat_id))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        err = context.error
+        frames = "".join(traceback.format_tb(err.__traceback__)) if err is not None else ""
+        # The exception's text can quote a message or a note: log only its type and frames.
+        log.error("telegram: an update failed with %s\n%s", type(err).__name__, frames)
+
+    def _polling_failed(self, err: TelegramError) -> None:
+        log.warning("telegram: polling failed with %s; retrying", type(err).__name__)
+
+
+def file_url(base_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (same for a local server)."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("bot")] + "file/bot"
+    return "https://api.telegram.org/file/bot"

@@ -1,0 +1,213 @@
+"""Telegram's sending limits and update ordering: what the Bot API allows, and how 429s are waited out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Send limits as (messages, seconds) windows; None turns one off. Defaults are Telegram's."""
+
+    overall: tuple[int, float] | None = (30, 1.0)  # the whole bot: about 30 a second
+    per_group: tuple[int, float] | None = (20, 60.0)  # one group: 20 a minute
+    per_chat: tuple[int, float] | None = (3, 3.0)  # any one chat: 1 a second, bursts of 3
+    max_retries: int = 3  # 429s waited out in place before the core is told RETRY
+    max_wait: float = 30.0  # a longer flood wait goes straight back to the core
+
+    @classmethod
+    def off(cls) -> Limits:
+        return cls(overall=None, per_group=None, per_chat=None)
+
+
+class Window:
+    """At most `count` requests in any `period` seconds, each counted until it is answered.
+
+    Counting from the answer rather than the start keeps the limit true where Telegram counts it:
+    requests that leave together arrive spread out, and the next batch must not overlap them.
+    """
+
+    def __init__(self, count: int, period: float) -> None:
+        self.count = count
+        self.period = period
+        self._answered: deque[float] = deque()
+        self._busy = 0
+        self._queue = asyncio.Lock()  # first come, first served: one chat's parts stay in order
+        self._freed = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        async with self._queue:
+            while True:
+                now = loop.time()
+                while self._answered and now - self._answered[0] >= self.period:
+                    self._answered.popleft()
+                if len(self._answered) + self._busy < self.count:
+                    break
+                expires = self._answered[0] + self.period - now if self._answered else None
+                self._freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), expires)
+            self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            self._answered.append(loop.time())
+            self._freed.set()
+
+    def idle(self, now: float) -> bool:
+        return (
+            not self._busy
+            and not self._queue.locked()
+            and (not self._answered or now - self._answered[-1] >= self.period)
+        )
+
+
+def retry_seconds(err: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)  # int now, timedelta later
+        value = err.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class FloodControl(BaseRateLimiter[int]):
+    """Keeps sends under Telegram's limits and waits out its 429s, without blocking for minutes.
+
+    Unlike PTB's AIORateLimiter it also paces each private chat, never holds a send (or the core's
+    delivery loop) for longer than `max_wait`, and lets requests without a chat (callback answers,
+    getMe) through during a flood wait, so a tapped button is still answered in time.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._overall = Window(*limits.overall) if limits.overall else None
+        self._chats: dict[str, Window] = {}
+        self._groups: dict[str, Window] = {}
+        self._paused_until = 0.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Awaitable[bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        chat_id = data.get("chat_id")
+        if chat_id is None:
+            return await callback(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            await self._wait_out_flood(loop)
+            try:
+                async with contextlib.AsyncExitStack() as slots:
+                    for window in self._windows(str(chat_id), loop.time()):
+                        await slots.enter_async_context(window.slot())
+                    return await callback(*args, **kwargs)
+            except RetryAfter as err:
+                wait = retry_seconds(err)
+                self._paused_until = max(self._paused_until, loop.time() + wait)
+                attempt += 1
+                if attempt > self.limits.max_retries or wait > self.limits.max_wait:
+                    raise
+                log.info("Telegram asked to slow down; retrying in %.1f s", wait)
+
+    async def _wait_out_flood(self, loop: asyncio.AbstractEventLoop) -> None:
+        remaining = self._paused_until - loop.time()
+        if remaining > self.limits.max_wait:
+            # Every send during a long flood wait would earn another 429: hand it back at once.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                raise RetryAfter(int(remaining) + 1)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    def _windows(self, chat: str, now: float) -> list[Window]:
+        limits, windows = self.limits, []
+        if limits.per_chat:
+            windows.append(self._window(self._chats, chat, limits.per_chat, now))
+        if limits.per_group and chat.startswith(("-", "@")):  # groups, supergroups, channels
+            windows.append(self._window(self._groups, chat, limits.per_group, now))
+        if self._overall is not None:
+            windows.append(self._overall)
+        return windows
+
+    @staticmethod
+    def _window(
+        windows: dict[str, Window], chat: str, limit: tuple[int, float], now: float
+    ) -> Window:
+        if len(windows) > 1024:
+            for key in [k for k, w in windows.items() if w.idle(now)]:
+                del windows[key]
+        window = windows.get(chat)
+        if window is None:
+            window = windows[chat] = Window(*limit)
+        return window
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Updates from different chats run side by side; those from one chat run in order.
+
+    One group waiting out its 20-a-minute limit must not hold up every other couple's replies.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = chat_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+def chat_key(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    with contextlib.suppress(Exception):  # a half-formed update simply runs unordered
+        chat = update.effective_chat
+        return chat.id if chat is not None else None
+    return None

@@ -1,0 +1,399 @@
+"""A fake Telegram Bot API server on 127.0.0.1: answers what Tandem calls, records it, fails on cue."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "7000001:AAE-fake-token-for-tests-0123456789"
+SECRET_PART = TOKEN.partition(":")[2]
+BOT_ID = 7000001
+USERNAME = "TandemTestBot"
+JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "reply_parameters"}
+SENDS = ("sendMessage", "sendDocument")
+DROPPED = 0  # Call.error when the fake was offline and dropped the connection
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    first_name: str
+
+    def json(self) -> dict[str, Any]:
+        return {"id": self.id, "is_bot": False, "first_name": self.first_name}
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    type: str = "supergroup"
+    title: str = "Us"
+
+    def json(self) -> dict[str, Any]:
+        if self.type == "private":
+            return {"id": self.id, "type": "private", "first_name": "Alice"}
+        return {"id": self.id, "type": self.type, "title": self.title}
+
+
+ALICE = User(111, "Alice")
+BOB = User(222, "Bob")
+GROUP = Chat(-1001234)
+DM = Chat(ALICE.id, "private")
+BOT = {"id": BOT_ID, "is_bot": True, "first_name": "Tandem", "username": USERNAME}
+
+
+@dataclass
+class Call:
+    """One request the bot made, with its parameters decoded (nested JSON and files too)."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    error: int | None = None
+    result: Any = None
+
+    @property
+    def chat_id(self) -> Any:
+        return self.params.get("chat_id")
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def actions(self) -> list[str]:
+        markup = self.params.get("reply_markup") or {}
+        return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Failure:
+    code: int
+    description: str
+    parameters: dict[str, Any]
+    chat_id: int | None
+
+
+@dataclass
+class FakeBotApi:
+    """Serves /bot<token>/<method>. `fail_next` and `stall_next` script trouble per method."""
+
+    token: str = TOKEN
+    hold: float = 0.25  # longest a getUpdates with nothing new is held open
+    calls: list[Call] = field(default_factory=list)
+    offline: bool = False  # drop every connection, as if the network went away
+    closing: bool = False
+    port: int = 0
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _failures: dict[str, deque[Failure]] = field(default_factory=dict)
+    _stalls: dict[str, deque[float]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        self._changed = asyncio.Condition()
+        app = web.Application(client_max_size=16 << 20)
+        app.router.add_route("*", "/{path:.*}", self._serve)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        self.closing = True  # a held long poll answers now rather than at its timeout
+        self._notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- scripting --
+
+    def fail_next(
+        self,
+        method: str,
+        code: int,
+        description: str,
+        *,
+        chat_id: int | None = None,
+        **parameters: Any,
+    ) -> None:
+        """The next call of `method` (to `chat_id`, if given) gets this Bot API error."""
+        failure = Failure(code, description, parameters, chat_id)
+        self._failures.setdefault(method, deque()).append(failure)
+
+    def stall_next(self, method: str, seconds: float) -> None:
+        self._stalls.setdefault(method, deque()).append(seconds)
+
+    def push(self, update: dict[str, Any]) -> int:
+        update.setdefault("update_id", next(self._update_ids))
+        self._updates.append(update)
+        self._notify()
+        return int(update["update_id"])
+
+    # -- what members do --
+
+    def say(
+        self, text: str, *, user: User = ALICE, chat: Chat = GROUP, reply_to: int | None = None
+    ) -> int:
+        """A member writes; returns the new message's id (to reply to it)."""
+        update = self.message_update(text, user=user, chat=chat, reply_to=reply_to)
+        self.push(update)
+        return int(update["message"]["message_id"])
+
+    def message_update(
+        self, text: str, *, user: User = ALICE, chat: Chat = GROUP, reply_to: int | None = None
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": chat.json(),
+            "from": user.json(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split(None, 1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        if reply_to is not None:
+            message["reply_to_message"] = self.message(reply_to)
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def tap(self, message_id: int, data: str, *, user: User = ALICE) -> str:
+        query_id = f"q{next(self._ids)}"
+        query = {
+            "id": query_id,
+            "from": user.json(),
+            "chat_instance": "ci-1",
+            "message": self.message(message_id),
+            "data": data,
+        }
+        self.push({"callback_query": query})
+        return query_id
+
+    def membership(self, old: str, new: str, *, chat: Chat = GROUP, user: User = ALICE) -> None:
+        def member(status: str) -> dict[str, Any]:
+            return {
+                "status": status,
+                "user": BOT,
+                **({"until_date": 0} if status == "kicked" else {}),
+            }
+
+        changed = {
+            "chat": chat.json(),
+            "from": user.json(),
+            "date": int(time.time()),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        self.push({"my_chat_member": changed})
+
+    def service(self, chat: Chat, **fields: Any) -> None:
+        message = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": chat.json(),
+            **fields,
+        }
+        self.push({"message": message})
+
+    # -- reading what the bot did --
+
+    def message(self, message_id: int) -> dict[str, Any]:
+        """A message the bot sent (as Telegram returned it), or a stub for one of ours."""
+        for call in self.calls:
+            if isinstance(call.result, dict) and call.result.get("message_id") == message_id:
+                return dict(call.result)
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": GROUP.json(),
+            "from": BOT,
+        }
+
+    def of(self, method: str, *, chat_id: int | None = None, ok: bool = True) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and (chat_id is None or c.chat_id == chat_id)
+            and (c.error is None) == ok
+        ]
+
+    def dropped(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.error == DROPPED]
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        """Messages and documents delivered (not the failed attempts), oldest first."""
+        return [
+            c
+            for c in self.calls
+            if c.method in SENDS and c.error is None and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    async def wait_for(self, check: Callable[[], Any], within: float = 5.0) -> Any:
+        """Waits until `check()` is truthy (re-checked on every call the bot makes); returns it."""
+        assert self._changed is not None
+        async with asyncio.timeout(within), self._changed:
+            while not (found := check()):
+                await self._changed.wait()
+            return found
+
+    async def replies(
+        self, count: int = 1, *, chat_id: int = GROUP.id, after: int = 0
+    ) -> list[Call]:
+        """The next `count` messages delivered to `chat_id` after call number `after`."""
+
+        def ready() -> list[Call] | None:
+            new = [c for c in self.sent(chat_id) if self.calls.index(c) >= after]
+            return new[:count] if len(new) >= count else None
+
+        found: list[Call] = await self.wait_for(ready)
+        return found
+
+    # -- serving --
+
+    def _notify(self) -> None:
+        async def wake() -> None:
+            assert self._changed is not None
+            async with self._changed:
+                self._changed.notify_all()
+
+        asyncio.get_running_loop().create_task(wake())
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        token_part, _, method = request.match_info["path"].partition("/")
+        now = asyncio.get_running_loop().time()
+        if self.offline:
+            self.calls.append(Call(method, {}, now, error=DROPPED))
+            self._notify()
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()
+        if token_part != f"bot{self.token}":
+            return _error(401, "Unauthorized")
+        params = await _params(request)
+        call = Call(method, params, now)
+        self.calls.append(call)
+        stalls = self._stalls.get(method)
+        if stalls:
+            await asyncio.sleep(stalls.popleft())
+        failure = self._take_failure(method, params.get("chat_id"))
+        if failure is not None:
+            call.error = failure.code
+            self._notify()
+            return _error(failure.code, failure.description, failure.parameters)
+        try:
+            call.result = await self._answer(method, params)
+        except KeyError:
+            call.error = 404
+            self._notify()
+            return _error(404, "Not Found: method not found")
+        self._notify()
+        return web.json_response({"ok": True, "result": call.result})
+
+    def _take_failure(self, method: str, chat_id: Any) -> Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        for failure in queue:
+            if failure.chat_id is None or failure.chat_id == chat_id:
+                queue.remove(failure)
+                return failure
+        return None
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                **BOT,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if method == "getUpdates":
+            return await self._get_updates(params)
+        if method in ("setMyCommands", "deleteWebhook", "setWebhook", "answerCallbackQuery"):
+            return True
+        if method in SENDS:
+            return self._sent_message(method, params)
+        raise KeyError(method)
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        # Telegram forgets every update below the offset: they are confirmed.
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates:
+            wait = min(float(params.get("timeout") or 0), self.hold)
+            assert self._changed is not None
+            try:
+                async with asyncio.timeout(wait), self._changed:
+                    while not self._updates and not self.closing:
+                        await self._changed.wait()
+            except TimeoutError:
+                pass
+        return self._updates[:100]
+
+    def _sent_message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params["chat_id"]
+        chat = Chat(chat_id, "private" if chat_id > 0 else "supergroup")
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": chat.json(),
+            "from": BOT,
+        }
+        if method == "sendMessage":
+            message["text"] = params["text"]
+        else:
+            document = params["document"]
+            message["document"] = {
+                "file_id": "f1",
+                "file_unique_id": "u1",
+                "file_name": document["filename"],
+            }
+            if params.get("caption"):
+                message["caption"] = params["caption"]
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    raw: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            raw.update(await request.json())
+        else:
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    raw[key] = {"filename": value.filename, "data": value.file.read()}
+                else:
+                    raw[key] = value
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in JSON_PARAMS and isinstance(value, str):
+            params[key] = json.loads(value)
+        elif key in ("chat_id", "offset", "limit", "message_id") and isinstance(value, str):
+            params[key] = int(value) if value.lstrip("-").isdigit() else value
+        else:
+            params[key] = value
+    return params
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)

@@ -1,0 +1,270 @@
+"""Telegram's failures, each mapped to what the core does about it: wait, retry, move, or let go."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from telegram.error import InvalidToken
+
+from bot.content import Library
+from bot.messages import Address, Outgoing, SendStatus
+from tests.fakes import FixedClock
+from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, SECRET_PART, TOKEN, Chat, FakeBotApi
+from tests.telegram.harness import Running, settings_for, start_app, until
+
+# PTB's own RetryAfter() warns that retry_after will become a timedelta; nothing to act on here.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+DUE = "2026-11-21T20:00:30+00:00"  # just after 20:00 UTC, when "/remind 8pm" comes due
+NEXT_DAY = "2026-11-22T20:00:30+00:00"
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+def to(chat: Chat) -> Address:
+    return Address("telegram", str(chat.id))
+
+
+async def test_a_429_is_waited_out_and_the_prompt_still_arrives(bot: Running) -> None:
+    await bot.say("/remind 8pm")
+    bot.api.fail_next(
+        "sendMessage", 429, "Too Many Requests: retry after 1", chat_id=GROUP.id, retry_after=1
+    )
+
+    bot.clock.set(DUE)
+    report = await bot.tandem.dispatch_due()
+
+    assert report.sent == 1
+    [refused] = bot.api.of("sendMessage", chat_id=GROUP.id, ok=False)
+    delivered = bot.api.sent(GROUP.id)[-1]
+    assert refused.error == 429
+    assert delivered.text.startswith("🌱 Today's step")
+    assert delivered.at - refused.at >= 1.0
+
+
+async def test_a_long_flood_wait_goes_back_to_the_core_without_a_retry_storm(bot: Running) -> None:
+    bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 600", retry_after=600)
+
+    first = await bot.adapter.send(Outgoing(to(GROUP), "hello"))
+    second = await bot.adapter.send(Outgoing(to(DM), "hello"))
+
+    assert first.status is SendStatus.RETRY and first.retry_after == 600
+    assert second.status is SendStatus.RETRY and (second.retry_after or 0) > 590
+    assert len(bot.api.of("sendMessage", ok=False)) == 1  # the second never reached Telegram
+    assert bot.api.of("sendMessage") == []
+
+
+async def test_a_403_switches_the_chat_off_and_nothing_more_is_sent(bot: Running) -> None:
+    await bot.say("/remind 8pm")
+    bot.api.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+
+    bot.clock.set(DUE)
+    report = await bot.tandem.dispatch_due()
+    bot.clock.set(NEXT_DAY)
+    later = await bot.tandem.dispatch_due()
+
+    assert report.deactivated == 1 and later.sent == 0
+    assert len(bot.api.of("sendMessage", chat_id=GROUP.id, ok=False)) == 1  # one attempt, ever
+    assert len(bot.api.sent(GROUP.id)) == 1  # just the answer to /remind
+    assert await bot.is_off()
+
+
+async def test_blocked_while_answering_a_command_switches_the_chat_off(bot: Running) -> None:
+    await bot.say("/remind 8pm", chat=DM)
+    bot.api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+
+    bot.api.say("/schedule", chat=DM)
+    await until(lambda: bot.is_off(DM))
+    bot.clock.set(DUE)
+    report = await bot.tandem.dispatch_due()
+
+    assert report.sent == 0
+    assert len(bot.api.sent(DM.id)) == 1
+
+
+async def test_a_migrated_group_moves_its_schedule_and_gets_the_prompt_once(bot: Running) -> None:
+    old, new = Chat(-4001, "group"), Chat(-1009001)
+    await bot.say("/remind 8pm", chat=old)
+    bot.api.fail_next(
+        "sendMessage",
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        chat_id=old.id,
+        migrate_to_chat_id=new.id,
+    )
+
+    bot.clock.set(DUE)
+    report = await bot.tandem.dispatch_due()
+
+    assert report.moved == 1 and report.sent == 1
+    [prompt] = bot.api.sent(new.id)
+    assert prompt.text.startswith("🌱 Today's step")
+    assert len(bot.api.of("sendMessage", chat_id=old.id, ok=False)) == 1
+    schedule = await bot.say("/schedule", chat=new)
+    assert "Daily prompt: 20:00 every day, next tomorrow at 20:00." in schedule.text
+    assert await bot.space(old) is None
+
+
+async def test_a_group_upgraded_to_a_supergroup_takes_its_schedule_along(bot: Running) -> None:
+    old, new = Chat(-4002, "group"), Chat(-1009002)
+    await bot.say("/remind 8pm", chat=old)
+
+    bot.api.service(old, migrate_to_chat_id=new.id)  # Telegram's notice in the old group
+    await until(lambda: _exists(bot, new))
+    reply = await bot.say("/schedule", chat=new)
+
+    assert "Daily prompt: 20:00" in reply.text
+    assert await bot.space(old) is None
+
+
+async def _exists(bot: Running, chat: Chat) -> bool:
+    return await bot.space(chat) is not None
+
+
+async def test_chat_not_found_switches_the_chat_off(bot: Running) -> None:
+    await bot.say("/remind 8pm")
+    bot.api.fail_next("sendMessage", 400, "Bad Request: chat not found")
+
+    bot.clock.set(DUE)
+    report = await bot.tandem.dispatch_due()
+
+    assert report.deactivated == 1
+    assert await bot.is_off()
+
+
+async def test_another_bad_request_fails_that_message_only(bot: Running) -> None:
+    await bot.say("/remind 8pm")
+    bot.api.fail_next(
+        "sendMessage", 400, "Bad Request: not enough rights to send text messages to the chat"
+    )
+
+    bot.clock.set(DUE)
+    report = await bot.tandem.dispatch_due()
+    bot.clock.set(NEXT_DAY)
+    later = await bot.tandem.dispatch_due()
+
+    assert (report.failed, report.deactivated, report.retrying) == (1, 0, 0)
+    assert len(bot.api.of("sendMessage", ok=False)) == 1  # not retried
+    assert later.sent == 1  # the chat stays on
+
+
+async def test_a_timeout_is_retried_later(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    bot = await start_app(api, db, library, clock, request_timeout=0.3)
+    try:
+        await bot.say("/remind 8pm")
+        api.stall_next("sendMessage", 1.0)
+        bot.clock.set(DUE)
+        report = await bot.tandem.dispatch_due()
+    finally:
+        await bot.stop()
+
+    assert report.retrying == 1 and report.sent == 0
+
+
+async def test_no_network_means_retry_later(bot: Running) -> None:
+    bot.api.offline = True
+    result = await bot.adapter.send(Outgoing(to(GROUP), "hello"))
+    bot.api.offline = False
+
+    assert result.status is SendStatus.RETRY
+    assert result.reason == "NetworkError"
+
+
+async def test_polling_survives_the_network_going_away_and_coming_back(
+    bot: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.api.offline = True
+    await bot.api.wait_for(lambda: bot.api.dropped("getUpdates"))
+    bot.api.offline = False
+
+    reply = await bot.say("/schedule")
+
+    assert "Your rhythm" in reply.text
+    assert "polling failed with NetworkError; retrying" in caplog.text
+
+
+async def test_a_too_old_button_tap_is_still_recorded(bot: Running) -> None:
+    checkin = await bot.say("/checkin")
+    bot.api.fail_next("answerCallbackQuery", 400, TOO_OLD)
+
+    refused = await bot.tap(checkin.result["message_id"], checkin.actions[2], user=ALICE)
+    assert refused.error == 400
+    mark = len(bot.api.calls)
+    await bot.tap(checkin.result["message_id"], checkin.actions[4], user=BOB)
+
+    [both] = await bot.api.replies(1, after=mark)
+    assert both.text.startswith("💛 You've both checked in")
+
+
+async def test_malformed_updates_never_stop_the_bot(
+    bot: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot.api.push({"message": {"message_id": "x", "chat": 5, "text": "my secret note"}})
+    bot.api.push({"callback_query": {"id": "1", "data": "a:1:1"}})
+    command = [{"type": "bot_command", "offset": 0, "length": 5}]
+    orphan = {"message_id": 9, "date": 1, "text": "/help", "entities": command}
+    bot.api.push({"message": {**orphan, "from": ALICE.json()}})  # readable, but in no chat
+    bot.api.push({"edited_message": {"message_id": 9, "date": 1, "chat": GROUP.json()}})
+    bot.api.push({"poll": {"id": "p"}})
+
+    reply = await bot.say("/schedule")
+
+    assert "Your rhythm" in reply.text
+    assert "skipped a malformed update" in caplog.text
+    assert "my secret note" not in caplog.text
+
+
+async def test_stopping_right_after_starting_is_prompt(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    bot = await start_app(api, db, library, clock, request_timeout=3.0)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await bot.stop()
+
+    assert loop.time() - began < 1.0
+
+
+async def test_a_wrong_token_stops_the_start_with_a_hint(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = settings_for(api, db, telegram_bot_token="7000001:not-the-right-secret-at-all")
+
+    with pytest.raises(InvalidToken):
+        await start_app(api, db, library, clock, settings=wrong)
+
+    assert "the bot token was refused; check TELEGRAM_BOT_TOKEN" in caplog.text
+    assert "not-the-right-secret-at-all" not in caplog.text
+
+
+async def test_the_token_and_message_texts_never_reach_the_logs(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As bot.app.setup_logging does: the database driver logs SQL parameters, notes included.
+    caplog.set_level(logging.WARNING, logger="aiosqlite")
+    caplog.set_level(logging.DEBUG)  # last: it also sets the capturing handler's level
+    bot = await start_app(api, db, library, clock)
+    try:
+        await bot.say("/remind 8pm")
+        checkin = await bot.say("/checkin")
+        await bot.say("our private words", reply_to=checkin.result["message_id"])
+        bot.api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        assert (await bot.adapter.send(Outgoing(to(DM), "hi"))).status is SendStatus.GONE
+        bot.api.offline = True
+        await bot.adapter.send(Outgoing(to(DM), "hi"))
+        await bot.api.wait_for(lambda: bot.api.dropped("getUpdates"))
+        bot.api.offline = False
+        await bot.say("/schedule")
+    finally:
+        await bot.stop()
+
+    assert "HTTP Request: POST" in caplog.text  # httpx did log the request URLs...
+    assert TOKEN not in caplog.text  # ...with the token blanked out
+    assert SECRET_PART not in caplog.text
+    assert "our private words" not in caplog.text
+    assert all(SECRET_PART not in r.getMessage() for r in caplog.records)

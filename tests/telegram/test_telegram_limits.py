@@ -1,0 +1,110 @@
+"""Sending stays under Telegram's limits, and one busy chat never holds up the others."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from adapters.telegram_limits import Limits
+from bot.content import Library
+from bot.messages import Address, Outgoing, SendStatus
+from tests.fakes import FixedClock
+from tests.telegram.fake_api import ALICE, DM, GROUP, Call, FakeBotApi
+from tests.telegram.harness import Running, start_app
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+def most_in_any_window(calls: list[Call], seconds: float) -> int:
+    times = sorted(c.at for c in calls)
+    return max(sum(1 for t in times[i:] if t - start < seconds) for i, start in enumerate(times))
+
+
+async def running(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock, limits: Limits
+) -> Running:
+    return await start_app(api, db, library, clock, limits=limits)
+
+
+async def test_a_burst_to_many_chats_stays_under_30_messages_a_second(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    bot = await running(api, db, library, clock, Limits())  # Telegram's real limits
+    try:
+        chats = [Address("telegram", str(1000 + n)) for n in range(45)]
+        results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in chats))
+    finally:
+        await bot.stop()
+
+    assert all(r.status is SendStatus.DELIVERED for r in results)
+    assert most_in_any_window(api.sent(), 1.0) <= 30
+
+
+async def test_one_chat_is_paced_and_keeps_its_order(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    # Telegram's "about one a second" per chat, with the second shortened to keep the test quick.
+    limits = Limits(overall=None, per_group=None, per_chat=(1, 0.2))
+    bot = await running(api, db, library, clock, limits)
+    try:
+        to = Address("telegram", str(DM.id))
+        await asyncio.gather(*(bot.adapter.send(Outgoing(to, f"part {n}")) for n in range(4)))
+    finally:
+        await bot.stop()
+
+    sent = api.sent(DM.id)
+    assert [c.text for c in sent] == ["part 0", "part 1", "part 2", "part 3"]
+    assert most_in_any_window(sent, 0.19) == 1
+
+
+async def test_a_group_gets_at_most_its_share_per_window(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    limits = Limits(overall=None, per_group=(3, 0.4), per_chat=None)  # 20 a minute, sped up
+    bot = await running(api, db, library, clock, limits)
+    try:
+        to = Address("telegram", str(GROUP.id))
+        await asyncio.gather(*(bot.adapter.send(Outgoing(to, "hi")) for _ in range(5)))
+    finally:
+        await bot.stop()
+
+    assert len(api.sent(GROUP.id)) == 5
+    assert most_in_any_window(api.sent(GROUP.id), 0.39) == 3
+
+
+async def test_a_group_at_its_limit_does_not_hold_up_another_couples_reply(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    limits = Limits(overall=None, per_group=(1, 1.0), per_chat=None)
+    bot = await running(api, db, library, clock, limits)
+    try:
+        await bot.say("/help")  # the group's one message this second
+        api.say("/privacy")  # its answer has to wait for the next second...
+        dm = await bot.say("/help", chat=DM)  # ...but this couple's answer does not
+        [late] = await api.replies(1, chat_id=GROUP.id, after=api.calls.index(dm))
+    finally:
+        await bot.stop()
+
+    assert late.at - dm.at > 0.5
+
+
+async def test_a_tap_is_answered_even_while_sends_wait_out_a_flood(bot: Running) -> None:
+    checkin = await bot.say("/checkin")
+    bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 600", retry_after=600)
+    flood = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
+    assert flood.status is SendStatus.RETRY
+
+    answer = await bot.tap(checkin.result["message_id"], checkin.actions[0], user=ALICE)
+
+    assert answer.error is None
+    assert answer.params["text"].startswith("Thanks, Alice.")
+
+
+def test_the_defaults_are_telegrams_published_limits() -> None:
+    limits = Limits()
+
+    assert limits.overall == (30, 1.0)
+    assert limits.per_group == (20, 60.0)
+    assert limits.per_chat is not None and limits.per_chat[0] / limits.per_chat[1] == 1.0

@@ -1,0 +1,172 @@
+"""The adapter's pure translations: commands, long texts, keyboards, Telegram's errors, log redaction."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from adapters.telegram_adapter import (
+    RedactSecrets,
+    command_line,
+    file_url,
+    keyboard,
+    outcome,
+    readable,
+    split_text,
+    token_secrets,
+    utf16_len,
+)
+from bot.messages import Address, Button, SendStatus
+from tests.telegram.fake_api import TOKEN
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.mark.parametrize(
+    ("typed", "core_sees"),
+    [
+        ("/remind@TandemTestBot 8pm weekdays", "/remind 8pm weekdays"),
+        ("/remind@tandemtestbot 8pm", "/remind 8pm"),
+        ("/start", "/start"),
+        ("/topics add\ngratitude", "/topics add\ngratitude"),
+        ("/help@SomeOtherBot", None),
+    ],
+)
+def test_commands_lose_the_bot_name_and_other_bots_commands_are_not_ours(
+    typed: str, core_sees: str | None
+) -> None:
+    assert command_line(typed, "TandemTestBot") == core_sees
+
+
+def test_a_short_text_is_one_part() -> None:
+    assert split_text("Hello") == ["Hello"]
+    assert split_text("x" * 4096) == ["x" * 4096]
+
+
+def test_a_long_text_is_cut_at_line_breaks_and_nothing_is_lost() -> None:
+    text = "\n".join(f"line {n}: " + "words " * 20 for n in range(100))
+
+    parts = split_text(text)
+
+    assert len(parts) == 4
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+
+
+def test_emoji_count_double_as_telegram_counts_them() -> None:
+    text = "💛" * 3000  # 6,000 UTF-16 units, though 3,000 characters
+
+    parts = split_text(text)
+
+    assert [utf16_len(p) for p in parts] == [4096, 1904]
+    assert "".join(parts) == text
+
+
+def test_a_text_without_breaks_is_cut_hard_rather_than_rejected() -> None:
+    parts = split_text("y" * 10_000)
+
+    assert [len(p) for p in parts] == [4096, 4096, 1808]
+
+
+def test_a_long_paragraph_is_cut_between_words() -> None:
+    parts = split_text("word " * 2000)
+
+    assert len(parts) == 3
+    assert all(set(p.split()) == {"word"} for p in parts)  # no word broken in two
+
+
+def test_check_in_scores_share_a_row_and_long_choices_get_their_own() -> None:
+    scores = keyboard([Button(str(n), f"a:7:{n}") for n in range(1, 6)])
+    forget = keyboard([Button("Yes, erase everything", "f:yes"), Button("Cancel", "f:no")])
+
+    assert scores is not None and forget is not None
+    assert [[b.callback_data for b in row] for row in scores.inline_keyboard] == [
+        ["a:7:1", "a:7:2", "a:7:3", "a:7:4", "a:7:5"]
+    ]
+    assert [len(row) for row in forget.inline_keyboard] == [1, 1]
+    assert keyboard([]) is None
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (Forbidden("Forbidden: bot was blocked by the user"), SendStatus.GONE),
+        (Forbidden("Forbidden: user is deactivated"), SendStatus.GONE),
+        (BadRequest("Bad Request: chat not found"), SendStatus.GONE),
+        (BadRequest("Bad Request: message text is empty"), SendStatus.FAILED),
+        (EndPointNotFound("Not Found"), SendStatus.FAILED),
+        (TimedOut(), SendStatus.RETRY),
+        (NetworkError("httpx.ConnectError"), SendStatus.RETRY),
+        (InvalidToken(), SendStatus.RETRY),
+        (Conflict("terminated by other getUpdates request"), SendStatus.RETRY),
+        (TelegramError("Invalid server response"), SendStatus.RETRY),
+    ],
+)
+def test_each_telegram_error_means_one_thing_to_the_core(
+    error: TelegramError, status: SendStatus
+) -> None:
+    result = outcome(error)
+
+    assert result.status is status
+    assert result.reason.startswith(type(error).__name__)
+
+
+def test_a_migrated_group_reports_its_new_address() -> None:
+    result = outcome(ChatMigrated(-1009001))
+
+    assert result.status is SendStatus.MOVED
+    assert result.new_address == Address("telegram", "-1009001")
+
+
+def test_a_flood_wait_carries_how_long_to_wait() -> None:
+    result = outcome(RetryAfter(42))
+
+    assert result.status is SendStatus.RETRY and result.retry_after == 42
+
+
+def test_updates_ptb_cannot_read_shrink_to_their_id() -> None:
+    good = {
+        "update_id": 3,
+        "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}},
+    }
+
+    assert readable(good) == good
+    assert readable({"update_id": 4, "message": "hello"}) == {"update_id": 4}
+    assert readable({"message": {}}) is None
+    assert readable(["not", "an", "update"]) is None
+
+
+def test_the_redactor_blanks_the_token_in_messages_arguments_and_tracebacks() -> None:
+    redactor = RedactSecrets(*token_secrets(TOKEN))
+    url = f"https://api.telegram.org/bot{TOKEN}/getMe"
+    try:
+        raise ConnectionError(url)
+    except ConnectionError as err:
+        record = logging.LogRecord(
+            "httpx", logging.INFO, __file__, 1, "HTTP Request: %s", (url,), None
+        )
+        record.exc_info = (type(err), err, err.__traceback__)
+
+    assert redactor.filter(record)
+
+    text = logging.Formatter().format(record)
+    assert TOKEN.partition(":")[2] not in text
+    assert "bot7000001:[redacted]/getMe" in text
+
+
+def test_files_come_from_the_same_server_as_the_api() -> None:
+    assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
+    assert file_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
