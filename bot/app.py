@@ -60,6 +60,7 @@ def setup_logging(level: str) -> None:
         "discord",
         "aiosqlite",
         "sqlalchemy",
+        "alembic",  # its start-up chatter; a failed migration still raises
     )
     for name in quiet:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
@@ -128,14 +129,18 @@ class App:
             )
 
     async def stop(self) -> None:
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        running = self.scheduler is not None and self.scheduler.running
+        if running:
+            self.scheduler.pause()  # type: ignore[union-attr]
         if self.tandem is not None:
-            # Let an in-flight tick finish recording what it sent, so nothing is half-written.
+            # Let an in-flight tick finish recording what it sent, so nothing is half-written;
+            # shutting the scheduler down first would cancel it in the middle.
             try:
                 await asyncio.wait_for(self.tandem.dispatcher.idle(), STOP_TIMEOUT)
             except TimeoutError:
                 log.warning("stopping while a delivery was still in flight")
+        if running:
+            self.scheduler.shutdown(wait=False)  # type: ignore[union-attr]
         for adapter in reversed(self.adapters):
             try:
                 await asyncio.wait_for(adapter.stop(), STOP_TIMEOUT)

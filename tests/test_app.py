@@ -195,3 +195,46 @@ def test_invalid_content_stops_the_bot_naming_file_and_field(tmp_path: Path) -> 
     result = run_tandem(["run"], tmp_path, CONTENT_DIR=str(content))
     assert result.returncode == 2
     assert "patience.toml" in result.stderr and "prompt[0].for" in result.stderr
+
+
+async def test_stopping_during_a_delivery_lets_it_finish_and_record(tmp_path: Path) -> None:
+    import asyncio
+    import io
+
+    from sqlmodel import select
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import App
+    from bot.messages import Outgoing, SendResult
+    from bot.settings import Settings
+    from bot.store import Delivery
+    from tests.fakes import FixedClock
+
+    class SlowConsole(ConsoleAdapter):
+        started = asyncio.Event()
+
+        async def send(self, msg: Outgoing) -> SendResult:
+            self.started.set()
+            await asyncio.sleep(0.5)  # a slow platform
+            return await super().send(msg)
+
+    clock = FixedClock("2026-11-21T12:00:00+00:00")
+    console = SlowConsole(out=io.StringIO(), export_dir=tmp_path)
+    app = App(
+        Settings(database_url=f"sqlite:///{tmp_path}/stop.db", tick_seconds=0.5),
+        [console],
+        clock=clock,
+    )
+    await app.start()
+    await console.feed("/remind 13:00")
+    clock.set("2026-11-21T13:00:00+00:00")
+    await asyncio.wait_for(console.started.wait(), 5)
+    await app.stop()  # while the prompt is being sent
+    app2 = App(Settings(database_url=f"sqlite:///{tmp_path}/stop.db"), [], clock=clock)
+    tandem = await app2.start()
+    try:
+        async with tandem.store.unit() as session:
+            statuses = [d.status for d in (await session.exec(select(Delivery))).all()]
+        assert statuses == ["sent"]
+    finally:
+        await app2.stop()
