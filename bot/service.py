@@ -121,11 +121,13 @@ class Tandem:
                 return []
             author = await self._member(session, space, incoming)
             return await self._note(session, space, author, delivery, incoming)
-        existing = await self._space(session, incoming.to, create=False)
-        was_active = existing is not None and existing.active
-        space = await self._space(session, incoming.to, create=True)
+        found = await self._space(session, incoming.to, create=False)
+        was_active = found is not None and found.active
+        # Only a new or switched-off chat needs the creating (or reactivating) lookup.
+        space = found if was_active else await self._space(session, incoming.to, create=True)
         assert space is not None
-        registers = incoming.action is not None or split_command(incoming.text)[0] == "start"
+        name, args = split_command(incoming.text)
+        registers = incoming.action is not None or name == "start"
         member = (
             await self._member(session, space, incoming) if incoming.user_id and registers else None
         )
@@ -140,7 +142,6 @@ class Tandem:
             raise UserError(
                 "That's more than I can read in one command. Try something short, like /remind 8pm."
             )
-        name, args = split_command(incoming.text)
         handler = COMMANDS.get(name)
         if handler is None:
             raise UserError(
