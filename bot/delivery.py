@@ -311,6 +311,7 @@ class Dispatcher:
                         ),
                     )
                     .where(d.status == "retry", d.next_attempt_at <= now)
+                    .order_by(d.next_attempt_at)
                     .limit(BATCH)
                 )
             ).all()
@@ -328,6 +329,8 @@ class Dispatcher:
             await conn.execute(
                 update(Delivery).where(d.id.in_([r.id for r in rows])).values(status="claimed")
             )
+        if not rows:  # the whole batch was stale and is now missed: look at the next batch
+            return await self._claim_retries(now)
         return [
             Job(
                 r.id,

@@ -409,3 +409,28 @@ async def test_a_retry_past_the_grace_window_is_given_up_not_sent_stale(
     await lite.dispatch_due()
     assert messenger.take() == []
     assert [d.status for d in await deliveries(lite)] == ["missed"]
+
+
+async def test_a_batch_of_only_stale_retries_does_not_hide_fresh_ones_behind_it(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.delivery
+
+    monkeypatch.setattr(bot.delivery, "BATCH", 1)
+    stale_chat, fresh_chat = Address(HOME.platform, "stale"), Address(HOME.platform, "fresh")
+    clock.set("2026-11-21T08:00:00+00:00")
+    await setup(lite, "/remind 09:00", to=stale_chat)
+    await setup(lite, "/remind 13:00", to=fresh_chat)
+    messenger.fail(
+        "stale", SendResult(SendStatus.RETRY, retry_after=4 * 3600 + 60, reason="RetryAfter")
+    )
+    messenger.fail("fresh", SendResult(SendStatus.RETRY, retry_after=600, reason="RetryAfter"))
+    clock.set("2026-11-21T09:00:00+00:00")
+    await lite.dispatch_due()
+    clock.set("2026-11-21T13:00:00+00:00")
+    await lite.dispatch_due()
+    # At 14:01 both retries are due; the 9:00 one comes first (13:01) and is stale by now.
+    clock.set("2026-11-21T14:01:00+00:00")
+    await lite.dispatch_due()
+    assert [m.to for m in messenger.take()] == [fresh_chat]
+    assert sorted(d.status for d in await deliveries(lite)) == ["missed", "sent"]
