@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.checkins import MAX_NOTE
-from bot.commands import COMMANDS, DESCRIPTIONS, FORGET_YES
+from bot.commands import COMMANDS
 from bot.content import TOPICS
 from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import SORRY, Tandem
@@ -86,9 +86,10 @@ def command_gate(name: str, has_args: bool) -> Gate:
     return Gate.ANYONE
 
 
+DESCRIPTIONS = {name: command.description for name, command in COMMANDS.items()}
+
+
 def action_gate(action: str) -> Gate:
-    if action == FORGET_YES:
-        return Gate.MANAGER
     if action.startswith(("a:", "n:")):
         return Gate.VIEWER
     return Gate.ANYONE
@@ -437,6 +438,9 @@ class DiscordAdapter:
             user_name=user.display_name,
             text=text,
             action=action,
+            direct=interaction.guild_id is None,
+            whisper=True,  # every interaction can be answered ephemerally
+            manager=interaction.guild_id is not None and interaction.permissions.manage_channels,
         )
 
     @contextlib.contextmanager
@@ -484,11 +488,7 @@ class DiscordAdapter:
             return None  # in a DM, the person is the space
         if gate is Gate.VIEWER:
             return self._viewer_refusal(interaction)
-        if interaction.permissions.manage_channels:
-            return None
-        if await self.tandem.may_configure(to, str(interaction.user.id)):
-            return None
-        return NOT_YOURS
+        return None  # the core decides who may change what (interaction.permissions travel along)
 
     @staticmethod
     def _cannot_post(interaction: discord.Interaction[discord.Client], incoming: Incoming) -> bool:

@@ -44,7 +44,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from adapters.telegram_limits import FloodControl, Limits, PerChatOrder, retry_seconds
-from bot.commands import DESCRIPTIONS
+from bot.commands import REGISTRY
 from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import Tandem
 from bot.settings import Settings
@@ -367,7 +367,7 @@ class TelegramAdapter:
 
     async def _register_commands(self, app: TgApp) -> None:
         try:
-            await app.bot.set_my_commands([BotCommand(n, d) for n, d in DESCRIPTIONS.items()])
+            await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in REGISTRY])
         except TelegramError as err:  # the menu is a convenience; typed commands still work
             log.warning("telegram: could not register the command menu (%s)", type(err).__name__)
 

@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.content import Library, load_content
-from bot.messages import Outgoing, SendResult, SendStatus
+from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.migrate import upgrade
 from bot.ports import Clock, SystemClock
 from bot.service import Tandem
@@ -46,6 +46,11 @@ class Router:
         if adapter is None:
             return SendResult(SendStatus.RETRY, reason="platform not connected")
         return await adapter.send(msg)
+
+    async def is_member(self, chat: Address, user_id: str) -> bool:
+        adapter = self.adapters.get(chat.platform)
+        check = getattr(adapter, "is_member", None)
+        return True if check is None else bool(await check(chat, user_id))
 
 
 def setup_logging(level: str) -> None:

@@ -1,32 +1,47 @@
-"""Check-ins: recording taps and notes, streaks, milestones and the progress summary."""
+"""Check-ins: private answers, the reveal once every partner has answered, streaks and progress."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import UserError
 from bot.render import day_label
-from bot.store import CheckinAnswer, Delivery, Member, Space
+from bot.store import CheckinAnswer, Delivery, Member, Once, Space, done, once
 
 MILESTONES = (3, 7, 14, 30, 60, 100)
 MAX_NOTE = 1000
+REVEAL_MODES = {
+    "together": "both scores are shown here once you've both answered",
+    "never": "only “you've both checked in” is shown; each score stays with its author",
+    "instant": "each score is shown here as soon as it's tapped",
+}
 
 
-@dataclass(frozen=True)
+def reveal_key(day: date) -> str:
+    return f"reveal:{day.isoformat()}"
+
+
+def nudge_key(day: date, member_id: int) -> str:
+    return f"nudge:{day.isoformat()}:{member_id}"
+
+
+@dataclass
 class Recorded:
-    """What a tap or a note changed, so the service can answer the member and the couple."""
+    """What a tap or a note changed, so the service can answer the person and the couple."""
 
+    answer: CheckinAnswer
     day: date
-    score: int | None
     changed: bool  # a second tap that replaced an earlier score
-    both_now: bool  # this answer made the day complete: two members have scored it
+    complete_now: bool  # this answer completed the day: every partner has answered
+    revealed: bool  # the day's answers are out (now or earlier)
     streak: int
+    waiting_for: list[Member] = field(default_factory=list)  # partners yet to answer
 
 
 async def find_checkin(session: AsyncSession, space: Space, delivery_id: int) -> Delivery:
@@ -37,19 +52,21 @@ async def find_checkin(session: AsyncSession, space: Space, delivery_id: int) ->
 
 
 async def find_checkin_by_message(
-    session: AsyncSession, space: Space, message_ref: str
+    session: AsyncSession, space: Space, message_ref: str, recipient: int
 ) -> Delivery | None:
+    """The check-in a reply answers; message ids repeat across chats, so the recipient counts."""
     result = await session.exec(
         select(Delivery).where(
             Delivery.space_id == space.id,
             Delivery.message_ref == message_ref,
             Delivery.kind == "checkin",
+            Delivery.recipient == recipient,
         )
     )
     return result.first()
 
 
-async def _answer(
+async def answer_of(
     session: AsyncSession, space: Space, member: Member, day: date
 ) -> CheckinAnswer | None:
     result = await session.exec(
@@ -62,83 +79,144 @@ async def _answer(
     return result.first()
 
 
-async def _scored_members(session: AsyncSession, space: Space, day: date) -> int:
-    result = await session.exec(
-        select(func.count()).where(
-            CheckinAnswer.space_id == space.id,
-            CheckinAnswer.local_date == day,
-            col(CheckinAnswer.score).is_not(None),
+def _took_part(answer: CheckinAnswer | None) -> bool:
+    return answer is not None and (answer.score is not None or answer.skipped)
+
+
+async def _lock(session: AsyncSession, space: Space) -> None:
+    """Two partners tapping at the same moment: the second waits, then sees the first's answer.
+
+    SQLite already runs one writer at a time (the store's write lock); PostgreSQL needs the row lock.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(Space.id).where(Space.id == space.id).with_for_update())
+
+
+def clean_note(note: str) -> str:
+    note = note.strip()
+    if not note:
+        raise UserError("That note was empty. Reply to the check-in with a few words.")
+    if len(note) > MAX_NOTE:
+        raise UserError(
+            f"Notes can be up to {MAX_NOTE} characters; yours has {len(note)}. Try a shorter one."
         )
-    )
-    return int(result.one())
+    return note
 
 
 async def record(
     session: AsyncSession,
     space: Space,
     member: Member,
+    partners: list[Member],
     delivery: Delivery,
     now: datetime,
     *,
     score: int | None = None,
+    skip: bool = False,
     note: str | None = None,
+    share_note: bool = False,
 ) -> Recorded:
-    """Saves a tap (score) or a note for the check-in's local day; one answer per member per day."""
+    """Saves a tap (a score or a skip) or a note for the check-in's day; one answer a day each."""
     if score is not None and not 1 <= score <= 5:
         raise UserError("Scores go from 1 to 5. Tap one of the buttons on the check-in.")
     if note is not None:
-        note = note.strip()
-        if not note:
-            raise UserError("That note was empty. Reply to the check-in with a few words.")
-        if len(note) > MAX_NOTE:
-            raise UserError(
-                f"Notes can be up to {MAX_NOTE} characters; yours has {len(note)}. Try a shorter one."
-            )
+        note = clean_note(note)
+    assert space.id is not None and member.id is not None
+    await _lock(session, space)
     day = delivery.local_date
-    before = await _scored_members(session, space, day)
-    answer = await _answer(session, space, member, day)
+    was_revealed = await done(session, space.id, reveal_key(day))
+    answer = await answer_of(session, space, member, day)
+    tapped = score is not None or skip
+    if tapped and was_revealed and answer is not None:
+        said = "skipped" if answer.skipped else f"{answer.score}/5"
+        raise UserError(
+            f"The answers for {day_label(day)} are already out, so yours stays as it was ({said}). "
+            "Tomorrow's check-in is a fresh start."
+        )
     changed = False
     if answer is None:
-        assert space.id is not None and member.id is not None
         answer = CheckinAnswer(
             space_id=space.id,
             member_id=member.id,
             delivery_id=delivery.id,
             local_date=day,
-            score=score,
-            note=note,
             answered_at=now,
             updated_at=now,
         )
-    else:
-        if score is not None:
-            changed = answer.score is not None and answer.score != score
-            answer.score = score
-        if note is not None:
-            answer.note = note if not answer.note else f"{answer.note}\n{note}"[-MAX_NOTE:]
-        answer.updated_at = now
+    if tapped:
+        changed = _took_part(answer) and (answer.score != score or answer.skipped != skip)
+        answer.score, answer.skipped = score, skip
+    if note is not None:
+        answer.note = note if not answer.note else f"{answer.note}\n{note}"[-MAX_NOTE:]
+        answer.share_note = answer.share_note or share_note
+    answer.updated_at = now
     session.add(answer)
     await session.flush()
-    after = await _scored_members(session, space, day)
-    both_now = before < 2 <= after
-    streak = await streak_at(session, space, day) if both_now else 0
-    return Recorded(day, answer.score, changed, both_now, streak)
-
-
-async def complete_days(
-    session: AsyncSession, space: Space, since: date | None = None
-) -> list[date]:
-    """Days on which at least two members scored a check-in, newest first."""
-    query = (
-        select(col(CheckinAnswer.local_date))
-        .where(CheckinAnswer.space_id == space.id, col(CheckinAnswer.score).is_not(None))
-        .group_by(col(CheckinAnswer.local_date))
-        .having(func.count() >= 2)
-        .order_by(col(CheckinAnswer.local_date).desc())
+    waiting = [p for p in partners if p.id != member.id]
+    if waiting:
+        others = await session.exec(
+            select(CheckinAnswer).where(
+                CheckinAnswer.space_id == space.id,
+                CheckinAnswer.local_date == day,
+                col(CheckinAnswer.member_id).in_([p.id for p in waiting]),
+            )
+        )
+        answered = {a.member_id for a in others.all() if _took_part(a)}
+        waiting = [p for p in waiting if p.id not in answered]
+    is_partner = any(p.id == member.id for p in partners)
+    complete = tapped and is_partner and len(partners) >= 2 and not waiting and _took_part(answer)
+    complete_now = complete and await once(session, space.id, reveal_key(day), now)
+    streak = await streak_at(session, space, day) if complete_now else 0
+    return Recorded(
+        answer, day, changed, complete_now, was_revealed or complete_now, streak, waiting
     )
-    if since is not None:
-        query = query.where(CheckinAnswer.local_date >= since)
-    return list((await session.exec(query)).all())
+
+
+async def done_day(session: AsyncSession, space: Space, day: date) -> bool:
+    assert space.id is not None
+    return await done(session, space.id, reveal_key(day))
+
+
+async def day_answers(
+    session: AsyncSession, space: Space, day: date
+) -> list[tuple[Member, CheckinAnswer]]:
+    rows = await session.exec(
+        select(Member, CheckinAnswer)
+        .join(CheckinAnswer, col(CheckinAnswer.member_id) == Member.id)
+        .where(CheckinAnswer.space_id == space.id, CheckinAnswer.local_date == day)
+        .order_by(col(Member.id))
+    )
+    return [(m, a) for m, a in rows.all()]
+
+
+def _said(answer: CheckinAnswer) -> str:
+    return "skipped today" if answer.skipped else f"{answer.score}/5"
+
+
+def shared_note_lines(pairs: list[tuple[Member, CheckinAnswer]]) -> list[str]:
+    return [f"📝 {m.display_name}: “{a.note}”" for m, a in pairs if a.note and a.share_note]
+
+
+def reveal_text(
+    space: Space, day: date, pairs: list[tuple[Member, CheckinAnswer]], streak: int
+) -> str:
+    """What the couple sees once every partner has answered, by the space's reveal rule."""
+    days = f"{streak} day{'s' if streak != 1 else ''}"
+    lines = [f"💛 You've both checked in for {day_label(day)}. Streak: {days} in a row."]
+    if space.reveal != "never":
+        lines.append(" · ".join(f"{m.display_name} {_said(a)}" for m, a in pairs if _took_part(a)))
+        lines += shared_note_lines(pairs)
+    if milestone := milestone_text(streak):
+        lines.append(milestone)
+    return "\n".join(lines)
+
+
+async def complete_days(session: AsyncSession, space: Space) -> list[date]:
+    """Days on which every partner answered (and the answers were revealed), newest first."""
+    keys = await session.exec(
+        select(Once.key).where(Once.space_id == space.id, col(Once.key).startswith("reveal:"))
+    )
+    return sorted((date.fromisoformat(k.split(":", 1)[1]) for k in keys.all()), reverse=True)
 
 
 def count_streak(days: list[date], ending: date) -> int:
@@ -173,37 +251,51 @@ def milestone_text(streak: int) -> str | None:
     )
 
 
-async def progress_text(session: AsyncSession, space: Space, today: date) -> str:
-    streak = await current_streak(session, space, today)
+def visible(
+    space: Space, viewer: Member | None, revealed: set[date]
+) -> Callable[[Member, CheckinAnswer], bool]:
+    """Which answers a viewer may see: their own, and others' only once revealed (not under never)."""
+
+    def may_see(member: Member, answer: CheckinAnswer) -> bool:
+        if viewer is not None and member.id == viewer.id:
+            return True
+        if space.reveal == "never":
+            return False
+        return space.reveal == "instant" or answer.local_date in revealed
+
+    return may_see
+
+
+async def progress_text(
+    session: AsyncSession, space: Space, today: date, viewer: Member | None
+) -> str:
+    """The streak and recent scores; `viewer` (in their private chat) also sees their own."""
+    days = await complete_days(session, space)
+    streak = max(count_streak(days, today), count_streak(days, today - timedelta(days=1)))
     week_start = today - timedelta(days=today.weekday())
     recent_start = today - timedelta(days=6)
+    revealed = {d for d in days if d >= min(week_start, recent_start)}
     rows = (
         await session.exec(
             select(CheckinAnswer, Member)
             .join(Member, col(Member.id) == CheckinAnswer.member_id)
-            .where(
-                CheckinAnswer.space_id == space.id,
-                CheckinAnswer.local_date >= min(week_start, recent_start),
-            )
-            .order_by(col(CheckinAnswer.local_date).desc(), col(Member.display_name))
+            .where(CheckinAnswer.space_id == space.id, CheckinAnswer.local_date >= recent_start)
+            .order_by(col(CheckinAnswer.local_date).desc(), col(Member.id))
         )
     ).all()
-    complete_this_week = {
-        a.local_date for a, _ in rows if a.local_date >= week_start and a.score is not None
-    }
-    by_day: dict[date, list[tuple[str, int | None, bool]]] = defaultdict(list)
+    may_see = visible(space, viewer, revealed)
+    by_day: dict[date, list[str]] = defaultdict(list)
     for answer, member in rows:
-        if answer.local_date >= recent_start:
-            by_day[answer.local_date].append((member.display_name, answer.score, bool(answer.note)))
-    both_week = sum(
-        1
-        for d in complete_this_week
-        if sum(1 for a, _ in rows if a.local_date == d and a.score is not None) >= 2
-    )
+        if not _took_part(answer) or not may_see(member, answer):
+            continue
+        shown_note = answer.note and (answer.share_note or (viewer and member.id == viewer.id))
+        by_day[answer.local_date].append(
+            f"{member.display_name} {_said(answer)}{' 📝' if shown_note else ''}"
+        )
+    both_week = sum(1 for d in revealed if d >= week_start)
     lines = [
         f"📈 Streak: {streak} day{'s' if streak != 1 else ''} in a row with both of you checking in.",
-        f"This week: {both_week} day{'s' if both_week != 1 else ''} with both answers "
-        f"({sum(1 for a, _ in rows if a.local_date >= week_start and a.score is not None)} answers in all).",
+        f"This week: {both_week} day{'s' if both_week != 1 else ''} with both answers.",
     ]
     next_goal = next((m for m in MILESTONES if m > streak), None)
     if next_goal:
@@ -212,11 +304,9 @@ async def progress_text(session: AsyncSession, space: Space, today: date) -> str
         lines.append("")
         lines.append("Recent check-ins (1 to 5, 📝 = with a note):")
         for day in sorted(by_day, reverse=True):
-            parts = [
-                f"{name} {score if score is not None else '–'}{' 📝' if note else ''}"
-                for name, score, note in by_day[day]
-            ]
-            lines.append(f"{day_label(day)}: " + ", ".join(parts))
+            lines.append(f"{day_label(day)}: " + ", ".join(by_day[day]))
+    elif space.reveal == "never" and viewer is None:
+        lines.append("Scores stay with their authors here (/reveal never).")
     else:
-        lines.append("No check-in answers in the last 7 days. /checkin asks one now.")
+        lines.append("No answers to show from the last 7 days. /checkin asks one now.")
     return "\n".join(lines)

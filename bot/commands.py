@@ -1,23 +1,33 @@
-"""The one routing table: command name -> handler. Each parses its arguments and builds replies."""
+"""The one command registry: each command's name, description, options, who may run it and its
+handler. The Telegram menu, Discord's slash commands, /help and the permission check read it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any
 
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col, select
 
-from bot.checkins import progress_text
+from bot import actions, pairing
+from bot.checkins import REVEAL_MODES, progress_text
 from bot.content import TOPICS, pick_prompt, topic_key
+from bot.context import (
+    DM_BY_COMMAND,
+    Ctx,
+    partners_of,
+    reschedule,
+    schedules_of,
+    shared_addresses,
+)
 from bot.errors import UserError
-from bot.messages import Attachment, Button, Incoming, Outgoing
-from bot.render import day_label, local_when, prompt_message
-from bot.schedule import FAR_FUTURE, first_due
-from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, Schedule, Space
+from bot.messages import Address, Attachment, Button, Outgoing, SendStatus
+from bot.render import day_label, local_when, prompt_message, side_prompt_message
+from bot.schedule import FAR_FUTURE
+from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, Once, Schedule
 from bot.timeparse import (
     days_from_cron,
     days_to_cron,
@@ -29,35 +39,72 @@ from bot.timeparse import (
     zone_from_name,
 )
 
-if TYPE_CHECKING:
-    from bot.service import Tandem
-
 MAX_COMMAND = 300
 KIND_NAMES = {"prompt": "Daily prompt", "checkin": "Daily check-in"}
-FORGET_YES, FORGET_NO = "f:yes", "f:no"
-
-
-@dataclass
-class Ctx:
-    """What a handler works with: one open transaction, the chat's space, who spoke, and when."""
-
-    tandem: Tandem
-    session: AsyncSession
-    space: Space
-    member: Member | None
-    incoming: Incoming
-    now: datetime
-    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-    def reply(self, text: str, **kwargs: Any) -> Outgoing:
-        return Outgoing(self.incoming.to, text, **kwargs)
-
-    @property
-    def today(self) -> Any:
-        return self.now.astimezone(zone_from_name(self.space.timezone)).date()
-
+SIDE_LABELS = {
+    "doubting": "I'm learning to trust again",
+    "doubted": "I'm working to earn trust back",
+    "none": "Both, or I'd rather not say",
+}
+FORGET_TTL = timedelta(minutes=10)
 
 Handler = Callable[[Ctx, str], Awaitable[list[Outgoing]]]
+
+
+class Who(StrEnum):
+    """Who may run a command."""
+
+    ANYONE = "anyone"
+    PARTNER = "partner"  # a partner of the space (or, on Discord, someone who manages the channel)
+    PARTNER_TO_CHANGE = "change"  # anyone may look; changing it (with arguments) takes a partner
+
+
+class Kind(StrEnum):
+    """An option's type, as a platform with typed options (Discord) should ask for it."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    TIME = "time"
+    DAYS = "days"  # autocompleted: daily, weekdays, mon,wed,fri
+    ZONE = "zone"  # autocompleted from the timezone database
+    TOPICS = "topics"  # autocompleted from the topic list
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    description: str
+    kind: Kind = Kind.TEXT
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()  # (shown, as typed in the command line)
+    max_length: int = 100
+    max_value: int = 365
+    template: str = "{}"  # how the value reads in the command line: "{} days"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # at most 100 characters (Discord)
+    handler: Handler
+    section: str
+    usage: str = ""  # "/remind <time> [days]" in /help; the bare name if empty
+    who: Who = Who.ANYONE
+    options: tuple[Option, ...] = ()
+
+    def line(self, values: Sequence[object | None]) -> str:
+        """The command line a typed-options platform builds: ("20:30", "weekdays") -> "/remind 20:30 weekdays"."""
+        words = [
+            opt.template.format(value).strip()
+            for opt, value in zip(self.options, values, strict=False)
+            if value is not None and str(value).strip()
+        ]
+        return " ".join([f"/{self.name}", *[w for w in words if w]])
+
+    def allows(self, args: str, is_partner: bool, manager: bool) -> bool:
+        if self.who is Who.ANYONE or is_partner or manager:
+            return True
+        return self.who is Who.PARTNER_TO_CHANGE and not args
 
 
 def split_command(text: str) -> tuple[str, str]:
@@ -67,23 +114,12 @@ def split_command(text: str) -> tuple[str, str]:
     return name, rest.strip()
 
 
-async def schedules_of(ctx: Ctx) -> dict[str, Schedule]:
-    result = await ctx.session.exec(select(Schedule).where(Schedule.space_id == ctx.space.id))
-    return {s.kind: s for s in result.all()}
+# ---- Schedules -------------------------------------------------------------------------------
 
 
 def pause_of(schedules: dict[str, Schedule]) -> datetime | None:
     pauses = [s.paused_until for s in schedules.values() if s.paused_until is not None]
     return max(pauses) if pauses else None
-
-
-def reschedule(session: AsyncSession, schedule: Schedule, zone: str, now: datetime) -> None:
-    """Recomputes when a schedule is next due, after any change to it, its space or its pause."""
-    paused = schedule.paused_until
-    if paused is not None and paused <= now:
-        schedule.paused_until = paused = None
-    schedule.next_due_at = first_due(schedule.local_time, schedule.weekdays, zone, now, paused)
-    session.add(schedule)
 
 
 def _reschedule(ctx: Ctx, schedule: Schedule) -> None:
@@ -115,7 +151,7 @@ def _parse_time_and_days(args: str, usage: str) -> tuple[time, frozenset[int]]:
 
 
 async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outgoing]:
-    schedules = await schedules_of(ctx)
+    schedules = await schedules_of(ctx.session, ctx.space)
     if args.strip().lower() in ("off", "stop", "none", "cancel"):
         existing = schedules.get(kind)
         if existing is None:
@@ -143,22 +179,6 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     ]
 
 
-async def cmd_start(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.welcome)]
-
-
-async def cmd_help(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.help)]
-
-
-async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.privacy)]
-
-
-async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.support)]
-
-
 async def cmd_remind(ctx: Ctx, args: str) -> list[Outgoing]:
     usage = "Tell me a time, and days if you like: /remind 20:30, /remind 8pm weekdays, /remind off"
     return await _set_schedule(ctx, "prompt", args, usage)
@@ -168,6 +188,8 @@ async def cmd_checkin(ctx: Ctx, args: str) -> list[Outgoing]:
     if not args:
         ctx.after_commit.append(await ctx.tandem.prepare_checkin_now(ctx))
         return []
+    if not (ctx.is_partner or ctx.incoming.manager):
+        raise UserError(NOT_A_PARTNER)
     usage = "Tell me a time, and days if you like: /checkin 21:30, /checkin 9pm daily, /checkin off"
     return await _set_schedule(ctx, "checkin", args, usage)
 
@@ -187,14 +209,14 @@ async def cmd_timezone(ctx: Ctx, args: str) -> list[Outgoing]:
     lines = [
         f"✅ Timezone set to {zone.name}; it's {ctx.now.astimezone(zone.tz).strftime('%H:%M')} there now."
     ]
-    for schedule in (await schedules_of(ctx)).values():
+    for schedule in (await schedules_of(ctx.session, ctx.space)).values():
         _reschedule(ctx, schedule)
         lines.append(describe_schedule(ctx, schedule) + ".")
     return [ctx.reply("\n".join(lines))]
 
 
 async def cmd_schedule(ctx: Ctx, args: str) -> list[Outgoing]:
-    schedules = await schedules_of(ctx)
+    schedules = await schedules_of(ctx.session, ctx.space)
     lines = [f"🗓 Your rhythm ({ctx.space.timezone} time):"]
     for kind in KIND_NAMES:
         if kind in schedules:
@@ -212,36 +234,102 @@ async def cmd_schedule(ctx: Ctx, args: str) -> list[Outgoing]:
         lines.append(f"⏸ Paused until {until}.")
     topics = ", ".join(TOPICS[t] for t in ctx.space.topics.split(",") if t in TOPICS)
     lines.append(f"Topics: {topics}.")
+    lines.append(f"Reveal: {ctx.space.reveal} ({REVEAL_MODES[ctx.space.reveal]}).")
     return [ctx.reply("\n".join(lines))]
 
 
-async def cmd_tip(ctx: Ctx, args: str) -> list[Outgoing]:
-    library = ctx.tandem.library
-    seen_rows = await ctx.session.exec(
-        select(ContentHistory.prompt_id).where(
-            ContentHistory.space_id == ctx.space.id, ContentHistory.cycle == ctx.space.content_cycle
-        )
+async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
+    days = parse_pause(args)
+    schedules = await schedules_of(ctx.session, ctx.space)
+    if not schedules:
+        return [
+            ctx.reply("Nothing to pause: no daily prompt or check-in is set. /remind 8pm sets one.")
+        ]
+    if days is None:
+        until, said = FAR_FUTURE, "until you /resume"
+    else:
+        tz = zone_from_name(ctx.space.timezone)
+        resume_day = ctx.today + timedelta(days=days)
+        until = datetime.combine(resume_day, time(0, 0), tz)
+        said = f"for {days} day{'s' if days != 1 else ''}, until {day_label(resume_day)} (00:00 your time)"
+    for schedule in schedules.values():
+        schedule.paused_until = until
+        _reschedule(ctx, schedule)
+    lines = [f"⏸ Paused {said}. No prompts or check-ins until then; /resume starts again sooner."]
+    lines += [
+        describe_schedule(ctx, s) + "." for s in schedules.values() if s.next_due_at is not None
+    ]
+    return [ctx.reply("\n".join(lines))]
+
+
+async def cmd_resume(ctx: Ctx, args: str) -> list[Outgoing]:
+    schedules = await schedules_of(ctx.session, ctx.space)
+    was_paused = pause_of(schedules) is not None
+    for schedule in schedules.values():
+        schedule.paused_until = None
+        _reschedule(ctx, schedule)
+    if not schedules:
+        return [
+            ctx.reply(
+                "Nothing to resume: no daily prompt or check-in is set. /remind 8pm sets one."
+            )
+        ]
+    head = (
+        "▶️ Welcome back, you're resumed." if was_paused else "You weren't paused; all is running."
     )
+    return [
+        ctx.reply("\n".join([head] + [describe_schedule(ctx, s) + "." for s in schedules.values()]))
+    ]
+
+
+# ---- Content ---------------------------------------------------------------------------------
+
+
+async def cmd_tip(ctx: Ctx, args: str) -> list[Outgoing]:
+    """A prompt now; in a partner's private chat it comes from their side, if they chose one."""
     assert ctx.space.id is not None
+    side = ctx.member.side if ctx.private and ctx.member is not None else None
+    member_id = (ctx.member.id or 0) if side and ctx.member is not None else 0
+    cycle = ctx.member.side_cycle if side and ctx.member is not None else ctx.space.content_cycle
+    rows = await ctx.session.exec(
+        select(ContentHistory.prompt_id)
+        .where(
+            ContentHistory.space_id == ctx.space.id,
+            ContentHistory.member_id == member_id,
+            ContentHistory.cycle == cycle,
+        )
+        .order_by(col(ContentHistory.shown_at))
+    )
+    seen = list(rows.all())
+    last = ctx.tandem.library.by_id.get(seen[-1]) if seen else None
     pick = pick_prompt(
-        library,
+        ctx.tandem.library,
         ctx.space.topics.split(","),
-        ctx.space.last_topic,
-        set(seen_rows.all()),
-        ctx.space.id,
+        ctx.space.last_topic if not side else (last.topic if last else None),
+        set(seen),
+        member_id or ctx.space.id,
+        audience=side or "both",
     )
     if pick.new_cycle:
-        ctx.space.content_cycle += 1
-    ctx.space.last_topic = pick.prompt.topic
-    ctx.session.add(ctx.space)
+        cycle += 1
+    if side and ctx.member is not None:
+        ctx.member.side_cycle = cycle
+        ctx.session.add(ctx.member)
+    else:
+        ctx.space.content_cycle = cycle
+        ctx.space.last_topic = pick.prompt.topic
+        ctx.session.add(ctx.space)
     ctx.session.add(
         ContentHistory(
             space_id=ctx.space.id,
+            member_id=member_id,
             prompt_id=pick.prompt.id,
-            cycle=ctx.space.content_cycle,
+            cycle=cycle,
             shown_at=ctx.now,
         )
     )
+    if side:
+        return [side_prompt_message(ctx.incoming.to, pick.prompt, ctx.today)]
     return [prompt_message(ctx.incoming.to, pick.prompt, ctx.today)]
 
 
@@ -292,123 +380,531 @@ async def cmd_topics(ctx: Ctx, args: str) -> list[Outgoing]:
     return [ctx.reply("✅ Your topics: " + ", ".join(TOPICS[t] for t in new) + ".")]
 
 
-async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
-    days = parse_pause(args)
-    schedules = await schedules_of(ctx)
-    if not schedules:
-        return [
-            ctx.reply("Nothing to pause: no daily prompt or check-in is set. /remind 8pm sets one.")
+async def cmd_question(ctx: Ctx, args: str) -> list[Outgoing]:
+    questions = ctx.tandem.library.questions
+    current = ctx.tandem.library.scored_question(ctx.space.question_id)
+    if not args:
+        lines = ["📏 The scored question, the same every day so the scores compare:"]
+        lines += [
+            f"{'✓' if q.id == current.id else '·'} {i}. {q.text}"
+            for i, q in enumerate(questions, 1)
         ]
-    if days is None:
-        until, said = FAR_FUTURE, "until you /resume"
-    else:
-        tz = zone_from_name(ctx.space.timezone)
-        resume_day = ctx.today + timedelta(days=days)
-        until = datetime.combine(resume_day, time(0, 0), tz)
-        said = f"for {days} day{'s' if days != 1 else ''}, until {day_label(resume_day)} (00:00 your time)"
-    for schedule in schedules.values():
-        schedule.paused_until = until
-        _reschedule(ctx, schedule)
-    lines = [f"⏸ Paused {said}. No prompts or check-ins until then; /resume starts again sooner."]
-    lines += [
-        describe_schedule(ctx, s) + "." for s in schedules.values() if s.next_due_at is not None
+        lines.append("The others take turns as an optional reflection. Choose with /question 3.")
+        return [ctx.reply("\n".join(lines))]
+    if not args.isdigit() or not 1 <= int(args) <= len(questions):
+        raise UserError(
+            f"Choose the question by its number, 1 to {len(questions)}: for example /question 1. "
+            "/question shows the list."
+        )
+    chosen = questions[int(args) - 1]
+    ctx.space.question_id = chosen.id
+    ctx.session.add(ctx.space)
+    return [ctx.reply(f"✅ From the next check-in, the scored question is: {chosen.text}")]
+
+
+# ---- The two of you --------------------------------------------------------------------------
+
+NOT_A_PARTNER = (
+    "Only this space's two partners can change that. If you're one of them, send /start here "
+    "first. Nothing was changed."
+)
+
+
+async def cmd_start(ctx: Ctx, args: str) -> list[Outgoing]:
+    texts = ctx.tandem.library.texts
+    if args:
+        raise UserError(
+            "That start code isn't one I know. Open the link again, or ask for a fresh one with /pair."
+        )
+    assert ctx.member is not None
+    await pairing.make_partner(ctx.session, ctx.space, ctx.member)
+    if ctx.private and ctx.member.private_chat is None:
+        await pairing.link(ctx.session, ctx.space, ctx.member, ctx.incoming.to.chat_id)
+    return [ctx.reply(texts.welcome)]
+
+
+async def pair_here(ctx: Ctx) -> list[Outgoing]:
+    """Links the asker's private chat: a deep link, or (Discord) a DM Tandem opens itself."""
+    if ctx.member is not None and ctx.member.private_chat is not None:
+        return [ctx.whisper("🔒 Your private chat with me is already linked to this space. ✓")]
+    if ctx.space.platform in DM_BY_COMMAND:
+        return await _pair_by_dm(ctx)
+    code = await pairing.make_code(ctx.session, ctx.space, "group", ctx.now)
+    return [
+        ctx.reply(
+            "🔒 Tap to open your private chat with me. Your check-ins, notes and your side's "
+            "prompts will come there; the scores are shown here once you've both answered. "
+            "(The link works for 24 hours, for members of this chat.)",
+            buttons=(Button("Open my private chat", start=code),),
+        )
     ]
-    return [ctx.reply("\n".join(lines))]
 
 
-async def cmd_resume(ctx: Ctx, args: str) -> list[Outgoing]:
-    schedules = await schedules_of(ctx)
-    was_paused = pause_of(schedules) is not None
-    for schedule in schedules.values():
-        schedule.paused_until = None
-        _reschedule(ctx, schedule)
-    if not schedules:
+async def _pair_by_dm(ctx: Ctx) -> list[Outgoing]:
+    chat = ctx.incoming.private_chat
+    if chat is None:
+        raise UserError(
+            "I couldn't open a private chat with you here. Try /pair again in a moment."
+        )
+    assert ctx.member is not None
+    await pairing.make_partner(ctx.session, ctx.space, ctx.member)
+    await pairing.link(ctx.session, ctx.space, ctx.member, chat)
+    tandem, member_id, to = ctx.tandem, ctx.member.id, ctx.incoming.to
+    hello = Outgoing(
+        Address(ctx.space.platform, chat),
+        "🔒 This is your private chat with Tandem. Your check-ins come here; only you see your "
+        "answers until you've both answered. /perspective chooses prompts for your side.",
+    )
+
+    async def greet() -> list[Outgoing]:
+        result = await tandem.messenger.send(hello)
+        if result.status is SendStatus.DELIVERED:
+            return [
+                Outgoing(to, "🔒 Linked: I'll message you privately from now on.", private=True)
+            ]
+        await tandem.unlink(member_id)
         return [
-            ctx.reply(
-                "Nothing to resume: no daily prompt or check-in is set. /remind 8pm sets one."
+            Outgoing(
+                to,
+                "I couldn't send you a direct message: your DMs from this server seem closed. "
+                "Allow direct messages (server name › Privacy Settings), then /pair again. Until "
+                "then, answer here; your taps are confirmed only to you.",
+                private=True,
             )
         ]
-    head = (
-        "▶️ Welcome back, you're resumed." if was_paused else "You weren't paused; all is running."
-    )
+
+    ctx.after_commit.append(greet)
+    return []
+
+
+async def cmd_pair(ctx: Ctx, args: str) -> list[Outgoing]:
+    if not ctx.private:
+        return await pair_here(ctx)
+    assert ctx.member is not None
+    if not ctx.space.direct:
+        return [
+            ctx.reply(
+                "This private chat is already linked to your shared chat. ✓ "
+                "To leave that space, send /unpair."
+            )
+        ]
+    if len(await partners_of(ctx.session, ctx.space)) >= 2:
+        return [ctx.reply("You two are already paired. ✓ To leave, send /unpair.")]
+    if ctx.space.platform in DM_BY_COMMAND:
+        raise UserError(
+            "On this platform, pair in a server channel you both can see: type /pair there."
+        )
+    await pairing.make_partner(ctx.session, ctx.space, ctx.member)
+    code = await pairing.make_code(ctx.session, ctx.space, "invite", ctx.now, ctx.member)
     return [
-        ctx.reply("\n".join([head] + [describe_schedule(ctx, s) + "." for s in schedules.values()]))
+        ctx.reply(
+            f"💌 Forward this message to your partner. The button opens Tandem for them and joins "
+            f"the two of you ({ctx.member.display_name}'s invitation; it works once, for 24 "
+            "hours). Your prompts and the check-in reveals will then reach both of you.",
+            buttons=(Button("Join as a couple", start=code),),
+        )
     ]
+
+
+async def cmd_unpair(ctx: Ctx, args: str) -> list[Outgoing]:
+    member = ctx.member
+    if member is None or not (member.partner or member.private_chat):
+        raise UserError("You're not part of this space, so there's nothing to leave.")
+    private = ctx.private_address()
+    notices = await pairing.leave(ctx.session, ctx.space, member)
+    bye = (
+        "👋 You've left this space. Your past answers stay in the couple's history; "
+        "/forget me erases them. /start joins again."
+    )
+    replies = [Outgoing(private, bye)] if private is not None else [ctx.whisper(bye)]
+    return replies + [n for n in notices if n.to != private]
+
+
+async def cmd_perspective(ctx: Ctx, args: str) -> list[Outgoing]:
+    if ctx.member is None or not ctx.member.partner:
+        raise UserError(NOT_A_PARTNER)
+    buttons = tuple(Button(label, actions.side(key)) for key, label in SIDE_LABELS.items())
+    text = (
+        "Which side of rebuilding trust are you on? It only chooses some extra prompts for you, "
+        "in private. It is never announced, and never shown to your partner."
+    )
+    if ctx.can_whisper:
+        return [ctx.whisper(text, buttons=buttons)]
+    return [
+        ctx.reply(
+            "Let's choose that in your private chat with me, where only you see it: "
+            "send /perspective there. No private chat yet? /pair links one."
+        )
+    ]
+
+
+async def choose_side(ctx: Ctx, side: str | None) -> list[Outgoing]:
+    if ctx.member is None or not ctx.member.partner:
+        raise UserError(NOT_A_PARTNER)
+    ctx.member.side = side
+    ctx.session.add(ctx.member)
+    said = SIDE_LABELS[side or "none"]
+    extra = (
+        " Now and then, a prompt for your side comes to your private chat."
+        if side and ctx.member.private_chat
+        else " Link your private chat with /pair to get prompts for your side."
+        if side
+        else ""
+    )
+    return [ctx.whisper(f"Saved: “{said}”. Only you see this.{extra}")]
+
+
+async def cmd_reveal(ctx: Ctx, args: str) -> list[Outgoing]:
+    mode = args.strip().lower()
+    if not mode:
+        lines = [f"👀 Reveal: {ctx.space.reveal}, {REVEAL_MODES[ctx.space.reveal]}."]
+        lines += [f"/reveal {key}: {text}" for key, text in REVEAL_MODES.items()]
+        return [ctx.reply("\n".join(lines))]
+    if mode not in REVEAL_MODES:
+        raise UserError("Choose together, never or instant: for example /reveal together.")
+    ctx.space.reveal = mode
+    ctx.session.add(ctx.space)
+    return [ctx.reply(f"✅ Reveal set to {mode}: {REVEAL_MODES[mode]}.")]
 
 
 async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(await progress_text(ctx.session, ctx.space, ctx.today))]
+    viewer = ctx.member if ctx.private else None
+    return [ctx.reply(await progress_text(ctx.session, ctx.space, ctx.today, viewer))]
 
 
-async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
-    data = await export_space(ctx.session, ctx.space)
-    data["exported_at"] = ctx.now.isoformat()
-    body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
-    filename = f"tandem-export-{ctx.today.isoformat()}.json"
-    return [
-        ctx.reply(
-            "📦 Everything Tandem keeps about this chat.", attachment=Attachment(filename, body)
+# ---- Your data -------------------------------------------------------------------------------
+
+
+async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dict[str, Any]:
+    """The space's revealed data, plus (where it goes privately) the asker's own notes.
+
+    Never the other partner's private notes, unrevealed scores or side.
+    """
+    session, space = ctx.session, ctx.space
+
+    async def rows(model: Any, order: Any, *where: Any) -> list[dict[str, Any]]:
+        query = select(model).where(model.space_id == space.id, *where).order_by(order)
+        return [r.model_dump(exclude={"space_id"}) for r in (await session.exec(query)).all()]
+
+    revealed = {
+        k.split(":", 1)[1]
+        for k in (
+            await session.exec(
+                select(Once.key).where(
+                    Once.space_id == space.id, col(Once.key).startswith("reveal:")
+                )
+            )
+        ).all()
+    }
+    members = (await session.exec(select(Member).where(Member.space_id == space.id))).all()
+    checkins = []
+    for answer in (
+        await session.exec(
+            select(CheckinAnswer)
+            .where(CheckinAnswer.space_id == space.id)
+            .order_by(col(CheckinAnswer.local_date), col(CheckinAnswer.member_id))
         )
-    ]
-
-
-async def export_space(session: AsyncSession, space: Space) -> dict[str, Any]:
-    async def rows(model: Any, order: Any) -> list[dict[str, Any]]:
-        result = await session.exec(select(model).where(model.space_id == space.id).order_by(order))
-        return [r.model_dump(exclude={"space_id"}) for r in result.all()]
-
+    ).all():
+        mine = member is not None and answer.member_id == member.id
+        shown = space.reveal == "instant" or answer.local_date.isoformat() in revealed
+        if not mine and (space.reveal == "never" or not shown):
+            continue
+        row = answer.model_dump(exclude={"space_id", "note", "share_note"})
+        if answer.note and ((mine and with_private) or (answer.share_note and shown)):
+            row["note"] = answer.note
+        checkins.append(row)
+    space_row = space.model_dump()
     return {
-        "space": space.model_dump(),
-        "members": await rows(Member, Member.id),
+        "space": space_row,
+        "members": [
+            m.model_dump(
+                exclude={"space_id", "side", "side_cycle", "private_chat"}
+                if member is None or m.id != member.id
+                else {"space_id"}
+            )
+            for m in members
+        ],
         "schedules": await rows(Schedule, Schedule.id),
-        "checkins": await rows(CheckinAnswer, CheckinAnswer.id),
-        "deliveries": await rows(Delivery, Delivery.id),
-        "content_history": await rows(ContentHistory, ContentHistory.id),
+        "checkins": checkins,
+        "deliveries": await rows(
+            Delivery,
+            Delivery.id,
+            col(Delivery.recipient).in_([0, member.id if member else 0]),
+        ),
+        "content_history": await rows(
+            ContentHistory,
+            ContentHistory.id,
+            col(ContentHistory.member_id).in_([0, member.id if member else 0]),
+        ),
     }
 
 
+async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
+    private = ctx.private_address()
+    to_private = not ctx.private and private is not None
+    with_private = ctx.can_whisper or to_private
+    data = await export_for(ctx, ctx.member, with_private)
+    data["exported_at"] = ctx.now.isoformat()
+    body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+    file = Attachment(f"tandem-export-{ctx.today.isoformat()}.json", body)
+    text = "📦 Everything Tandem keeps about this space that you may see"
+    if with_private:
+        text += ", with your own private notes."
+    else:
+        text += ". (Your private notes only go to your private chat: /pair links one.)"
+    if to_private and private is not None:
+        return [
+            Outgoing(private, text, attachment=file, protect=True),
+            ctx.whisper("📦 Sent to your private chat with me."),
+        ]
+    if ctx.can_whisper:
+        return [ctx.whisper(text, attachment=file)]
+    return [ctx.reply(text, attachment=file)]
+
+
 async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [
-        ctx.reply(
-            "⚠️ This erases everything Tandem keeps about this chat: settings, schedule, members, "
-            "check-ins and notes. It can't be undone. (/export first if you want a copy.)",
-            buttons=(Button("Yes, erase everything", FORGET_YES), Button("Cancel", FORGET_NO)),
+    scope = args.strip().lower()
+    if scope not in ("", "me", "all", "everything"):
+        raise UserError(
+            "Send /forget to erase this whole space, or /forget me for only your answers."
         )
-    ]
+    if ctx.member is None or ctx.member.id is None:
+        raise UserError("There's nothing of yours here to erase.")
+    if scope == "me":
+        warning = (
+            "⚠️ This erases your own check-in answers and notes here, and takes you out of this "
+            "space. It can't be undone. (/export first if you want a copy.)"
+        )
+        yes = Button("Yes, erase mine", actions.forget("me", ctx.member.id, ctx.now))
+    else:
+        if not (ctx.member.partner or ctx.incoming.manager):
+            raise UserError(NOT_A_PARTNER)
+        warning = (
+            "⚠️ This erases everything Tandem keeps about this space, for both of you: settings, "
+            "schedule, check-ins and notes. It can't be undone. (/export first if you want a copy.)"
+        )
+        yes = Button("Yes, erase everything", actions.forget("all", ctx.member.id, ctx.now))
+    buttons = (yes, Button("Cancel", actions.FORGET_NO))
+    return [ctx.reply(warning + " Only you can confirm, within 10 minutes.", buttons=buttons)]
 
 
-COMMANDS: dict[str, Handler] = {
-    "start": cmd_start,
-    "help": cmd_help,
-    "timezone": cmd_timezone,
-    "remind": cmd_remind,
-    "checkin": cmd_checkin,
-    "schedule": cmd_schedule,
-    "tip": cmd_tip,
-    "topics": cmd_topics,
-    "pause": cmd_pause,
-    "resume": cmd_resume,
-    "progress": cmd_progress,
-    "export": cmd_export,
-    "forget": cmd_forget,
-    "privacy": cmd_privacy,
-    "support": cmd_support,
-}
+async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
+    member = ctx.member
+    if member is None or member.id != action.member_id:
+        raise UserError("Only the person who asked can confirm this. Nothing was erased.")
+    if ctx.now.timestamp() - action.asked_at > FORGET_TTL.total_seconds():
+        raise UserError("That confirmation has expired. Send /forget again if you still want to.")
+    if action.scope == "me":
+        private = ctx.private_address()
+        notices = await pairing.leave(ctx.session, ctx.space, member, erase=True)
+        ctx.after_commit.append(ctx.tandem.scrub)
+        done_text = "🧹 Done. Your answers and notes here are erased, and you've left this space."
+        replies = [Outgoing(private, done_text)] if private else [ctx.whisper(done_text)]
+        return replies + [n for n in notices if n.to != private]
+    if not (member.partner or ctx.incoming.manager):
+        raise UserError(NOT_A_PARTNER)
+    partners = await partners_of(ctx.session, ctx.space)
+    addresses = shared_addresses(ctx.space, partners)
+    await ctx.tandem.erase(ctx)
+    text = (
+        "🧹 Done. Everything Tandem kept about this space is erased. "
+        "If you want to start again some day, send /start."
+    )
+    if ctx.incoming.to not in addresses:
+        addresses.append(ctx.incoming.to)
+    return [Outgoing(to, text) for to in addresses]
 
-DESCRIPTIONS: dict[str, str] = {
-    "start": "Say hello and set up this chat",
-    "help": "Everything Tandem can do",
-    "timezone": "Show or set your timezone",
-    "remind": "Daily prompt time, e.g. 8pm weekdays",
-    "checkin": "Ask the check-in now, or set its daily time",
-    "schedule": "Your times, days and what comes next",
-    "tip": "A prompt right now",
-    "topics": "See or choose prompt topics",
-    "pause": "Pause prompts and check-ins",
-    "resume": "Start again after a pause",
-    "progress": "Streak and recent check-ins",
-    "export": "Download everything stored about this chat",
-    "forget": "Erase everything about this chat",
-    "privacy": "What is stored and why",
-    "support": "Finding a counsellor; help in danger",
-}
+
+# ---- Always there ----------------------------------------------------------------------------
+
+
+async def cmd_help(ctx: Ctx, args: str) -> list[Outgoing]:
+    return [ctx.reply(help_text(ctx.tandem.library.texts.help))]
+
+
+async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
+    return [ctx.reply(ctx.tandem.library.texts.privacy)]
+
+
+async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:
+    return [ctx.reply(ctx.tandem.library.texts.support)]
+
+
+_TIME = Option(
+    "time", "When, in your timezone: 20:30, 8pm, 8:30 pm; or off", Kind.TIME, max_length=20
+)
+_DAYS = Option(
+    "days",
+    "Which days: daily, weekdays, weekends, mon,wed,fri (daily if empty)",
+    Kind.DAYS,
+    max_length=60,
+)
+SECTIONS = ("Daily rhythm", "The two of you", "Your data", "Help")
+
+REGISTRY: tuple[Command, ...] = (
+    Command("start", "Say hello and join this space as a partner", cmd_start, "The two of you"),
+    Command("help", "Everything Tandem can do", cmd_help, "Help"),
+    Command(
+        "timezone",
+        "Show or set your timezone",
+        cmd_timezone,
+        "Daily rhythm",
+        "/timezone <zone>",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "zone",
+                "A city or zone: Berlin, Europe/Berlin, UTC+5:30. Empty shows yours.",
+                Kind.ZONE,
+                max_length=64,
+            ),
+        ),
+    ),
+    Command(
+        "remind",
+        "Daily prompt time, e.g. 8pm weekdays",
+        cmd_remind,
+        "Daily rhythm",
+        "/remind <time> [days]",
+        Who.PARTNER,
+        (
+            Option(
+                "time",
+                "When, in your timezone: 20:30, 8pm, 8:30 pm; or off",
+                Kind.TIME,
+                True,
+                max_length=20,
+            ),
+            _DAYS,
+        ),
+    ),
+    Command(
+        "checkin",
+        "Ask the check-in now, or set its daily time",
+        cmd_checkin,
+        "Daily rhythm",
+        "/checkin [time] [days]",
+        Who.ANYONE,  # asking now is for anyone; the handler gates setting the time
+        (_TIME, _DAYS),
+    ),
+    Command("schedule", "Your times, days and what comes next", cmd_schedule, "Daily rhythm"),
+    Command("tip", "A prompt right now", cmd_tip, "Daily rhythm"),
+    Command(
+        "topics",
+        "See or choose prompt topics",
+        cmd_topics,
+        "Daily rhythm",
+        "/topics [add|drop|all] [topics]",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "action",
+                "show the list, choose exactly these, add, drop, or use all",
+                choices=(
+                    ("show", ""),
+                    ("choose", ""),
+                    ("add", "add"),
+                    ("drop", "drop"),
+                    ("all", "all"),
+                ),
+            ),
+            Option(
+                "topics",
+                "Topic names, separated by commas: gratitude, patience",
+                Kind.TOPICS,
+                max_length=200,
+            ),
+        ),
+    ),
+    Command(
+        "pause",
+        "Pause prompts and check-ins",
+        cmd_pause,
+        "Daily rhythm",
+        "/pause [N days]",
+        Who.PARTNER,
+        (
+            Option(
+                "days",
+                "For how many days (empty: until you /resume)",
+                Kind.NUMBER,
+                template="{} days",
+            ),
+        ),
+    ),
+    Command("resume", "Start again after a pause", cmd_resume, "Daily rhythm", who=Who.PARTNER),
+    Command(
+        "pair",
+        "Link your private chat with Tandem to this space",
+        cmd_pair,
+        "The two of you",
+    ),
+    Command("unpair", "Leave this space (from either chat)", cmd_unpair, "The two of you"),
+    Command(
+        "perspective",
+        "Choose your side, privately: it picks some prompts for you",
+        cmd_perspective,
+        "The two of you",
+    ),
+    Command(
+        "reveal",
+        "When scores are shown: together, never or instant",
+        cmd_reveal,
+        "The two of you",
+        "/reveal [together|never|instant]",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "mode",
+                "together (default), never, or instant",
+                choices=tuple((m, m) for m in REVEAL_MODES),
+            ),
+        ),
+    ),
+    Command(
+        "question",
+        "See or choose the scored check-in question",
+        cmd_question,
+        "The two of you",
+        "/question [number]",
+        Who.PARTNER_TO_CHANGE,
+        (Option("number", "The question's number from the list", Kind.NUMBER, max_value=50),),
+    ),
+    Command("progress", "Streak and recent check-ins you may see", cmd_progress, "The two of you"),
+    Command(
+        "export",
+        "Download what Tandem keeps that you may see",
+        cmd_export,
+        "Your data",
+        who=Who.PARTNER,
+    ),
+    Command(
+        "forget",
+        "Erase this space, or only your own answers",
+        cmd_forget,
+        "Your data",
+        "/forget [me]",
+        Who.ANYONE,  # "/forget me" is for anyone with answers here; the handler gates the rest
+        (
+            Option(
+                "scope",
+                "everything (default), or only me",
+                choices=(("everything", ""), ("only me", "me")),
+            ),
+        ),
+    ),
+    Command("privacy", "What is stored and who sees what", cmd_privacy, "Your data"),
+    Command("support", "Finding a counsellor; help in danger", cmd_support, "Help"),
+)
+COMMANDS: dict[str, Command] = {c.name: c for c in REGISTRY}
+
+
+def help_text(footer: str) -> str:
+    lines = ["Tandem: one small step a day, together."]
+    for section in SECTIONS:
+        lines.append("")
+        lines.append(section)
+        for command in REGISTRY:
+            if command.section == section:
+                lines.append(f"{command.usage or '/' + command.name}: {command.description}")
+    return "\n".join(lines) + "\n\n" + footer.strip()

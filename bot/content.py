@@ -127,6 +127,15 @@ class Library:
         """The check-in question for a day: they take turns, one a day."""
         return self.questions[day_number % len(self.questions)]
 
+    def scored_question(self, question_id: str) -> Question:
+        """The space's scored question (the same every day), or the first if it was removed."""
+        return self.question_by_id.get(question_id) or self.questions[0]
+
+    def reflection_for(self, day_number: int, scored_id: str) -> Question | None:
+        """The day's optional reflection: the other questions take turns, one a day."""
+        others = [q for q in self.questions if q.id != scored_id]
+        return others[day_number % len(others)] if others else None
+
 
 def _describe(err: ValidationError, prefix: str = "") -> str:
     first = err.errors()[0]
@@ -223,21 +232,36 @@ def _rank(seed: int, prompt_id: str) -> int:
 
 
 def pick_prompt(
-    library: Library, topics: Iterable[str], last_topic: str | None, seen: set[str], seed: int
+    library: Library,
+    topics: Iterable[str],
+    last_topic: str | None,
+    seen: set[str],
+    seed: int,
+    *,
+    audience: str = "both",
 ) -> Pick:
-    """The next prompt: the topic after `last_topic` that still has unseen prompts.
+    """The next prompt for `audience` (both, or one side): the topic after `last_topic` that
+    still has unseen prompts.
 
     Each space gets its own stable order within a topic (seeded by the space), so two couples
     do not march through the same list, and a restart never changes what comes next.
     """
-    order = [t for t in TOPICS if t in set(topics) and t in library.by_topic]
+
+    def has(topic: str) -> bool:
+        return any(p.audience == audience for p in library.by_topic.get(topic, ()))
+
+    order = [t for t in TOPICS if t in set(topics) and has(t)] or [t for t in TOPICS if has(t)]
     if not order:
-        order = list(library.by_topic)
+        raise LookupError(f"no {audience} prompts in the library")
     start = (order.index(last_topic) + 1) % len(order) if last_topic in order else 0
     rotation = order[start:] + order[:start]
     for new_cycle, seen_now in ((False, seen), (True, set[str]())):
         for topic in rotation:
-            fresh = [p for p in library.by_topic[topic] if p.id not in seen_now]
+            fresh = [
+                p
+                for p in library.by_topic[topic]
+                if p.id not in seen_now and p.audience == audience
+            ]
             if fresh:
                 return Pick(min(fresh, key=lambda p: _rank(seed, p.id)), new_cycle)
-    raise AssertionError("a validated library has at least one prompt")
+    raise AssertionError("every topic in the rotation has a prompt for the audience")

@@ -16,9 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.content import Library, pick_prompt
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.ports import Clock, Messenger
-from bot.render import checkin_message, prompt_message
+from bot.render import (
+    checkin_message,
+    private_checkin_message,
+    prompt_message,
+    side_prompt_message,
+)
 from bot.schedule import local_date, next_due
-from bot.store import ContentHistory, Delivery, Schedule, Space, Store, move_space
+from bot.store import ContentHistory, Delivery, Member, Schedule, Space, Store, move_space
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +33,17 @@ SEND_TIMEOUT = 60.0
 CONCURRENCY = 64
 
 
-_RETURNED = ("id", "schedule_id", "status", "kind", "local_date", "content_id", "space_id")
+_RETURNED = (
+    "id",
+    "schedule_id",
+    "status",
+    "kind",
+    "local_date",
+    "content_id",
+    "space_id",
+    "recipient",
+    "variant",
+)
 
 
 @dataclass
@@ -42,6 +57,64 @@ class Job:
     content_id: str
     address: Address
     attempts: int = 0
+    recipient: int = 0  # 0: the space's own chat; else a partner's private chat
+    variant: str | None = None
+
+
+@dataclass(frozen=True)
+class Partner:
+    """What the claim needs to know of a partner: where their private chat is, and their side."""
+
+    id: int
+    space_id: int
+    private_chat: str | None
+    side: str | None
+    side_cycle: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """One message a due schedule sends: to whom, which kind, and how a check-in looks there."""
+
+    recipient: int
+    address: Address
+    kind: str
+    variant: str | None = None
+
+
+def checkin_targets(space: Address, direct: bool, partners: Sequence[Partner]) -> list[Target]:
+    """A check-in goes to each partner's private chat, and (with a group) a line to the group."""
+    linked = [p for p in partners if p.private_chat]
+    targets = [
+        Target(p.id, Address(space.platform, p.private_chat), "checkin")
+        for p in linked
+        if p.private_chat
+    ]
+    if not direct:
+        if not linked:
+            variant = "full"
+        elif len(linked) == len(partners) and len(partners) >= 2:
+            variant = "line"
+        else:
+            variant = "mixed"
+        targets.insert(0, Target(0, space, "checkin", variant))
+    return targets
+
+
+def prompt_targets(space: Address, direct: bool, partners: Sequence[Partner]) -> list[Target]:
+    """The shared prompt goes to the group, or (with no group) to each partner's private chat."""
+    if not direct:
+        return [Target(0, space, "prompt")]
+    return [
+        Target(p.id, Address(space.platform, p.private_chat), "prompt")
+        for p in partners
+        if p.private_chat
+    ]
+
+
+def side_day(day: date, partner_id: int) -> bool:
+    """A partner with a side gets a prompt for it in private every other day."""
+    return (day.toordinal() + partner_id) % 2 == 0
 
 
 @dataclass
@@ -63,7 +136,17 @@ def backoff(attempts: int) -> timedelta:
 def render(job: Job, library: Library) -> Outgoing:
     if job.kind == "prompt":
         return prompt_message(job.address, library.by_id[job.content_id], job.local_date)
-    return checkin_message(job.address, library.question_by_id[job.content_id], job.delivery_id)
+    if job.kind == "side":
+        return side_prompt_message(job.address, library.by_id[job.content_id], job.local_date)
+    question = library.scored_question(job.content_id)
+    reflection = library.reflection_for(job.local_date.toordinal(), question.id)
+    if job.recipient:
+        return private_checkin_message(
+            job.address, question, job.delivery_id, job.local_date, reflection
+        )
+    return checkin_message(
+        job.address, question, job.delivery_id, job.variant or "full", reflection
+    )
 
 
 class Dispatcher:
@@ -138,6 +221,8 @@ class Dispatcher:
                 sp.content_cycle,
                 sp.platform,
                 sp.chat_id,
+                sp.direct,
+                sp.question_id,
             )
             .join(
                 Space, and_(sp.id == s.space_id, sp.active.is_(True), self._connected(sp.platform))
@@ -158,6 +243,10 @@ class Dispatcher:
     ) -> list[Job]:
         space_ids = list({r.space_id for r in rows})
         seen = await self._seen(conn, space_ids)
+        partners = await self._partners(conn, space_ids)
+        sides = await self._side_state(
+            conn, [p for ps in partners.values() for p in ps if p.side and p.private_chat]
+        )
         spaces: dict[int, dict[str, Any]] = {}
         for r in rows:
             spaces.setdefault(r.space_id, {"last_topic": r.last_topic, "cycle": r.content_cycle})
@@ -166,14 +255,14 @@ class Dispatcher:
         inserts: list[dict[str, Any]] = []
         advances: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
-        addresses: dict[int, Address] = {}
+        addresses: dict[tuple[int, int, str], Address] = {}
         for r in rows:
             due: datetime = r.next_due_at
             send_at: datetime | None = due
             if now - due > self.grace:
                 # Downtime: the newest occurrence may still be fresh; everything older is missed.
                 newest = next_due(r.local_time, r.weekdays, r.timezone, now - self.grace)
-                if (r.id, local_date(due, r.timezone)) not in already:
+                if (r.id, local_date(due, r.timezone), 0, r.kind) not in already:
                     inserts.append(self._row(r, due, "missed", None))
                     report.missed += 1
                 send_at = newest if newest <= now else None
@@ -182,39 +271,43 @@ class Dispatcher:
             if send_at is None:
                 continue
             day = local_date(send_at, r.timezone)
-            if (r.id, day) in already:
-                continue
+            members = partners.get(r.space_id, [])
+            home = Address(r.platform, r.chat_id)
+            planned: list[tuple[Target, str]] = []
             if r.kind == "prompt":
-                state = spaces[r.space_id]
-                pick = pick_prompt(
-                    self.library,
-                    r.topics.split(","),
-                    state["last_topic"],
-                    seen.setdefault(r.space_id, set()),
-                    r.space_id,
-                )
-                if pick.new_cycle:
-                    state["cycle"] += 1
-                    seen[r.space_id] = set()
-                state["last_topic"] = pick.prompt.topic
-                seen[r.space_id].add(pick.prompt.id)
-                content = pick.prompt.id
-                history.append(
-                    {
-                        "space_id": r.space_id,
-                        "prompt_id": content,
-                        "cycle": state["cycle"],
-                        "shown_at": now,
-                    }
-                )
+                targets = [
+                    t
+                    for t in prompt_targets(home, r.direct, members)
+                    if (r.id, day, t.recipient, t.kind) not in already
+                ]
+                if targets:
+                    content = self._pick_shared(r, spaces, seen, history, now)
+                    planned += [(t, content) for t in targets]
+                for member in members:
+                    state = sides.get(member.id)
+                    key = (r.id, day, member.id, "side")
+                    if state is None or not side_day(day, member.id) or key in already:
+                        continue
+                    side = self._pick_side(member, state, r.topics, history, now)
+                    if side is not None and member.private_chat:
+                        target = Target(member.id, Address(r.platform, member.private_chat), "side")
+                        planned.append((target, side))
             else:
-                content = self.library.question_for(day.toordinal()).id
-            inserts.append(self._row(r, send_at, "claimed", content))
-            addresses[r.id] = Address(r.platform, r.chat_id)
+                question = self.library.scored_question(r.question_id).id
+                planned += [
+                    (t, question)
+                    for t in checkin_targets(home, r.direct, members)
+                    if (r.id, day, t.recipient, t.kind) not in already
+                ]
+            for target, content in planned:
+                row = self._row(r, send_at, "claimed", content)
+                row.update(recipient=target.recipient, kind=target.kind, variant=target.variant)
+                inserts.append(row)
+                addresses[(r.id, target.recipient, target.kind)] = target.address
         jobs: list[Job] = []
         if inserts:
-            # Written before the send: the unique (schedule, local date) key makes a second send
-            # of the same day impossible, whatever happens after this commit.
+            # Written before the send: the unique (schedule, local date, recipient, kind) key makes
+            # a second send of the same day impossible, whatever happens after this commit.
             result = await conn.execute(
                 insert(Delivery).returning(
                     *(Delivery.__table__.c[name] for name in _RETURNED)  # type: ignore[attr-defined]
@@ -230,7 +323,9 @@ class Dispatcher:
                             d.kind,
                             d.local_date,
                             d.content_id,
-                            addresses[d.schedule_id],
+                            addresses[(d.schedule_id, d.recipient, d.kind)],
+                            recipient=d.recipient,
+                            variant=d.variant,
                         )
                     )
         if history:
@@ -241,6 +336,18 @@ class Dispatcher:
                 .values(last_topic=bindparam("lt"), content_cycle=bindparam("cy")),
                 [{"spid": k, "lt": v["last_topic"], "cy": v["cycle"]} for k, v in spaces.items()],
             )
+            cycles = [
+                {"mid": mid, "cy": state["cycle"]}
+                for mid, state in sides.items()
+                if state["cycle"] != state["was"]
+            ]
+            if cycles:
+                await conn.execute(
+                    update(Member)
+                    .where(Member.__table__.c.id == bindparam("mid"))  # type: ignore[attr-defined]
+                    .values(side_cycle=bindparam("cy")),
+                    cycles,
+                )
         await conn.execute(
             update(Schedule)
             .where(Schedule.__table__.c.id == bindparam("sid"))  # type: ignore[attr-defined]
@@ -249,12 +356,81 @@ class Dispatcher:
         )
         return jobs
 
+    def _pick_shared(
+        self,
+        r: Any,
+        spaces: dict[int, dict[str, Any]],
+        seen: dict[int, set[str]],
+        history: list[dict[str, Any]],
+        now: datetime,
+    ) -> str:
+        state = spaces[r.space_id]
+        pick = pick_prompt(
+            self.library,
+            r.topics.split(","),
+            state["last_topic"],
+            seen.setdefault(r.space_id, set()),
+            r.space_id,
+        )
+        if pick.new_cycle:
+            state["cycle"] += 1
+            seen[r.space_id] = set()
+        state["last_topic"] = pick.prompt.topic
+        seen[r.space_id].add(pick.prompt.id)
+        history.append(
+            {
+                "space_id": r.space_id,
+                "member_id": 0,
+                "prompt_id": pick.prompt.id,
+                "cycle": state["cycle"],
+                "shown_at": now,
+            }
+        )
+        return pick.prompt.id
+
+    def _pick_side(
+        self,
+        member: Partner,
+        state: dict[str, Any],
+        topics: str,
+        history: list[dict[str, Any]],
+        now: datetime,
+    ) -> str | None:
+        try:
+            pick = pick_prompt(
+                self.library,
+                topics.split(","),
+                state["last_topic"],
+                state["seen"],
+                member.id,
+                audience=member.side or "both",
+            )
+        except LookupError:  # no prompts for this side in the library
+            return None
+        if pick.new_cycle:
+            state["cycle"] += 1
+            state["seen"] = set()
+        state["last_topic"] = pick.prompt.topic
+        state["seen"].add(pick.prompt.id)
+        history.append(
+            {
+                "space_id": member.space_id,
+                "member_id": member.id,
+                "prompt_id": pick.prompt.id,
+                "cycle": state["cycle"],
+                "shown_at": now,
+            }
+        )
+        return pick.prompt.id
+
     @staticmethod
     def _row(r: Any, due: datetime, status: str, content: str | None) -> dict[str, Any]:
         return {
             "space_id": r.space_id,
             "schedule_id": r.id,
             "kind": r.kind,
+            "recipient": 0,
+            "variant": None,
             "local_date": local_date(due, r.timezone),
             "due_at": due,
             "status": status,
@@ -268,7 +444,7 @@ class Dispatcher:
         rows = await conn.execute(
             select(h.space_id, h.prompt_id)
             .join(Space, and_(sp.id == h.space_id, sp.content_cycle == h.cycle))
-            .where(h.space_id.in_(space_ids))
+            .where(h.space_id.in_(space_ids), h.member_id == 0)
         )
         seen: dict[int, set[str]] = {}
         for space_id, prompt_id in rows:
@@ -276,19 +452,58 @@ class Dispatcher:
         return seen
 
     @staticmethod
+    async def _partners(conn: AsyncConnection, space_ids: list[int]) -> dict[int, list[Partner]]:
+        m = Member.__table__.c  # type: ignore[attr-defined]
+        rows = await conn.execute(
+            select(m.id, m.space_id, m.private_chat, m.side, m.side_cycle)
+            .where(m.space_id.in_(space_ids), m.partner.is_(True))
+            .order_by(m.id)
+        )
+        found: dict[int, list[Partner]] = {}
+        for r in rows:
+            found.setdefault(r.space_id, []).append(Partner(*r))
+        return found
+
+    async def _side_state(
+        self, conn: AsyncConnection, members: list[Partner]
+    ) -> dict[int, dict[str, Any]]:
+        """Each sided partner's round: the side prompts seen in it, and the last one's topic."""
+        state: dict[int, dict[str, Any]] = {
+            p.id: {"seen": set(), "cycle": p.side_cycle, "was": p.side_cycle, "last_topic": None}
+            for p in members
+        }
+        if not members:
+            return state
+        h = ContentHistory.__table__.c  # type: ignore[attr-defined]
+        rows = await conn.execute(
+            select(h.member_id, h.prompt_id, h.cycle)
+            .where(h.member_id.in_(list(state)))
+            .order_by(h.shown_at, h.id)
+        )
+        for member_id, prompt_id, cycle in rows:
+            entry = state[member_id]
+            if cycle == entry["cycle"]:
+                entry["seen"].add(prompt_id)
+            prompt = self.library.by_id.get(prompt_id)
+            if prompt is not None:
+                entry["last_topic"] = prompt.topic
+        return state
+
+    @staticmethod
     async def _already_keyed(
         conn: AsyncConnection, schedule_ids: list[int], since: date
-    ) -> set[tuple[int, date]]:
+    ) -> set[tuple[int, date, int, str]]:
         d = Delivery.__table__.c  # type: ignore[attr-defined]
         rows = await conn.execute(
-            select(d.schedule_id, d.local_date).where(
+            select(d.schedule_id, d.local_date, d.recipient, d.kind).where(
                 d.schedule_id.in_(schedule_ids), d.local_date >= since
             )
         )
-        return {(a, b) for a, b in rows}
+        return {(a, b, c, k) for a, b, c, k in rows}
 
     async def _claim_retries(self, now: datetime) -> list[Job]:
         d, sp = Delivery.__table__.c, Space.__table__.c  # type: ignore[attr-defined]
+        m = Member.__table__.c  # type: ignore[attr-defined]
         async with self.store.unit() as session:
             conn = await session.connection()
             rows = (
@@ -301,8 +516,11 @@ class Dispatcher:
                         d.content_id,
                         d.attempts,
                         d.due_at,
+                        d.recipient,
+                        d.variant,
                         sp.platform,
                         sp.chat_id,
+                        m.private_chat,
                     )
                     .join(
                         Space,
@@ -310,6 +528,7 @@ class Dispatcher:
                             sp.id == d.space_id, sp.active.is_(True), self._connected(sp.platform)
                         ),
                     )
+                    .outerjoin(Member, m.id == d.recipient)
                     .where(d.status == "retry", d.next_attempt_at <= now)
                     .order_by(d.next_attempt_at)
                     .limit(BATCH)
@@ -317,14 +536,22 @@ class Dispatcher:
             ).all()
             if not rows:
                 return []
-            # A retry that would arrive later than the grace window is stale: give it up.
+            # A retry that would arrive later than the grace window is stale: give it up; so is
+            # one for a private chat that was unlinked meanwhile.
             stale = [r.id for r in rows if now - r.due_at > self.grace]
-            rows = [r for r in rows if now - r.due_at <= self.grace]
+            unlinked = [r.id for r in rows if r.recipient and r.private_chat is None]
+            rows = [r for r in rows if r.id not in stale and r.id not in unlinked]
             if stale:
                 await conn.execute(
                     update(Delivery)
                     .where(d.id.in_(stale))
                     .values(status="missed", reason="still failing after the grace window")
+                )
+            if unlinked:
+                await conn.execute(
+                    update(Delivery)
+                    .where(d.id.in_(unlinked))
+                    .values(status="failed", reason="private chat unlinked")
                 )
             await conn.execute(
                 update(Delivery).where(d.id.in_([r.id for r in rows])).values(status="claimed")
@@ -338,8 +565,10 @@ class Dispatcher:
                 r.kind,
                 r.local_date,
                 r.content_id,
-                Address(r.platform, r.chat_id),
+                Address(r.platform, r.private_chat if r.recipient else r.chat_id),
                 r.attempts,
+                recipient=r.recipient,
+                variant=r.variant,
             )
             for r in rows
         ]
@@ -358,7 +587,11 @@ class Dispatcher:
         messages = [render(job, self.library) for job in jobs]
         results = list(await asyncio.gather(*(self._send_one(m) for m in messages)))
         for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
-            if result.status is SendStatus.MOVED and result.new_address is not None:
+            if (
+                result.status is SendStatus.MOVED
+                and result.new_address is not None
+                and not job.recipient  # a private chat never moves; a group may
+            ):
                 moved = await self._move(job.space_id, result.new_address)
                 report.moved += 1
                 job.address = moved
@@ -380,6 +613,7 @@ class Dispatcher:
         now = self.clock.now()
         updates: list[dict[str, Any]] = []
         gone: set[int] = set()
+        blocked: set[int] = set()  # partners who blocked Tandem in their private chat
         for job, result in zip(jobs, results, strict=True):
             row: dict[str, Any] = {
                 "did": job.delivery_id,
@@ -404,7 +638,7 @@ class Dispatcher:
                 row["status"] = "failed"
                 report.failed += 1
                 if result.status is SendStatus.GONE:
-                    gone.add(job.space_id)
+                    (blocked if job.recipient else gone).add(job.recipient or job.space_id)
             updates.append(row)
         async with self.store.unit() as session:
             conn = await session.connection()
@@ -421,6 +655,12 @@ class Dispatcher:
                 ),
                 updates,
             )
+            if blocked:
+                # The space goes on; that partner answers in the shared chat until they /pair again.
+                member_id = Member.__table__.c.id  # type: ignore[attr-defined]
+                await conn.execute(
+                    update(Member).where(member_id.in_(blocked)).values(private_chat=None)
+                )
             if gone:
                 await conn.execute(
                     update(Space).where(Space.__table__.c.id.in_(gone)).values(active=False)  # type: ignore[attr-defined]

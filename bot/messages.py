@@ -32,14 +32,29 @@ class Incoming:
     action: str | None = None  # the action of a button the member tapped
     reply_to: str | None = None  # the platform id of the bot message this replies to
     event: Event | None = None
+    # A one-to-one chat between this person and Tandem (a Telegram DM, a Discord DM, /private).
+    direct: bool = False
+    # A reply marked private reaches this person alone (a Discord ephemeral, a Telegram button
+    # answer). False for a typed command in a Telegram group: there every reply is public.
+    whisper: bool = False
+    # The platform says this person may manage the chat (Discord's Manage Channels).
+    manager: bool = False
+    # The id of this person's private chat with Tandem, where the platform can open one on its
+    # own (Discord opens a DM on /pair); None where a deep link must do it (Telegram).
+    private_chat: str | None = None
 
 
 @dataclass(frozen=True)
 class Button:
-    """A tappable choice; `action` becomes Telegram callback_data or a Discord custom_id."""
+    """A tappable choice; `action` becomes Telegram callback_data or a Discord custom_id.
+
+    A button with `start` set instead opens this person's private chat with Tandem, which then
+    receives "/start <start>" (Telegram: a t.me deep link; the console: a switch to /private).
+    """
 
     label: str
-    action: str
+    action: str = ""
+    start: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class Outgoing:
     buttons: tuple[Button, ...] = ()
     attachment: Attachment | None = None
     private: bool = False  # only for the member who asked (callback answer, ephemeral reply)
+    protect: bool = False  # not to be forwarded or saved (Telegram's protect_content)
 
 
 class SendStatus(StrEnum):

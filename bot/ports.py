@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.messages import Outgoing, SendResult
+from bot.messages import Address, Outgoing, SendResult
 
 
 class Messenger(Protocol):
     async def send(self, msg: Outgoing) -> SendResult: ...
+
+    async def is_member(self, chat: Address, user_id: str) -> bool:
+        """Whether this person is in this chat now (Telegram's getChatMember); True if unknown."""
+        ...
 
 
 class Clock(Protocol):

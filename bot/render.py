@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot import actions
 from bot.content import TOPICS, Prompt, Question
 from bot.messages import Address, Button, Outgoing
 from bot.timeparse import zone_from_name
@@ -34,19 +35,74 @@ def prompt_message(to: Address, prompt: Prompt, day: date) -> Outgoing:
     return Outgoing(to, f"🌱 Today's step · {title}\n\n{prompt.render(day.strftime('%A'))}")
 
 
-def checkin_action(delivery_id: int, score: int) -> str:
-    return f"a:{delivery_id}:{score}"
-
-
 # Discord bots without the message-content intent cannot read replies; the adapter adds a button.
 NOTE_HINTS = {"discord": "To add a note, tap “Add a note”."}
+SKIP_LABEL = "Skip today"
+PAIR_LABEL = "🔒 Answer privately"
 
 
-def checkin_message(to: Address, question: Question, delivery_id: int) -> Outgoing:
-    hint = NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
+def _note_hint(to: Address) -> str:
+    return NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
+
+
+def score_buttons(delivery_id: int) -> tuple[Button, ...]:
+    scores = tuple(Button(str(s), actions.answer(delivery_id, s)) for s in SCORES)
+    return (*scores, Button(SKIP_LABEL, actions.answer(delivery_id, actions.SKIP)))
+
+
+def _scale(question: Question) -> str:
+    return f"1 = {question.low}, 5 = {question.high}."
+
+
+def _reflection(reflection: Question | None) -> str:
+    if reflection is None:
+        return ""
+    return f"\nTo reflect on, if you like (as a note): {reflection.text}"
+
+
+def checkin_message(
+    to: Address,
+    question: Question,
+    delivery_id: int,
+    variant: str = "full",
+    reflection: Question | None = None,
+) -> Outgoing:
+    """The check-in in the couple's shared chat: for everyone to answer, or a pointer to the
+    private chats (with buttons for anyone who answers here)."""
+    if variant == "line":
+        return Outgoing(
+            to,
+            f"💬 Today's check-in ({question.text}) is waiting in each of your private chats with "
+            "me. The answers are shown here once you've both answered.",
+        )
+    pair = Button(PAIR_LABEL, actions.PAIR)
+    head = f"💬 Check-in: {question.text}\n{_scale(question)} "
+    if variant == "mixed":
+        text = (
+            f"💬 Today's check-in is in your private chats with me: {question.text}\n"
+            f"{_scale(question)} No private chat with me yet? Tap your answer here; I'll confirm "
+            "it only to you, and the scores are shown once you've both answered."
+        )
+    else:
+        text = (
+            head + "Each of you, tap your answer; the scores are shown once you've both "
+            f"answered. {_note_hint(to)}"
+        )
+    return Outgoing(to, text + _reflection(reflection), (*score_buttons(delivery_id), pair))
+
+
+def private_checkin_message(
+    to: Address, question: Question, delivery_id: int, day: date, reflection: Question | None
+) -> Outgoing:
+    """The check-in in one partner's private chat: only they see it until the reveal."""
     text = (
-        f"💬 Check-in: {question.text}\n"
-        f"1 = {question.low}, 5 = {question.high}. Each of you, tap your answer. {hint}"
+        f"💬 Your check-in for {day_label(day)}: {question.text}\n{_scale(question)} "
+        f"Only you see your answer until you've both answered. {_note_hint(to)}"
     )
-    buttons = tuple(Button(str(s), checkin_action(delivery_id, s)) for s in SCORES)
-    return Outgoing(to, text, buttons)
+    return Outgoing(to, text + _reflection(reflection), score_buttons(delivery_id), protect=True)
+
+
+def side_prompt_message(to: Address, prompt: Prompt, day: date) -> Outgoing:
+    """A prompt for one partner's side, in their private chat only."""
+    text = f"🌱 Just for you today · {TOPICS[prompt.topic]}\n\n{prompt.render(day.strftime('%A'))}"
+    return Outgoing(to, text, protect=True)

@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import checkins
+from bot import actions, checkins, pairing
 from bot.commands import (
     COMMANDS,
-    FORGET_NO,
-    FORGET_YES,
     MAX_COMMAND,
-    Ctx,
-    reschedule,
+    NOT_A_PARTNER,
+    choose_side,
+    confirm_forget,
+    pair_here,
     split_command,
 )
 from bot.content import TOPICS, Library
-from bot.delivery import Dispatcher, DispatchReport, Job
+from bot.context import AfterCommit, Ctx, Place, partners_of, reschedule, shared_addresses
+from bot.delivery import Dispatcher, DispatchReport, Job, Partner, checkin_targets
 from bot.errors import UserError
-from bot.messages import Address, Event, Incoming, Outgoing
+from bot.messages import Address, Button, Event, Incoming, Outgoing
 from bot.ports import Clock, Messenger
 from bot.render import day_label
-from bot.store import Delivery, Member, Schedule, Space, Store, erase_space, move_space
+from bot.store import (
+    CheckinAnswer,
+    Delivery,
+    Member,
+    Schedule,
+    Space,
+    Store,
+    erase_space,
+    move_space,
+    once,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +71,6 @@ class Tandem:
     async def recover(self) -> int:
         return await self.dispatcher.recover()
 
-    async def may_configure(self, to: Address, user_id: str) -> bool:
-        """Whether this person may change the space's settings without a platform admin right.
-
-        Yes for the space's registered partners (they ran /start or answered a check-in), and for
-        anyone while nobody is registered yet, so a new chat can be set up.
-        """
-        async with self.store.unit() as session:
-            space = await self._space(session, to, create=False)
-            if space is None:
-                return True
-            found = await session.exec(
-                select(Member.user_id).where(Member.space_id == space.id).limit(50)
-            )
-            members = set(found.all())
-            return not members or user_id in members
-
     async def move(self, old: Address, new: Address) -> None:
         """The chat got a new address (a Telegram group became a supergroup): its space follows."""
         async with self.store.unit() as session:
@@ -85,9 +79,24 @@ class Tandem:
                 await move_space(session, space, new.chat_id)
                 log.info("space %s moved to a new chat id", space.id)
 
+    async def scrub(self) -> None:
+        await self.store.scrub()
+
+    async def unlink(self, member_id: int | None) -> None:
+        """Forgets a partner's private chat (Tandem may not write there); they answer in the group."""
+        async with self.store.unit() as session:
+            member = await session.get(Member, member_id)
+            if member is not None:
+                member.private_chat = None
+                session.add(member)
+
+    async def erase(self, ctx: Ctx) -> None:
+        await erase_space(ctx.session, ctx.space)
+        ctx.after_commit.append(self.scrub)
+
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answers one incoming event; bad input gets a friendly reply and changes nothing."""
-        after: list[Callable[[], Awaitable[None]]] = []
+        after: list[AfterCommit] = []
         try:
             async with self.store.unit() as session:
                 replies = await self._route(session, incoming, after)
@@ -99,40 +108,73 @@ class Tandem:
             log.error("handling failed with %s\n%s", type(err).__name__, frames)
             return [Outgoing(incoming.to, SORRY, private=True)]
         for action in after:
-            await action()
+            more = await action()
+            if more:
+                replies.extend(more)
         return replies
 
+    # ---- Finding where an event belongs ------------------------------------------------------
+
+    async def _locate(
+        self, session: AsyncSession, incoming: Incoming
+    ) -> tuple[Space | None, Member | None, Place]:
+        """The space, the speaking partner (if a private chat is linked) and the place."""
+        if incoming.direct:
+            linked = await pairing.linked_member(session, incoming.to)
+            if linked is not None and linked[1].user_id == incoming.user_id:
+                return linked[0], linked[1], Place.PRIVATE
+        space = await self._space(session, incoming.to, create=False)
+        direct = incoming.direct or (space is not None and space.direct)
+        return space, None, Place.PRIVATE if direct else Place.SHARED
+
     async def _route(
-        self, session: AsyncSession, incoming: Incoming, after: list[Callable[[], Awaitable[None]]]
+        self, session: AsyncSession, incoming: Incoming, after: list[AfterCommit]
     ) -> list[Outgoing]:
         if incoming.event is Event.REMOVED:
-            space = await self._space(session, incoming.to, create=False)
-            if space is not None:
-                space.active = False
-                session.add(space)
+            space, _, _ = await self._locate(session, incoming)
+            if space is not None and space.platform == incoming.to.platform:
+                if space.chat_id == incoming.to.chat_id:
+                    space.active = False
+                    session.add(space)
+                else:  # a partner blocked Tandem in their private chat: only that link ends
+                    found = await pairing.linked_member(session, incoming.to)
+                    if found is not None:
+                        found[1].private_chat = None
+                        session.add(found[1])
             return []
-        is_command = incoming.text.startswith("/")
+        name, args = split_command(incoming.text) if incoming.text.startswith("/") else ("", "")
+        if incoming.direct and name == "start" and args:
+            return await self._redeem(session, incoming, args)
+        space, member, place = await self._locate(session, incoming)
+        is_command = bool(name)
         if not (incoming.event or incoming.action or is_command):
-            space = await self._space(session, incoming.to, create=False)
             if space is None or not incoming.reply_to or not incoming.user_id:
                 return []  # ordinary chatter is not ours to read
-            delivery = await checkins.find_checkin_by_message(session, space, incoming.reply_to)
+            member = member or await self._known_member(session, space, incoming.user_id)
+            if member is None:
+                return []
+            recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
+            delivery = await checkins.find_checkin_by_message(
+                session, space, incoming.reply_to, recipient or 0
+            )
             if delivery is None:
                 return []
-            author = await self._member(session, space, incoming)
-            return await self._note(session, space, author, delivery, incoming)
-        found = await self._space(session, incoming.to, create=False)
-        was_active = found is not None and found.active
-        # Only a new or switched-off chat needs the creating (or reactivating) lookup.
-        space = found if was_active else await self._space(session, incoming.to, create=True)
+            ctx = Ctx(self, session, space, member, incoming, self.clock.now(), place, after)
+            return await self._note(ctx, delivery, incoming.text)
+        was_active = space is not None and space.active
+        if not was_active:
+            space = await self._space(session, incoming.to, create=True, direct=incoming.direct)
         assert space is not None
-        name, args = split_command(incoming.text)
-        registers = incoming.action is not None or name == "start"
-        member = (
-            await self._member(session, space, incoming) if incoming.user_id and registers else None
-        )
-        now = self.clock.now()
-        ctx = Ctx(self, session, space, member, incoming, now, after)
+        if member is None and incoming.user_id:
+            registers = name == "start" or incoming.action is not None or is_command
+            member = (
+                await pairing.member_for(
+                    session, space, incoming.user_id, incoming.user_name, self.clock.now()
+                )
+                if registers
+                else None
+            )
+        ctx = Ctx(self, session, space, member, incoming, self.clock.now(), place, after)
         if incoming.event is Event.ADDED:
             # Telegram may report a DM's start twice (the event and /start): greet once.
             return [] if was_active else [ctx.reply(self.library.texts.welcome)]
@@ -142,14 +184,18 @@ class Tandem:
             raise UserError(
                 "That's more than I can read in one command. Try something short, like /remind 8pm."
             )
-        handler = COMMANDS.get(name)
-        if handler is None:
+        command = COMMANDS.get(name)
+        if command is None:
             raise UserError(
                 f"I don't know /{name[:30]}. /help lists what I can do, for example /remind 8pm."
             )
-        return await handler(ctx, args)
+        if not command.allows(args, ctx.is_partner, incoming.manager):
+            raise UserError(NOT_A_PARTNER)
+        return await command.handler(ctx, args)
 
-    async def _space(self, session: AsyncSession, to: Address, *, create: bool) -> Space | None:
+    async def _space(
+        self, session: AsyncSession, to: Address, *, create: bool, direct: bool = False
+    ) -> Space | None:
         result = await session.exec(
             select(Space).where(Space.platform == to.platform, Space.chat_id == to.chat_id)
         )
@@ -161,6 +207,7 @@ class Tandem:
                 timezone=self.default_timezone,
                 topics=DEFAULT_TOPICS,
                 created_at=self.clock.now(),
+                direct=direct,
             )
             session.add(space)
             await session.flush()
@@ -173,115 +220,245 @@ class Tandem:
                 reschedule(session, schedule, space.timezone, self.clock.now())
         return space
 
-    async def _member(self, session: AsyncSession, space: Space, incoming: Incoming) -> Member:
-        result = await session.exec(
-            select(Member).where(Member.space_id == space.id, Member.user_id == incoming.user_id)
+    @staticmethod
+    async def _known_member(session: AsyncSession, space: Space, user_id: str) -> Member | None:
+        found = await session.exec(
+            select(Member).where(Member.space_id == space.id, Member.user_id == user_id)
         )
-        member = result.first()
-        name = (incoming.user_name or "someone").strip()[:128] or "someone"
-        if member is None:
-            assert space.id is not None
-            member = Member(
-                space_id=space.id,
-                user_id=incoming.user_id,
-                display_name=name,
-                joined_at=self.clock.now(),
-            )
-            session.add(member)
-            await session.flush()
-        elif member.display_name != name:
-            member.display_name = name
-            session.add(member)
-        return member
+        return found.first()
 
-    async def _action(self, ctx: Ctx, action: str) -> list[Outgoing]:
-        if action == FORGET_YES:
-            await erase_space(ctx.session, ctx.space)
-            ctx.after_commit.append(self.store.scrub)
-            return [
-                ctx.reply(
-                    "🧹 Done. Everything Tandem kept about this chat is erased. "
-                    "If you want to start again some day, send /start."
+    async def _redeem(self, session: AsyncSession, incoming: Incoming, code: str) -> list[Outgoing]:
+        """ "/start <code>" in a private chat: a pairing link was opened."""
+        now = self.clock.now()
+        pair = await pairing.find_code(session, code, now)
+        space = await session.get(Space, pair.space_id)
+        if space is None or not space.active:
+            raise UserError("That space isn't active any more. Ask for a fresh link with /pair.")
+        group = Address(space.platform, space.chat_id)
+        if pair.kind == "group" and not await self.messenger.is_member(group, incoming.user_id):
+            raise UserError(
+                "That link belongs to a group you're not in, so I can't link you to it."
+            )
+        inviter = await session.get(Member, pair.inviter_id) if pair.inviter_id else None
+        if inviter is not None and inviter.user_id == incoming.user_id:
+            raise UserError("That's your own invitation: forward it to your partner to open.")
+        member = await pairing.member_for(session, space, incoming.user_id, incoming.user_name, now)
+        await pairing.make_partner(session, space, member)
+        await pairing.link(session, space, member, incoming.to.chat_id)
+        if pair.kind == "invite":
+            await session.delete(pair)  # an invitation works once
+        replies = [
+            Outgoing(
+                incoming.to,
+                "🔒 Linked. This is your private chat with Tandem: your check-ins come here, and "
+                "only you see your answers until you've both answered. /perspective chooses a "
+                "few prompts for your side, privately. /unpair leaves.",
+            )
+        ]
+        if inviter is not None and inviter.private_chat:
+            replies.append(
+                Outgoing(
+                    Address(space.platform, inviter.private_chat),
+                    f"💛 {member.display_name} joined you. Prompts and check-in reveals now reach "
+                    "both of you.",
                 )
-            ]
-        if action == FORGET_NO:
-            return [ctx.reply("Kept as it was. Nothing was erased.", private=True)]
-        kind, _, rest = action.partition(":")
-        if kind == "a" and ctx.member is not None:
-            delivery_id, _, score = rest.partition(":")
-            if delivery_id.isdigit() and score.isdigit():
-                delivery = await checkins.find_checkin(ctx.session, ctx.space, int(delivery_id))
-                return await self._tap(ctx, delivery, int(score))
-        if kind == "n" and ctx.member is not None and rest.isdigit():
-            delivery = await checkins.find_checkin(ctx.session, ctx.space, int(rest))
-            return await self._note(ctx.session, ctx.space, ctx.member, delivery, ctx.incoming)
+            )
+        return replies
+
+    # ---- Buttons -----------------------------------------------------------------------------
+
+    async def _action(self, ctx: Ctx, raw: str) -> list[Outgoing]:
+        action = actions.parse(raw)
+        if isinstance(action, actions.Simple):
+            if action.name == actions.FORGET_NO:
+                return [ctx.whisper("Kept as it was. Nothing was erased.")]
+            return await pair_here(ctx)
+        if isinstance(action, actions.Forget):
+            return await confirm_forget(ctx, action)
+        if isinstance(action, actions.Side):
+            return await choose_side(ctx, action.side)
+        if ctx.member is not None and not ctx.member.partner:
+            raise UserError(
+                "You're not one of this space's partners yet. Send /start here to join, then tap "
+                "again. Nothing was saved."
+            )
+        if isinstance(action, actions.Answer) and ctx.member is not None:
+            delivery = await checkins.find_checkin(ctx.session, ctx.space, action.delivery_id)
+            return await self._tap(ctx, delivery, action.score)
+        if isinstance(action, actions.Note) and ctx.member is not None:
+            delivery = await checkins.find_checkin(ctx.session, ctx.space, action.delivery_id)
+            return await self._note(ctx, delivery, ctx.incoming.text)
+        if isinstance(action, actions.ShareNote) and ctx.member is not None:
+            return await self._share_note(ctx, action)
         raise UserError("That button isn't one I know any more. /help lists what I can do.")
 
     async def _tap(self, ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:
         assert ctx.member is not None
+        partners = await partners_of(ctx.session, ctx.space)
+        skip = score == actions.SKIP
         rec = await checkins.record(
-            ctx.session, ctx.space, ctx.member, delivery, ctx.now, score=score
+            ctx.session,
+            ctx.space,
+            ctx.member,
+            partners,
+            delivery,
+            ctx.now,
+            score=None if skip else score,
+            skip=skip,
         )
-        name = ctx.member.display_name
-        verb = "changed to" if rec.changed else "saved as"
-        replies = [
-            ctx.reply(
-                f"Thanks, {name}. Your check-in for {day_label(rec.day)} is {verb} {score}/5.",
-                private=True,
-            )
-        ]
-        if rec.both_now:
-            days = f"{rec.streak} day{'s' if rec.streak != 1 else ''}"
-            replies.append(
-                ctx.reply(
-                    f"💛 You've both checked in for {day_label(rec.day)}. Streak: {days} in a row."
+        said = "skipped" if skip else f"{score}/5"
+        verb = "changed to" if rec.changed else "saved:"
+        head = f"Thanks, {ctx.member.display_name}. Your check-in for {day_label(rec.day)} is {verb} {said}."
+        replies: list[Outgoing] = []
+        if rec.waiting_for:
+            names = " and ".join(p.display_name for p in rec.waiting_for)
+            if ctx.space.reveal == "together":
+                head += f" You'll both see the answers when {names} has answered."
+            elif ctx.space.reveal == "never":
+                head += " It stays private to you."
+            replies += await self._nudge(ctx, rec)
+        elif rec.complete_now:
+            replies += await self._reveal(ctx, rec, partners)
+        if ctx.space.reveal == "instant" and not rec.changed:
+            replies += [
+                Outgoing(to, f"{ctx.member.display_name}: {said} for {day_label(rec.day)}.")
+                for to in shared_addresses(ctx.space, partners)
+            ]
+        return [ctx.whisper(head), *replies]
+
+    async def _nudge(self, ctx: Ctx, rec: checkins.Recorded) -> list[Outgoing]:
+        """One gentle word to a partner who hasn't answered yet; never a second one that day."""
+        assert ctx.member is not None and ctx.space.id is not None
+        nudges: list[Outgoing] = []
+        for other in rec.waiting_for:
+            assert other.id is not None
+            if not await once(
+                ctx.session, ctx.space.id, checkins.nudge_key(rec.day, other.id), ctx.now
+            ):
+                continue
+            to = ctx.private_address(other)
+            if to is None and not ctx.space.direct:
+                to = Address(ctx.space.platform, ctx.space.chat_id)
+            if to is None:
+                continue
+            nudges.append(
+                Outgoing(
+                    to,
+                    f"🌙 {ctx.member.display_name} has answered the check-in for "
+                    f"{day_label(rec.day)}. {other.display_name}, whenever you're ready; "
+                    "there's no rush.",
                 )
             )
-            if milestone := checkins.milestone_text(rec.streak):
-                replies.append(ctx.reply(milestone))
-        return replies
+        return nudges
 
-    async def _note(
-        self,
-        session: AsyncSession,
-        space: Space,
-        member: Member,
-        delivery: Delivery,
-        incoming: Incoming,
+    async def _reveal(
+        self, ctx: Ctx, rec: checkins.Recorded, partners: list[Member]
     ) -> list[Outgoing]:
+        pairs = await checkins.day_answers(ctx.session, ctx.space, rec.day)
+        pairs = [(m, a) for m, a in pairs if any(p.id == m.id for p in partners)]
+        text = checkins.reveal_text(ctx.space, rec.day, pairs, rec.streak)
+        return [Outgoing(to, text, protect=True) for to in shared_addresses(ctx.space, partners)]
+
+    async def _note(self, ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
+        assert ctx.member is not None
+        if not ctx.member.partner:
+            raise UserError(
+                "You're not one of this space's partners yet. Send /start here to join. "
+                "Your note wasn't saved."
+            )
+        # A reply in the group is already in front of everyone there: it is shared by nature.
+        in_public = not (ctx.private or ctx.incoming.whisper)
+        partners = await partners_of(ctx.session, ctx.space)
         rec = await checkins.record(
-            session, space, member, delivery, self.clock.now(), note=incoming.text
+            ctx.session,
+            ctx.space,
+            ctx.member,
+            partners,
+            delivery,
+            ctx.now,
+            note=text,
+            share_note=in_public,
         )
         hint = (
-            "" if rec.score is not None else " Tap a number on the check-in to add your score too."
+            ""
+            if rec.answer.score is not None or rec.answer.skipped
+            else " Tap a number on the check-in to add your score too."
         )
+        head = f"📝 Note saved with your check-in for {day_label(rec.day)}, {ctx.member.display_name}.{hint}"
+        if in_public:
+            return [ctx.whisper(head)]
+        assert rec.answer.id is not None
+        buttons = (
+            Button("Keep private", actions.share_note(rec.answer.id, False)),
+            Button("Share at the reveal", actions.share_note(rec.answer.id, True)),
+        )
+        return [ctx.whisper(head + " It's private unless you choose to share it.", buttons=buttons)]
+
+    async def _share_note(self, ctx: Ctx, action: actions.ShareNote) -> list[Outgoing]:
+        assert ctx.member is not None
+        answer = await ctx.session.get(CheckinAnswer, action.answer_id)
+        if answer is None or answer.member_id != ctx.member.id:
+            raise UserError("Only the note's author can choose that. Nothing was changed.")
+        answer.share_note = action.share
+        ctx.session.add(answer)
+        assert ctx.space.id is not None
+        revealed = await checkins.done_day(ctx.session, ctx.space, answer.local_date)
+        if not action.share:
+            return [ctx.whisper("🔒 Kept private: only you will see this note.")]
+        if revealed and ctx.space.reveal != "never" and answer.note:
+            partners = await partners_of(ctx.session, ctx.space)
+            line = f"📝 {ctx.member.display_name} added a note to {day_label(answer.local_date)}: “{answer.note}”"
+            return [ctx.whisper("Shared.")] + [
+                Outgoing(to, line, protect=True) for to in shared_addresses(ctx.space, partners)
+            ]
+        if ctx.space.reveal == "never":
+            return [ctx.whisper("Noted; with /reveal never, notes stay private all the same.")]
         return [
-            Outgoing(
-                incoming.to,
-                f"📝 Note saved with your check-in for {day_label(rec.day)}, "
-                f"{member.display_name}.{hint}",
-                private=True,
-            )
+            ctx.whisper("👍 Your note will be shown with the answers, once you've both answered.")
         ]
 
-    async def prepare_checkin_now(self, ctx: Ctx) -> Callable[[], Awaitable[None]]:
-        """Writes an on-demand check-in, and returns the send to run once that is committed."""
+    async def prepare_checkin_now(self, ctx: Ctx) -> AfterCommit:
+        """Writes an on-demand check-in for every recipient, and returns the send for after commit."""
         assert ctx.space.id is not None
-        question = self.library.question_for(ctx.today.toordinal())
-        delivery = Delivery(
-            space_id=ctx.space.id,
-            kind="checkin",
-            local_date=ctx.today,
-            due_at=ctx.now,
-            status="claimed",
-            content_id=question.id,
-        )
-        ctx.session.add(delivery)
-        await ctx.session.flush()
-        assert delivery.id is not None
-        job = Job(delivery.id, ctx.space.id, "checkin", ctx.today, question.id, ctx.incoming.to)
+        partners = await partners_of(ctx.session, ctx.space)
+        question = self.library.scored_question(ctx.space.question_id)
+        home = Address(ctx.space.platform, ctx.space.chat_id)
+        known = [
+            Partner(p.id or 0, ctx.space.id, p.private_chat, p.side, p.side_cycle) for p in partners
+        ]
+        jobs: list[Job] = []
+        for target in checkin_targets(home, ctx.space.direct, known):
+            delivery = Delivery(
+                space_id=ctx.space.id,
+                kind="checkin",
+                recipient=target.recipient,
+                variant=target.variant,
+                local_date=ctx.today,
+                due_at=ctx.now,
+                status="claimed",
+                content_id=question.id,
+            )
+            ctx.session.add(delivery)
+            await ctx.session.flush()
+            assert delivery.id is not None
+            jobs.append(
+                Job(
+                    delivery.id,
+                    ctx.space.id,
+                    "checkin",
+                    ctx.today,
+                    question.id,
+                    target.address,
+                    recipient=target.recipient,
+                    variant=target.variant,
+                )
+            )
+        asked_here = any(j.address == ctx.incoming.to for j in jobs)
 
-        async def send() -> None:
-            await self.dispatcher.send_jobs([job])
+        async def send() -> list[Outgoing] | None:
+            await self.dispatcher.send_jobs(jobs)
+            if asked_here:
+                return None
+            return [ctx.whisper("💬 Sent to your private chats with me.")]
 
         return send

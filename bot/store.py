@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, col, delete, select
@@ -38,6 +40,12 @@ class Space(SQLModel, table=True):
     last_topic: str | None = Field(default=None, max_length=40)
     content_cycle: int = 0
     created_at: datetime
+    # The chat is one partner's private chat with Tandem (no group): shared things go to every
+    # partner's private chat instead.
+    direct: bool = False
+    reveal: str = Field(default="together", max_length=16)  # together | never | instant
+    question_id: str = Field(default="checkin-01", max_length=40)  # the scored question
+    apart: bool = False  # the couple lives apart: prompts that need one home are skipped
 
 
 class Member(SQLModel, table=True):
@@ -49,6 +57,11 @@ class Member(SQLModel, table=True):
     user_id: str = Field(max_length=64)
     display_name: str = Field(max_length=128)
     joined_at: datetime
+    partner: bool = False  # ran /start here, or joined through a pairing link
+    # This person's own chat with Tandem, on the space's platform; one private chat, one space.
+    private_chat: str | None = Field(default=None, max_length=64, index=True)
+    side: str | None = Field(default=None, max_length=16)  # doubting | doubted; never shown
+    side_cycle: int = 0  # the round of this partner's side prompts
 
 
 class Schedule(SQLModel, table=True):
@@ -71,14 +84,19 @@ class Delivery(SQLModel, table=True):
     """One thing sent (or due to be sent) to a space; (schedule, local date) is unique."""
 
     __table_args__ = (
-        UniqueConstraint("schedule_id", "local_date", name="uq_delivery_key"),
+        UniqueConstraint("schedule_id", "local_date", "recipient", "kind", name="uq_delivery_key"),
         Index("ix_delivery_retry", "status", "next_attempt_at"),
         Index("ix_delivery_message", "space_id", "message_ref"),
     )
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = _fk("space.id")
     schedule_id: int | None = _fk("schedule.id", nullable=True, ondelete="SET NULL")
-    kind: str = Field(max_length=16)  # "prompt" | "checkin"
+    kind: str = Field(max_length=16)  # "prompt" | "side" (a side's prompt) | "checkin"
+    # 0: the space's own chat; else the member whose private chat this goes to.
+    recipient: int = 0
+    # How a shared check-in looks: "full" (everyone answers here), "line" (answers are in the
+    # private chats) or "mixed" (a line, plus buttons for partners without a private chat).
+    variant: str | None = Field(default=None, max_length=8)
     local_date: date
     due_at: datetime
     status: str = Field(max_length=16)  # claimed | sent | retry | failed | missed | interrupted
@@ -101,8 +119,10 @@ class CheckinAnswer(SQLModel, table=True):
     member_id: int = _fk("member.id")
     delivery_id: int | None = _fk("delivery.id", nullable=True, ondelete="SET NULL")
     local_date: date
-    score: int | None = None  # 1..5; None while only a note was given
+    score: int | None = None  # 1..5; None while only a note was given, or skipped
+    skipped: bool = False  # "Skip today": taking part without a number
     note: str | None = Field(default=None, max_length=1000)
+    share_note: bool = False  # the author chose to show the note at the reveal
     answered_at: datetime
     updated_at: datetime
 
@@ -110,17 +130,61 @@ class CheckinAnswer(SQLModel, table=True):
 class ContentHistory(SQLModel, table=True):
     """Which prompts a space has seen in its current round, so none repeats too soon."""
 
-    __table_args__ = (UniqueConstraint("space_id", "prompt_id", "cycle", name="uq_history_prompt"),)
+    __table_args__ = (
+        UniqueConstraint("space_id", "member_id", "prompt_id", "cycle", name="uq_history_prompt"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = _fk("space.id")
+    member_id: int = 0  # 0: the shared rotation; else that partner's side prompts
     prompt_id: str = Field(max_length=40)
     cycle: int
     shown_at: datetime
 
 
+class PairCode(SQLModel, table=True):
+    """A link that joins a private chat to a space; only a hash of the code is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    space_id: int = _fk("space.id")
+    kind: str = Field(max_length=8)  # "group": any member of the group | "invite": once, a partner
+    inviter_id: int | None = None  # the member who made an invite
+    expires_at: datetime
+
+
+class Once(SQLModel, table=True):
+    """Things that happen at most once a space, such as a day's reveal or a partner's nudge."""
+
+    __table_args__ = (UniqueConstraint("space_id", "key", name="uq_once_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    key: str = Field(max_length=64)  # "reveal:2026-11-21", "nudge:2026-11-21:7"
+    at: datetime
+
+
+async def once(session: AsyncSession, space_id: int, key: str, at: datetime) -> bool:
+    """Marks `key` as done for the space; True only for the one caller that marked it first."""
+    table = Once.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_(table)
+        .values(space_id=space_id, key=key, at=at)
+        .on_conflict_do_nothing(index_elements=["space_id", "key"])
+    )
+    conn = await session.connection()
+    result = await conn.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def done(session: AsyncSession, space_id: int, key: str) -> bool:
+    found = await session.exec(select(Once.id).where(Once.space_id == space_id, Once.key == key))
+    return found.first() is not None
+
+
 async def erase_space(session: AsyncSession, space: Space) -> None:
     """Deletes every row about a space, children first, in the caller's transaction."""
-    for model in (CheckinAnswer, ContentHistory, Delivery, Schedule, Member):
+    for model in (CheckinAnswer, ContentHistory, Delivery, Schedule, Member, PairCode, Once):
         await session.exec(delete(model).where(col(model.space_id) == space.id))
     await session.delete(space)
 

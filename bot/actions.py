@@ -1,0 +1,107 @@
+"""The one place button actions are written and read: short strings that fit Telegram's 64 bytes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.messages import Button
+
+SKIP = 0  # the score a "Skip today" tap records: taking part, without a number
+FORGET_NO = "f:no"
+PAIR = "p"  # "answer privately": link my private chat (a deep link, or a Discord DM)
+SIDES = ("doubting", "doubted", "none")
+
+_ANSWER = re.compile(r"a:(\d+):(\d)")
+_NOTE = re.compile(r"n:(\d+)")
+_SHARE = re.compile(r"ns:(\d+):([01])")
+_SIDE = re.compile(r"s:(doubting|doubted|none)")
+_FORGET = re.compile(r"f:(all|me):(\d+):(\d+)")
+
+
+@dataclass(frozen=True)
+class Answer:
+    delivery_id: int
+    score: int  # 1..5, or SKIP
+
+
+@dataclass(frozen=True)
+class Note:
+    delivery_id: int
+
+
+@dataclass(frozen=True)
+class ShareNote:
+    answer_id: int
+    share: bool
+
+
+@dataclass(frozen=True)
+class Side:
+    side: str | None  # None: "both, or I'd rather not say"
+
+
+@dataclass(frozen=True)
+class Forget:
+    scope: str  # "all" | "me"
+    member_id: int
+    asked_at: int  # unix seconds: the confirmation expires
+
+
+@dataclass(frozen=True)
+class Simple:
+    name: str  # FORGET_NO, PAIR
+
+
+Action = Answer | Note | ShareNote | Side | Forget | Simple
+
+
+def answer(delivery_id: int, score: int) -> str:
+    return f"a:{delivery_id}:{score}"
+
+
+def note(delivery_id: int) -> str:
+    return f"n:{delivery_id}"
+
+
+def share_note(answer_id: int, share: bool) -> str:
+    return f"ns:{answer_id}:{int(share)}"
+
+
+def side(value: str) -> str:
+    return f"s:{value}"
+
+
+def forget(scope: str, member_id: int, at: datetime) -> str:
+    return f"f:{scope}:{member_id}:{int(at.timestamp())}"
+
+
+def parse(action: str) -> Action | None:
+    """The action a button carries, or None for one Tandem never made (or no longer makes)."""
+    if action in (FORGET_NO, PAIR):
+        return Simple(action)
+    if m := _ANSWER.fullmatch(action):
+        return Answer(int(m[1]), int(m[2]))
+    if m := _NOTE.fullmatch(action):
+        return Note(int(m[1]))
+    if m := _SHARE.fullmatch(action):
+        return ShareNote(int(m[1]), m[2] == "1")
+    if m := _SIDE.fullmatch(action):
+        return Side(None if m[1] == "none" else m[1])
+    if m := _FORGET.fullmatch(action):
+        return Forget(m[1], int(m[2]), int(m[3]))
+    return None
+
+
+def note_action_for(buttons: Sequence[Button]) -> str | None:
+    """The "add a note" action for a message carrying check-in buttons (Discord adds that button)."""
+    for button in buttons:
+        if (m := _ANSWER.fullmatch(button.action)) is not None:
+            return note(int(m[1]))
+    return None
+
+
+def is_checkin(buttons: Sequence[Button]) -> bool:
+    return note_action_for(buttons) is not None
