@@ -229,6 +229,7 @@ async def cmd_tip(ctx: Ctx, args: str) -> list[Outgoing]:
         ctx.space.last_topic,
         set(seen_rows.all()),
         ctx.space.id,
+        audience="both",
     )
     if pick.new_cycle:
         ctx.space.content_cycle += 1

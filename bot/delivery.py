@@ -192,6 +192,7 @@ class Dispatcher:
                     state["last_topic"],
                     seen.setdefault(r.space_id, set()),
                     r.space_id,
+                    audience="both",
                 )
                 if pick.new_cycle:
                     state["cycle"] += 1

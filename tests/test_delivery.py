@@ -373,7 +373,12 @@ async def test_prompts_do_not_repeat_until_the_pool_is_used_up(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, library: Library
 ) -> None:
     await setup(lite, "/remind 13:00", "/topics patience, forgiveness")
-    pool = {p.text for t in ("patience", "forgiveness") for p in library.by_topic[t]}
+    pool = {
+        p.text
+        for t in ("patience", "forgiveness")
+        for p in library.by_topic[t]
+        if p.audience == "both"
+    }
     texts = []
     clock.set("2026-11-20T13:00:00+00:00")
     for _ in range(len(pool)):
