@@ -88,10 +88,11 @@ class Prompt(_Strict):
         return self.text.replace("{weekday}", weekday)
 
     def fits(self, local_hour: int, apart: bool) -> bool:
-        """Whether this prompt reads right when sent at `local_hour` to a couple (living apart?)."""
+        """Whether this prompt reads right sent at `local_hour` to a couple who live apart or not."""
         if not 0 <= local_hour <= 23:
             raise ValueError(f"local_hour must be 0 to 23, not {local_hour}")
-        if apart and self.home == "together":
+        written_for_others = "together" if apart else "apart"
+        if self.home == written_for_others:
             return False
         if self.when == "morning":
             return local_hour in MORNING_HOURS
