@@ -1,4 +1,4 @@
-"""Loads content/ into typed, validated objects, and picks the next prompt for a space."""
+"""Loads content/ into typed, validated objects; picks the next prompt; scores near-duplicates."""
 
 from __future__ import annotations
 
