@@ -48,7 +48,7 @@ async def test_first_day(tandem: Tandem) -> None:
             ("/schedule", "Paused until Tue 24 Nov at 00:00"),
             ("/resume", "Welcome back"),
             ("/progress", "Streak: 0 days"),
-            ("/privacy", "/forget erases all of it"),
+            ("/privacy", "never: the other's private notes"),
             ("/support", "emergency"),
             ("/help", "/remind <time> [days]"),
             ("/remind off", "Daily prompt turned off."),
