@@ -78,6 +78,7 @@ class Option:
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()  # (shown, as typed in the command line)
     max_length: int = 100
+    min_value: int = 1
     max_value: int = 365
     template: str = "{}"  # how the value reads in the command line: "{} days"
 
@@ -432,8 +433,11 @@ async def pair_here(ctx: Ctx) -> list[Outgoing]:
     if ctx.space.platform in DM_BY_COMMAND:
         return await _pair_by_dm(ctx)
     code = await pairing.make_code(ctx.session, ctx.space, "group", ctx.now)
+    # A tap can be answered to the tapper alone (Telegram opens the link in one go); a typed
+    # /pair in a group is answered in the group, where anyone in it may use the link.
+    answer = ctx.whisper if ctx.incoming.action is not None and ctx.can_whisper else ctx.reply
     return [
-        ctx.reply(
+        answer(
             "🔒 Tap to open your private chat with me. Your check-ins, notes and your side's "
             "prompts will come there; the scores are shown here once you've both answered. "
             "(The link works for 24 hours, for members of this chat.)",
@@ -623,7 +627,11 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
             )
         ).all()
     }
-    members = (await session.exec(select(Member).where(Member.space_id == space.id))).all()
+    members = [
+        m
+        for m in (await session.exec(select(Member).where(Member.space_id == space.id))).all()
+        if m.partner or (member is not None and m.id == member.id)
+    ]
     checkins = []
     for answer in (
         await session.exec(
@@ -685,7 +693,7 @@ async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
             ctx.whisper("📦 Sent to your private chat with me."),
         ]
     if ctx.can_whisper:
-        return [ctx.whisper(text, attachment=file)]
+        return [ctx.whisper(text, attachment=file, protect=ctx.private)]
     return [ctx.reply(text, attachment=file)]
 
 
@@ -694,6 +702,13 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
     if scope not in ("", "me", "all", "everything"):
         raise UserError(
             "Send /forget to erase this whole space, or /forget me for only your answers."
+        )
+    if scope != "me" and not (ctx.is_partner or ctx.incoming.manager):
+        raise UserError(NOT_A_PARTNER)
+    if ctx.member is None and ctx.incoming.manager and scope != "me":
+        # Someone who manages the channel may erase it; the confirmation needs to know who asked.
+        ctx.member = await pairing.member_for(
+            ctx.session, ctx.space, ctx.incoming.user_id, ctx.incoming.user_name, ctx.now
         )
     if ctx.member is None or ctx.member.id is None:
         raise UserError("There's nothing of yours here to erase.")

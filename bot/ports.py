@@ -12,7 +12,10 @@ class Messenger(Protocol):
     async def send(self, msg: Outgoing) -> SendResult: ...
 
     async def is_member(self, chat: Address, user_id: str) -> bool:
-        """Whether this person is in this chat now (Telegram's getChatMember); True if unknown."""
+        """Whether this person is in this chat now (Telegram's getChatMember).
+
+        False when it cannot be confirmed; a platform without such a check answers True.
+        """
         ...
 
 

@@ -131,17 +131,7 @@ class Tandem:
         self, session: AsyncSession, incoming: Incoming, after: list[AfterCommit]
     ) -> list[Outgoing]:
         if incoming.event is Event.REMOVED:
-            space, _, _ = await self._locate(session, incoming)
-            if space is not None and space.platform == incoming.to.platform:
-                if space.chat_id == incoming.to.chat_id:
-                    space.active = False
-                    session.add(space)
-                else:  # a partner blocked Tandem in their private chat: only that link ends
-                    found = await pairing.linked_member(session, incoming.to)
-                    if found is not None:
-                        found[1].private_chat = None
-                        session.add(found[1])
-            return []
+            return await self._removed(session, incoming.to)
         name, args = split_command(incoming.text) if incoming.text.startswith("/") else ("", "")
         if incoming.direct and name == "start" and args:
             return await self._redeem(session, incoming, args)
@@ -166,13 +156,14 @@ class Tandem:
             space = await self._space(session, incoming.to, create=True, direct=incoming.direct)
         assert space is not None
         if member is None and incoming.user_id:
-            registers = name == "start" or incoming.action is not None or is_command
+            # Only joining makes a member row; anyone else is looked up, never written down.
+            joins = name in ("start", "pair") or incoming.action == actions.PAIR
             member = (
                 await pairing.member_for(
                     session, space, incoming.user_id, incoming.user_name, self.clock.now()
                 )
-                if registers
-                else None
+                if joins
+                else await self._known_member(session, space, incoming.user_id)
             )
         ctx = Ctx(self, session, space, member, incoming, self.clock.now(), place, after)
         if incoming.event is Event.ADDED:
@@ -192,6 +183,29 @@ class Tandem:
         if not command.allows(args, ctx.is_partner, incoming.manager):
             raise UserError(NOT_A_PARTNER)
         return await command.handler(ctx, args)
+
+    async def _removed(self, session: AsyncSession, to: Address) -> list[Outgoing]:
+        """Tandem was removed from a chat, or blocked in a private chat."""
+        space = await self._space(session, to, create=False)
+        linked = await pairing.linked_member(session, to)
+        if linked is None:
+            if space is not None:
+                space.active = False
+                session.add(space)
+            return []
+        # A partner blocked Tandem in their private chat: only their link ends. With no group,
+        # a space living in that chat moves to the other partner's chat (off if there is none).
+        home, member = linked
+        member.private_chat = None
+        session.add(member)
+        if home.direct and home.chat_id == to.chat_id:
+            others = [p for p in await partners_of(session, home) if p.private_chat]
+            if others and others[0].private_chat is not None:
+                home.chat_id = others[0].private_chat
+            else:
+                home.active = False
+            session.add(home)
+        return []
 
     async def _space(
         self, session: AsyncSession, to: Address, *, create: bool, direct: bool = False
@@ -237,7 +251,8 @@ class Tandem:
         group = Address(space.platform, space.chat_id)
         if pair.kind == "group" and not await self.messenger.is_member(group, incoming.user_id):
             raise UserError(
-                "That link belongs to a group you're not in, so I can't link you to it."
+                "I couldn't confirm that you're in the group this link belongs to, so I didn't "
+                "link you. If you are in it, try the link again in a minute."
             )
         inviter = await session.get(Member, pair.inviter_id) if pair.inviter_id else None
         if inviter is not None and inviter.user_id == incoming.user_id:
@@ -277,7 +292,7 @@ class Tandem:
             return await confirm_forget(ctx, action)
         if isinstance(action, actions.Side):
             return await choose_side(ctx, action.side)
-        if ctx.member is not None and not ctx.member.partner:
+        if not ctx.is_partner:
             raise UserError(
                 "You're not one of this space's partners yet. Send /start here to join, then tap "
                 "again. Nothing was saved."

@@ -65,7 +65,7 @@ async def test_pairing_links_each_private_chat_and_checks_the_group(
     assert len(code) >= 22 and ALICE[0] not in code  # 128+ random bits, no ids
     messenger.members = {(HOME.chat_id, ALICE[0])}
     [refused] = await lite.handle(privately(CAROL, f"/start {code}"))
-    assert "not in" in refused.text
+    assert "couldn't confirm that you're in the group" in refused.text
     [linked] = await lite.handle(privately(ALICE, f"/start {code}"))
     assert "🔒 Linked" in linked.text
     [again] = await lite.handle(said(ALICE, "/pair"))
