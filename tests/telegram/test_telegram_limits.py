@@ -91,6 +91,7 @@ async def test_a_group_at_its_limit_does_not_hold_up_another_couples_reply(
 
 
 async def test_a_tap_is_answered_even_while_sends_wait_out_a_flood(bot: Running) -> None:
+    await bot.say("/start")
     checkin = await bot.say("/checkin")
     bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 600", retry_after=600)
     flood = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
