@@ -296,3 +296,69 @@ async def test_blocking_tandem_in_a_private_chat_unlinks_only_that_partner(
     space = await bot.space()
     assert space is not None and space.active
     assert (await private_chats(bot))["Alex"] == str(dm(ALEX))
+
+
+async def test_opening_the_link_the_very_first_time_links_once(
+    bot: Running, library: Library
+) -> None:
+    await bot.say("/start", user=SAM)
+    offer = await bot.say("/pair", user=SAM)
+    code = start_code(offer.urls[0])
+
+    # A first visit: Telegram reports the new private chat, then sends "/start <code>" there.
+    mark = len(bot.api.calls)
+    bot.api.membership("left", "member", chat=private_chat(SAM), user=SAM)
+    bot.api.say(f"/start {code}", user=SAM, chat=private_chat(SAM))
+    hello, linked = await bot.api.replies(2, chat_id=dm(SAM), after=mark)
+
+    assert hello.text == library.texts.welcome
+    assert linked.text.startswith("🔒 Linked.")
+    assert await private_chats(bot) == {"Sam": str(dm(SAM))}
+    assert await bot.space(private_chat(SAM)) is None  # no second space left behind
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: a tap on “Answer privately” in the group posts the deep link publicly "
+    "(pair_here uses ctx.reply); whispered, Telegram opens the private chat in one tap",
+)
+async def test_tapping_answer_privately_in_the_group_opens_the_private_chat_in_one_tap(
+    bot: Running,
+) -> None:
+    await bot.say("/start", user=ALEX)
+    await bot.say("/start", user=SAM)
+    checkin = await bot.say("/checkin", user=ALEX)
+    assert checkin.actions[-1] == "p"
+    mark = len(bot.api.calls)
+
+    answer = await bot.tap(checkin.result["message_id"], "p", user=SAM)
+
+    assert start_code(answer.params.get("url", "")) != ""
+    assert messages(bot.api.calls[mark:], GROUP.id) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: REMOVED from the private chat that holds a two-private-chat space "
+    "deactivates the whole space instead of unlinking that partner",
+)
+async def test_without_a_group_the_partner_who_blocks_is_unlinked_and_the_other_goes_on(
+    bot: Running,
+) -> None:
+    await bot.say("/start", user=ALEX, chat=private_chat(ALEX))
+    invitation = await bot.say("/pair", user=ALEX, chat=private_chat(ALEX))
+    code = start_code(invitation.urls[0])
+    await bot.say(f"/start {code}", user=SAM, chat=private_chat(SAM))
+    await bot.say("/remind 8pm", user=SAM, chat=private_chat(SAM))
+
+    bot.api.membership("member", "kicked", chat=private_chat(ALEX), user=ALEX)
+
+    async def alex_unlinked() -> bool:
+        return (await private_chats(bot)).get("Alex") is None
+
+    await until(alex_unlinked, within=2.0)
+    bot.clock.set("2026-11-21T20:00:30+00:00")
+    mark = len(bot.api.calls)
+    await bot.tandem.dispatch_due()
+    [prompt] = messages(bot.api.calls[mark:], dm(SAM))
+    assert prompt.text.startswith("🌱 Today's step")
