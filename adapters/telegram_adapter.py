@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
+    Chat,
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -124,6 +125,31 @@ def is_private_chat(to: Address) -> bool:
 
 def person(user: User) -> str:
     return user.first_name or user.username or "someone"
+
+
+def from_member(
+    chat: Chat,
+    user: User,
+    *,
+    text: str = "",
+    action: str | None = None,
+    reply_to: str | None = None,
+    event: Event | None = None,
+) -> Incoming:
+    """What a person did in a chat. A private chat is direct, and all of it is for them alone;
+    in a group only a tap's answer is (answerCallbackQuery), so a tap whispers everywhere."""
+    direct = chat.type == ChatType.PRIVATE
+    return Incoming(
+        address(chat.id),
+        str(user.id),
+        person(user),
+        text=text,
+        action=action,
+        reply_to=reply_to,
+        event=event,
+        direct=direct,
+        whisper=direct or action is not None,
+    )
 
 
 def command_line(text: str, bot_username: str) -> str | None:
@@ -567,16 +593,7 @@ class TelegramAdapter:
         text = command_line(message.text, self.username)
         if text is None:
             return  # "/help@SomeOtherBot"
-        user = message.from_user
-        direct = message.chat.type == ChatType.PRIVATE
-        incoming = Incoming(
-            address(message.chat_id),
-            str(user.id),
-            person(user),
-            text=text,
-            direct=direct,
-            whisper=direct,
-        )
+        incoming = from_member(message.chat, message.from_user, text=text)
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -590,16 +607,8 @@ class TelegramAdapter:
             or original.from_user.id != context.bot.id
         ):
             return  # a reply to a person is their conversation, not ours
-        user = message.from_user
-        direct = message.chat.type == ChatType.PRIVATE
-        incoming = Incoming(
-            address(message.chat_id),
-            str(user.id),
-            person(user),
-            text=message.text,
-            reply_to=str(original.message_id),
-            direct=direct,
-            whisper=direct,
+        incoming = from_member(
+            message.chat, message.from_user, text=message.text, reply_to=str(original.message_id)
         )
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
@@ -611,17 +620,13 @@ class TelegramAdapter:
         if chat is None or query.data is None:
             await self._answer(query.answer())
             return
-        direct = chat.type == ChatType.PRIVATE
-        incoming = Incoming(
-            address(chat.id),
-            str(query.from_user.id),
-            person(query.from_user),
-            action=query.data,
-            direct=direct,
-            whisper=True,  # the answer to a tap is seen by the person who tapped, alone
-        )
+        incoming = from_member(chat, query.from_user, action=query.data)
         replies = await self._handle(incoming)
-        toasts = [r for r in replies if r.private and r.to == incoming.to and toastable(r, direct)]
+        toasts = [
+            r
+            for r in replies
+            if r.private and r.to == incoming.to and toastable(r, incoming.direct)
+        ]
         text = " ".join(r.text for r in toasts)
         if len(text) > MAX_ANSWER:
             text = text[: MAX_ANSWER - 1] + "…"
@@ -645,16 +650,8 @@ class TelegramAdapter:
         event = membership_event(update)
         if changed is None or event is None:
             return
-        user = changed.from_user  # whoever added (or blocked) the bot is a member of the chat
-        direct = changed.chat.type == ChatType.PRIVATE
-        incoming = Incoming(
-            address(changed.chat.id),
-            str(user.id),
-            person(user),
-            event=event,
-            direct=direct,
-            whisper=direct,
-        )
+        # Whoever added (or blocked) the bot is a member of the chat.
+        incoming = from_member(changed.chat, changed.from_user, event=event)
         await self._reply_all(await self._handle(incoming), incoming.to, None)
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
