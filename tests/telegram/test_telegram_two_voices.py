@@ -166,6 +166,20 @@ async def test_private_check_ins_are_revealed_together_in_the_group(bot: Running
     assert reveal.protected
 
 
+async def test_export_in_the_group_goes_to_the_askers_private_chat_protected(
+    bot: Running,
+) -> None:
+    await couple(bot)
+    mark = len(bot.api.calls)
+
+    pointer = await bot.say("/export", user=ALEX)
+    [export] = await bot.api.replies(1, chat_id=dm(ALEX), after=mark)
+
+    assert pointer.text == "📦 Sent to your private chat with me."
+    assert export.method == "sendDocument" and export.protected
+    assert messages(bot.api.calls[mark:], dm(SAM)) == []
+
+
 async def test_a_third_member_cannot_change_the_schedule_or_erase_anything(
     bot: Running,
 ) -> None:
