@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Literal
 
 from bot.app import Adapter, App, run_until_stopped, setup_logging
-from bot.content import TOPICS, ContentError, load_content
+from bot.content import NEAR_DUPLICATE, TOPICS, ContentError, load_content, near_duplicates
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tandem")
@@ -45,10 +46,25 @@ def _content_check(settings: Settings) -> int:
     library = load_content(settings.content_dir)
     counts = library.counts()
     width = max(len(t) for t in TOPICS)
+    print("Prompts per topic")
     for topic in TOPICS:
-        print(f"{topic:<{width}}  {counts.get(topic, 0):>4}")
-    print(f"{'prompts':<{width}}  {len(library.prompts):>4}")
-    print(f"{'check-in questions':<{width}}  {len(library.questions):>4}")
+        print(f"  {topic:<{width}}  {counts.get(topic, 0):>4}")
+    tags: tuple[tuple[str, Literal["audience", "when", "home"]], ...] = (
+        ("per side (for)", "audience"),
+        ("per time of day (when)", "when"),
+        ("per home", "home"),
+    )
+    for title, tag in tags:
+        print(f"Prompts {title}")
+        for value, count in library.tally(tag).items():
+            print(f"  {value:<{width}}  {count:>4}")
+    print(f"{'prompts':<{width + 2}}  {len(library.prompts):>4}")
+    print(f"{'check-in questions':<{width + 2}}  {len(library.questions):>4}")
+    print(f"{'first week':<{width + 2}}  {len(library.first_week):>4}")
+    pairs = near_duplicates(library.prompts)
+    print(f"Near-duplicate pairs (word overlap >= {NEAR_DUPLICATE}): {len(pairs) or 'none'}")
+    for score, first, second in pairs:
+        print(f"  {score:.2f}  {first.id}  {second.id}")
     return 0
 
 

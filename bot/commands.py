@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from bot import actions, pairing
 from bot.checkins import REVEAL_MODES, progress_text
-from bot.content import TOPICS, pick_prompt, topic_key
+from bot.content import TOPICS, fitting, pick_prompt, topic_key
 from bot.context import (
     DM_BY_COMMAND,
     Ctx,
@@ -302,6 +302,7 @@ async def cmd_tip(ctx: Ctx, args: str) -> list[Outgoing]:
     )
     seen = list(rows.all())
     last = ctx.tandem.library.by_id.get(seen[-1]) if seen else None
+    local_hour = ctx.now.astimezone(zone_from_name(ctx.space.timezone)).hour
     pick = pick_prompt(
         ctx.tandem.library,
         ctx.space.topics.split(","),
@@ -309,6 +310,7 @@ async def cmd_tip(ctx: Ctx, args: str) -> list[Outgoing]:
         set(seen),
         member_id or ctx.space.id,
         audience=side or "both",
+        fits=fitting(local_hour, ctx.space.apart),
     )
     if pick.new_cycle:
         cycle += 1
@@ -565,6 +567,31 @@ async def cmd_reveal(ctx: Ctx, args: str) -> list[Outgoing]:
     ctx.space.reveal = mode
     ctx.session.add(ctx.space)
     return [ctx.reply(f"✅ Reveal set to {mode}: {REVEAL_MODES[mode]}.")]
+
+
+TOGETHER = {
+    "home": (False, "you share a home: every prompt can come, including ones for one place"),
+    "apart": (True, "you live apart: only prompts that work at a distance come"),
+}
+
+
+async def cmd_together(ctx: Ctx, args: str) -> list[Outgoing]:
+    word = args.strip().lower()
+    if not word:
+        now = "apart" if ctx.space.apart else "home"
+        return [
+            ctx.reply(
+                f"🏠 Set to {now}: {TOGETHER[now][1]}. Change it with /together home "
+                "or /together apart."
+            )
+        ]
+    if word not in TOGETHER:
+        raise UserError(
+            "Say whether you live together or apart: /together home or /together apart."
+        )
+    ctx.space.apart = TOGETHER[word][0]
+    ctx.session.add(ctx.space)
+    return [ctx.reply(f"✅ Noted: {TOGETHER[word][1]}.")]
 
 
 async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
@@ -833,6 +860,21 @@ REGISTRY: tuple[Command, ...] = (
         ),
     ),
     Command("resume", "Start again after a pause", cmd_resume, "Daily rhythm", who=Who.PARTNER),
+    Command(
+        "together",
+        "Living together or apart: picks prompts that fit",
+        cmd_together,
+        "Daily rhythm",
+        "/together [home|apart]",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "where",
+                "home (you share one) or apart",
+                choices=(("home", "home"), ("apart", "apart")),
+            ),
+        ),
+    ),
     Command(
         "pair",
         "Link your private chat with Tandem to this space",

@@ -1,17 +1,26 @@
-"""Loads content/ into typed, validated objects, and picks the next prompt for a space."""
+"""Loads content/ into typed, validated objects; picks the next prompt; scores near-duplicates."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 import tomllib
 import zlib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",
@@ -28,9 +37,21 @@ TOPICS: dict[str, str] = {
     "self_growth": "Self-growth",
     "small_wins": "Small wins",
     "professional_help": "Professional help",
+    "open_questions": "Open questions",
+    "repair": "Repair after a hard moment",
+    "setbacks": "After a setback",
+    "rituals": "Goodbyes and hellos",
+    "dates": "Date ideas",
+    "affection": "Affection",
+    "flashpoints": "Everyday trust agreements",
 }
 PLACEHOLDERS = frozenset({"weekday"})
 MAX_TEXT = 500
+AUDIENCES = ("both", "doubting", "doubted")
+FIRST_WEEK_DAYS = 7
+# Local hours a time-of-day prompt may be sent at: breakfast-ish and evening-ish, generously.
+MORNING_HOURS = range(5, 12)
+EVENING_HOURS = (*range(16, 24), *range(0, 5))
 
 
 class ContentError(Exception):
@@ -58,18 +79,61 @@ class Prompt(_Strict):
     topic: str
     audience: Literal["both", "doubting", "doubted"] = Field(alias="for")
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    when: Literal["any", "morning", "evening"] = "any"
+    home: Literal["any", "together", "apart"] = "any"
 
     _placeholders = field_validator("text")(_check_placeholders)
 
     def render(self, weekday: str) -> str:
         return self.text.replace("{weekday}", weekday)
 
+    def fits(self, local_hour: int, apart: bool) -> bool:
+        """Whether this prompt reads right sent at `local_hour` to a couple who live apart or not."""
+        if not 0 <= local_hour <= 23:
+            raise ValueError(f"local_hour must be 0 to 23, not {local_hour}")
+        written_for_others = "together" if apart else "apart"
+        if self.home == written_for_others:
+            return False
+        if self.when == "morning":
+            return local_hour in MORNING_HOURS
+        if self.when == "evening":
+            return local_hour in EVENING_HOURS
+        return True
+
+
+def fitting(local_hour: int, apart: bool) -> Callable[[Prompt], bool]:
+    """`pick_prompt(..., fits=fitting(20, apart=True))`: prompts that suit this send."""
+    return lambda prompt: prompt.fits(local_hour, apart)
+
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=24)]
+
 
 class Question(_Strict):
     id: str = Field(pattern=r"^checkin-[0-9]{2,3}$")
     text: str = Field(min_length=1, max_length=200)
-    low: str = Field(min_length=1, max_length=40)
-    high: str = Field(min_length=1, max_length=40)
+    labels: tuple[Label, Label, Label, Label, Label]  # what 1, 2, 3, 4 and 5 mean
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        if len({label.lower() for label in labels}) != len(labels):
+            raise ValueError("the five labels must differ from each other")
+        return labels
+
+    @property
+    def low(self) -> str:
+        return self.labels[0]
+
+    @property
+    def high(self) -> str:
+        return self.labels[-1]
+
+    def label(self, score: int) -> str:
+        """The short label for a score from 1 to 5."""
+        if not 1 <= score <= len(self.labels):
+            raise ValueError(f"score must be 1 to {len(self.labels)}, not {score}")
+        return self.labels[score - 1]
 
 
 class Texts(_Strict):
@@ -95,6 +159,10 @@ class _QuestionFile(_Strict):
     question: list[Question] = Field(min_length=1)
 
 
+class _FirstWeekFile(_Strict):
+    prompts: list[str]
+
+
 @dataclass(frozen=True)
 class Library:
     """All of Tandem's content, validated."""
@@ -102,26 +170,39 @@ class Library:
     prompts: tuple[Prompt, ...]
     questions: tuple[Question, ...]
     texts: Texts
+    first_week: tuple[str, ...] = ()  # prompt ids for a new space's first days, in order
     by_id: dict[str, Prompt] = field(default_factory=dict)
     by_topic: dict[str, tuple[Prompt, ...]] = field(default_factory=dict)
     question_by_id: dict[str, Question] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, prompts: Sequence[Prompt], questions: Sequence[Question], texts: Texts
+        cls,
+        prompts: Sequence[Prompt],
+        questions: Sequence[Question],
+        texts: Texts,
+        first_week: Sequence[str] = (),
     ) -> Library:
+        """Raises ValueError (naming the entry) for a first week that is not 7 gentle prompts."""
+        by_id = {p.id: p for p in prompts}
+        _check_first_week(first_week, by_id)
         by_topic = {t: tuple(p for p in prompts if p.topic == t) for t in TOPICS}
         return cls(
             prompts=tuple(prompts),
             questions=tuple(questions),
             texts=texts,
-            by_id={p.id: p for p in prompts},
+            first_week=tuple(first_week),
+            by_id=by_id,
             by_topic={t: ps for t, ps in by_topic.items() if ps},
             question_by_id={q.id: q for q in questions},
         )
 
     def counts(self) -> dict[str, int]:
         return {topic: len(ps) for topic, ps in self.by_topic.items()}
+
+    def tally(self, tag: Literal["topic", "audience", "when", "home"]) -> dict[str, int]:
+        """How many prompts carry each value of a tag, most common first."""
+        return dict(Counter(str(getattr(p, tag)) for p in self.prompts).most_common())
 
     def question_for(self, day_number: int) -> Question:
         """The check-in question for a day: they take turns, one a day."""
@@ -135,6 +216,34 @@ class Library:
         """The day's optional reflection: the other questions take turns, one a day."""
         others = [q for q in self.questions if q.id != scored_id]
         return others[day_number % len(others)] if others else None
+
+
+def _check_first_week(ids: Sequence[str], by_id: dict[str, Prompt]) -> None:
+    if not ids:
+        return  # a library built by hand may go without one; load_content requires it
+    if len(ids) != FIRST_WEEK_DAYS:
+        raise ValueError(f"prompts: needs exactly {FIRST_WEEK_DAYS} ids, not {len(ids)}")
+    for index, prompt_id in enumerate(ids):
+        where = f"prompts[{index}]"
+        prompt = by_id.get(prompt_id)
+        if prompt is None:
+            raise ValueError(f"{where}: no prompt has id {prompt_id!r}")
+        if prompt_id in ids[:index]:
+            raise ValueError(f"{where}: {prompt_id!r} is listed twice")
+        # The same seven reach every new couple, at whatever hour and wherever they live.
+        if (prompt.audience, prompt.when, prompt.home) != ("both", "any", "any"):
+            raise ValueError(
+                f"{where}: {prompt_id!r} must be for both, any time and any home "
+                f"(it is for={prompt.audience}, when={prompt.when}, home={prompt.home})"
+            )
+
+
+def first_week_prompt(library: Library, days_since_start: int) -> Prompt | None:
+    """The fixed prompt for a new space's day (0 is the first day); None once the week is over."""
+    day = max(days_since_start, 0)  # a start stamped a little in the future is still day one
+    if day >= len(library.first_week):
+        return None
+    return library.by_id[library.first_week[day]]
 
 
 def _describe(err: ValidationError, prefix: str = "") -> str:
@@ -183,12 +292,27 @@ def load_content(root: Path) -> Library:
         raise ContentError(f"{questions_path}: {_describe(err)}") from None
     if len({q.id for q in questions}) != len(questions):
         raise ContentError(f"{questions_path}: question.id: ids must be unique")
+    missing = [a for a in AUDIENCES if not any(p.audience == a for p in prompts)]
+    if missing:
+        raise ContentError(f"{prompt_dir}: for: no prompt is for {missing[0]!r}")
+    week_path = root / "first_week.toml"
+    if not week_path.exists():
+        raise ContentError(
+            f"{week_path}: missing (it lists the first week's {FIRST_WEEK_DAYS} ids)"
+        )
+    try:
+        first_week = _FirstWeekFile.model_validate(_read_toml(week_path)).prompts
+    except ValidationError as err:
+        raise ContentError(f"{week_path}: {_describe(err)}") from None
     texts_path = root / "texts.toml"
     try:
         texts = Texts.model_validate(_read_toml(texts_path))
     except ValidationError as err:
         raise ContentError(f"{texts_path}: {_describe(err)}") from None
-    return Library.build(prompts, questions, texts)
+    try:
+        return Library.build(prompts, questions, texts, first_week)
+    except ValueError as err:
+        raise ContentError(f"{week_path}: {err}") from None
 
 
 def default_content_dir() -> Path:
@@ -208,6 +332,13 @@ TOPIC_ALIASES: dict[str, str] = {
     "help": "professional_help",
     "therapy": "professional_help",
     "counselling": "professional_help",
+    "questions": "open_questions",
+    "setback": "setbacks",
+    "goodbyes": "rituals",
+    "hellos": "rituals",
+    "date": "dates",
+    "agreements": "flashpoints",
+    "trust agreements": "flashpoints",
 }
 
 
@@ -238,30 +369,94 @@ def pick_prompt(
     seen: set[str],
     seed: int,
     *,
+    fits: Callable[[Prompt], bool] | None = None,
     audience: str = "both",
 ) -> Pick:
-    """The next prompt for `audience` (both, or one side): the topic after `last_topic` that
-    still has unseen prompts.
+    """The next prompt for `audience`: the topic after `last_topic` that still has unseen prompts.
 
     Each space gets its own stable order within a topic (seeded by the space), so two couples
     do not march through the same list, and a restart never changes what comes next.
+    Prompts that do not `fits` are skipped, unless none of the chosen topics has one that fits:
+    then every prompt of those topics may come, so a pick always succeeds.
     """
-
-    def has(topic: str) -> bool:
-        return any(p.audience == audience for p in library.by_topic.get(topic, ()))
-
-    order = [t for t in TOPICS if t in set(topics) and has(t)] or [t for t in TOPICS if has(t)]
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+    wanted = set(topics)
+    pools = _pools(library, [t for t in TOPICS if t in wanted], audience)
+    if not pools:  # none of the chosen topics speaks to this audience
+        pools = _pools(library, list(TOPICS), audience)
+    if fits is not None:
+        fitting_pools = {t: tuple(p for p in ps if fits(p)) for t, ps in pools.items()}
+        if any(fitting_pools.values()):
+            pools = {t: ps for t, ps in fitting_pools.items() if ps}
+    order = list(pools)
     if not order:
-        raise LookupError(f"no {audience} prompts in the library")
+        raise ValueError(f"no prompt is for {audience!r}")  # load_content rules this out
     start = (order.index(last_topic) + 1) % len(order) if last_topic in order else 0
     rotation = order[start:] + order[:start]
     for new_cycle, seen_now in ((False, seen), (True, set[str]())):
         for topic in rotation:
-            fresh = [
-                p
-                for p in library.by_topic[topic]
-                if p.id not in seen_now and p.audience == audience
-            ]
+            fresh = [p for p in pools[topic] if p.id not in seen_now]
             if fresh:
                 return Pick(min(fresh, key=lambda p: _rank(seed, p.id)), new_cycle)
-    raise AssertionError("every topic in the rotation has a prompt for the audience")
+    raise AssertionError("every pool in the rotation holds at least one prompt")
+
+
+def _pools(library: Library, topics: Sequence[str], audience: str) -> dict[str, tuple[Prompt, ...]]:
+    pools = {
+        t: tuple(p for p in library.by_topic.get(t, ()) if p.audience == audience) for t in topics
+    }
+    return {t: ps for t, ps in pools.items() if ps}
+
+
+# Near-duplicates: a plain word-overlap score. It catches a prompt re-worded from another one;
+# it cannot see two prompts that say the same thing in different words (that takes a reader).
+_STOP_TEXT = """
+    a an and the or but if so to of in on at by for with from as into about than then
+    that this these those it its is are was were be been being am do does did done doing
+    i me my mine you your yours yourself yourselves we us our ours they them their theirs
+    he she his her what when where which who whom how why there here not no nor only just
+    very too also even still can could will would shall should may might must let lets
+    get got one each other both either all any some more most much many own same such
+    up out over partner today tonight like say says tell ask thing things something way
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+NEAR_DUPLICATE = 0.25
+_SUFFIXES = ("ingly", "edly", "ing", "ed", "ly", "es", "s", "e")
+
+
+def _stem(word: str) -> str:
+    word = word.removesuffix("'s")
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The lower-cased, crudely stemmed words of a text that carry its meaning."""
+    words = re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
+    return frozenset(_stem(w) for w in words if w not in STOP_WORDS)
+
+
+def _jaccard(left: frozenset[str], right: frozenset[str]) -> float:
+    union = left | right
+    return len(left & right) / len(union) if union else 0.0
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard overlap of two texts' content words: 0 shares nothing, 1 the same words."""
+    return _jaccard(content_words(a), content_words(b))
+
+
+def near_duplicates(
+    prompts: Iterable[Prompt], threshold: float = NEAR_DUPLICATE
+) -> list[tuple[float, Prompt, Prompt]]:
+    """Every pair of prompts whose similarity is at least `threshold`, the closest first."""
+    words = [(p, content_words(p.text)) for p in prompts]
+    pairs: list[tuple[float, Prompt, Prompt]] = []
+    for (p, pw), (q, qw) in itertools.combinations(words, 2):
+        score = _jaccard(pw, qw)
+        if score >= threshold:
+            pairs.append((score, p, q))
+    return sorted(pairs, key=lambda pair: (-pair[0], pair[1].id, pair[2].id))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.content import Library, pick_prompt
+from bot.content import Library, Pick, fitting, pick_prompt
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.ports import Clock, Messenger
 from bot.render import (
@@ -24,6 +24,7 @@ from bot.render import (
 )
 from bot.schedule import local_date, next_due
 from bot.store import ContentHistory, Delivery, Member, Schedule, Space, Store, move_space
+from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,7 @@ class Dispatcher:
                 sp.chat_id,
                 sp.direct,
                 sp.question_id,
+                sp.apart,
             )
             .join(
                 Space, and_(sp.id == s.space_id, sp.active.is_(True), self._connected(sp.platform))
@@ -281,14 +283,14 @@ class Dispatcher:
                     if (r.id, day, t.recipient, t.kind) not in already
                 ]
                 if targets:
-                    content = self._pick_shared(r, spaces, seen, history, now)
+                    content = self._pick_shared(r, spaces, seen, history, now, send_at)
                     planned += [(t, content) for t in targets]
                 for member in members:
                     state = sides.get(member.id)
                     key = (r.id, day, member.id, "side")
                     if state is None or not side_day(day, member.id) or key in already:
                         continue
-                    side = self._pick_side(member, state, r.topics, history, now)
+                    side = self._pick_side(member, state, r, history, now, send_at)
                     if side is not None and member.private_chat:
                         target = Target(member.id, Address(r.platform, member.private_chat), "side")
                         planned.append((target, side))
@@ -363,15 +365,24 @@ class Dispatcher:
         seen: dict[int, set[str]],
         history: list[dict[str, Any]],
         now: datetime,
+        send_at: datetime,
     ) -> str:
         state = spaces[r.space_id]
-        pick = pick_prompt(
-            self.library,
-            r.topics.split(","),
-            state["last_topic"],
-            seen.setdefault(r.space_id, set()),
-            r.space_id,
-        )
+        seen_here = seen.setdefault(r.space_id, set())
+        path = [p for p in self.library.first_week if p not in seen_here]
+        if state["cycle"] == 0 and path:
+            # A new space walks the gentle first week before the shuffle begins.
+            prompt = self.library.by_id[path[0]]
+            pick = Pick(prompt, new_cycle=False)
+        else:
+            pick = pick_prompt(
+                self.library,
+                r.topics.split(","),
+                state["last_topic"],
+                seen_here,
+                r.space_id,
+                fits=fitting(send_at.astimezone(zone_from_name(r.timezone)).hour, r.apart),
+            )
         if pick.new_cycle:
             state["cycle"] += 1
             seen[r.space_id] = set()
@@ -392,20 +403,22 @@ class Dispatcher:
         self,
         member: Partner,
         state: dict[str, Any],
-        topics: str,
+        r: Any,
         history: list[dict[str, Any]],
         now: datetime,
+        send_at: datetime,
     ) -> str | None:
         try:
             pick = pick_prompt(
                 self.library,
-                topics.split(","),
+                r.topics.split(","),
                 state["last_topic"],
                 state["seen"],
                 member.id,
                 audience=member.side or "both",
+                fits=fitting(send_at.astimezone(zone_from_name(r.timezone)).hour, r.apart),
             )
-        except LookupError:  # no prompts for this side in the library
+        except ValueError:  # no prompts for this side in the library
             return None
         if pick.new_cycle:
             state["cycle"] += 1

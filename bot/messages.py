@@ -55,6 +55,7 @@ class Button:
     label: str
     action: str = ""
     start: str | None = None
+    detail: str = ""  # a longer label, for platforms whose buttons have room (Discord)
 
 
 @dataclass(frozen=True)

@@ -45,13 +45,15 @@ def _note_hint(to: Address) -> str:
     return NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
 
 
-def score_buttons(delivery_id: int) -> tuple[Button, ...]:
-    scores = tuple(Button(str(s), actions.answer(delivery_id, s)) for s in SCORES)
+def score_buttons(delivery_id: int, question: Question) -> tuple[Button, ...]:
+    scores = tuple(
+        Button(str(s), actions.answer(delivery_id, s), detail=question.label(s)) for s in SCORES
+    )
     return (*scores, Button(SKIP_LABEL, actions.answer(delivery_id, actions.SKIP)))
 
 
 def _scale(question: Question) -> str:
-    return f"1 = {question.low}, 5 = {question.high}."
+    return " · ".join(f"{s} {question.label(s)}" for s in SCORES) + "."
 
 
 def _reflection(reflection: Question | None) -> str:
@@ -88,7 +90,9 @@ def checkin_message(
             head + "Each of you, tap your answer; the scores are shown once you've both "
             f"answered. {_note_hint(to)}"
         )
-    return Outgoing(to, text + _reflection(reflection), (*score_buttons(delivery_id), pair))
+    return Outgoing(
+        to, text + _reflection(reflection), (*score_buttons(delivery_id, question), pair)
+    )
 
 
 def private_checkin_message(
@@ -99,7 +103,9 @@ def private_checkin_message(
         f"💬 Your check-in for {day_label(day)}: {question.text}\n{_scale(question)} "
         f"Only you see your answer until you've both answered. {_note_hint(to)}"
     )
-    return Outgoing(to, text + _reflection(reflection), score_buttons(delivery_id), protect=True)
+    return Outgoing(
+        to, text + _reflection(reflection), score_buttons(delivery_id, question), protect=True
+    )
 
 
 def side_prompt_message(to: Address, prompt: Prompt, day: date) -> Outgoing:

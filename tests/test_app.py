@@ -75,6 +75,8 @@ def test_content_check_prints_counts(tmp_path: Path) -> None:
     result = run_tandem(["content", "check"], tmp_path)
     assert result.returncode == 0
     assert "gratitude" in result.stdout and "check-in questions" in result.stdout
+    for section in ("per side (for)", "per time of day (when)", "per home", "Near-duplicate"):
+        assert section in result.stdout
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:

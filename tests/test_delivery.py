@@ -382,20 +382,23 @@ async def test_prompts_do_not_repeat_until_the_pool_is_used_up(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, library: Library
 ) -> None:
     await setup(lite, "/remind 13:00", "/topics patience, forgiveness")
+    week = [library.by_id[p].text for p in library.first_week]
     pool = {
         p.text
         for t in ("patience", "forgiveness")
         for p in library.by_topic[t]
         if p.audience == "both"  # the sides' prompts go only to a partner who chose one
+        and p.fits(13, apart=False)  # sent at 13:00: no morning or evening prompts
     }
     texts = []
     clock.set("2026-11-20T13:00:00+00:00")
-    for _ in range(len(pool)):
+    for _ in range(len(week) + len(pool - set(week))):
         clock.advance(days=1)
         await lite.dispatch_due()
         [msg] = messenger.take()
         texts.append(msg.text.split("\n\n", 1)[1])
-    assert set(texts) == pool
+    assert texts[: len(week)] == week  # a new space walks the first week, in order
+    assert set(texts[len(week) :]) == pool - set(week)  # then the whole pool, no repeats
     clock.advance(days=1)
     await lite.dispatch_due()
     assert messenger.take()[0].text.split("\n\n", 1)[1] in pool
@@ -448,3 +451,24 @@ async def test_a_batch_of_only_stale_retries_does_not_hide_fresh_ones_behind_it(
     await lite.dispatch_due()
     assert [m.to for m in messenger.take()] == [fresh_chat]
     assert sorted(d.status for d in await deliveries(lite)) == ["missed", "sent"]
+
+
+async def test_prompts_fit_the_hour_they_arrive_and_a_couple_living_apart(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger, library: Library
+) -> None:
+    await setup(lite, "/timezone Berlin", "/remind 20:00", "/together apart")
+    [shown] = await lite.handle(said(ALICE, "/together"))
+    assert "apart" in shown.text
+    [bad] = await lite.handle(said(ALICE, "/together sometimes"))
+    assert "/together apart" in bad.text
+    by_text = {p.text: p for p in library.prompts}
+    clock.set("2026-11-21T19:00:00+00:00")  # 20:00 in Berlin
+    sent = []
+    for _ in range(90):
+        await lite.dispatch_due()
+        sent += [by_text[m.text.split("\n\n", 1)[1]] for m in messenger.take()]
+        clock.advance(days=1)
+    assert len(sent) == 90
+    assert [p.id for p in sent[:7]] == list(library.first_week)
+    assert not [p.id for p in sent if p.when == "morning" or p.home == "together"]
+    assert any(p.home == "apart" for p in sent)  # written for them, and they get it
