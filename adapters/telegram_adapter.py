@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 import traceback
 from collections.abc import Awaitable, Iterable, Sequence
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
+    Chat,
+    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -22,7 +25,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -59,7 +62,9 @@ MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units
 MAX_CAPTION = 1024
 MAX_ANSWER = 200  # answerCallbackQuery text
 MAX_ACTION_BYTES = 64  # callback_data
-ROW = 5  # buttons per row when every label is short (the check-in's 1..5)
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what t.me/<bot>?start= accepts
+ROW = 5  # short labels side by side (the check-in's 1..5)
+SHORT_LABEL = 8
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 GONE_BAD_REQUESTS = ("chat not found", "peer_id_invalid")
@@ -111,8 +116,40 @@ def chat_ref(chat_id: str) -> int | str:
         return chat_id  # "@channelname"
 
 
+def is_private_chat(to: Address) -> bool:
+    """A person's private chat with the bot: Telegram gives it the person's (positive) id, and
+    groups, supergroups and channels negative ids (or an @name)."""
+    ref = chat_ref(to.chat_id)
+    return isinstance(ref, int) and ref > 0
+
+
 def person(user: User) -> str:
     return user.first_name or user.username or "someone"
+
+
+def from_member(
+    chat: Chat,
+    user: User,
+    *,
+    text: str = "",
+    action: str | None = None,
+    reply_to: str | None = None,
+    event: Event | None = None,
+) -> Incoming:
+    """What a person did in a chat. A private chat is direct, and all of it is for them alone;
+    in a group only a tap's answer is (answerCallbackQuery), so a tap whispers everywhere."""
+    direct = chat.type == ChatType.PRIVATE
+    return Incoming(
+        address(chat.id),
+        str(user.id),
+        person(user),
+        text=text,
+        action=action,
+        reply_to=reply_to,
+        event=event,
+        direct=direct,
+        whisper=direct or action is not None,
+    )
 
 
 def command_line(text: str, bot_username: str) -> str | None:
@@ -124,17 +161,21 @@ def command_line(text: str, bot_username: str) -> str | None:
     return " ".join([name, *rest])
 
 
+def is_present(member: ChatMember) -> bool:
+    """In the chat now: its creator, an administrator, a member, or restricted but still in it."""
+    if member.status in PRESENT:
+        return True
+    return member.status == ChatMemberStatus.RESTRICTED and bool(
+        getattr(member, "is_member", False)
+    )
+
+
 def membership_event(update: Update) -> Event | None:
     changed = update.my_chat_member
     if changed is None:
         return None
-
-    def present(status: str, is_member: bool) -> bool:
-        return status in PRESENT or (status == ChatMemberStatus.RESTRICTED and is_member)
-
-    new, old = changed.new_chat_member, changed.old_chat_member
-    now_in = present(new.status, bool(getattr(new, "is_member", False)))
-    was_in = present(old.status, bool(getattr(old, "is_member", False)))
+    now_in = is_present(changed.new_chat_member)
+    was_in = is_present(changed.old_chat_member)
     if now_in and not was_in:
         return Event.ADDED
     if was_in and not now_in:
@@ -171,13 +212,37 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """The check-in's five scores share one row; longer labels get a row each, to stay readable."""
-    if not buttons:
-        return None
-    width = ROW if all(len(b.label) <= 8 for b in buttons) else 1
-    keys = [InlineKeyboardButton(b.label, callback_data=b.action) for b in buttons]
-    return InlineKeyboardMarkup([keys[i : i + width] for i in range(0, len(keys), width)])
+def deep_link(bot_username: str, payload: str) -> str:
+    """Opens the person's private chat with the bot, which then receives "/start <payload>"."""
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+def key(button: Button, bot_username: str) -> InlineKeyboardButton:
+    if button.start is not None:
+        return InlineKeyboardButton(button.label, url=deep_link(bot_username, button.start))
+    return InlineKeyboardButton(button.label, callback_data=button.action)
+
+
+def keyboard(buttons: Sequence[Button], bot_username: str = "") -> InlineKeyboardMarkup | None:
+    """Short labels in a row (the check-in's 1 to 5); a longer one gets a row of its own."""
+    rows: list[list[InlineKeyboardButton]] = []
+    joinable = False
+    for button in buttons:
+        short = len(button.label) <= SHORT_LABEL
+        if short and joinable and len(rows[-1]) < ROW:
+            rows[-1].append(key(button, bot_username))
+        else:
+            rows.append([key(button, bot_username)])
+        joinable = short
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def sendable(button: Button) -> bool:
+    """Whether Telegram takes this button: callback_data up to 64 bytes, a start payload of
+    up to 64 letters, digits, _ and -."""
+    if button.start is not None:
+        return START_PAYLOAD.fullmatch(button.start) is not None
+    return len(button.action.encode()) <= MAX_ACTION_BYTES
 
 
 def outcome(err: TelegramError) -> SendResult:
@@ -433,9 +498,9 @@ class TelegramAdapter:
         app = self._app
         if app is None:
             return SendResult(SendStatus.RETRY, reason="telegram not connected")
-        if any(len(b.action.encode()) > MAX_ACTION_BYTES for b in msg.buttons):
-            log.error("a button action is longer than Telegram's %d bytes", MAX_ACTION_BYTES)
-            return SendResult(SendStatus.FAILED, reason="button action too long")
+        if not all(sendable(b) for b in msg.buttons):
+            log.error("a button's action or start payload is more than Telegram takes")
+            return SendResult(SendStatus.FAILED, reason="button too long")
         try:
             sent = await self._post(app, msg, reply_to)
         except TelegramError as err:
@@ -449,7 +514,8 @@ class TelegramAdapter:
     async def _post(self, app: TgApp, msg: Outgoing, reply_to: int | None) -> Message | None:
         """Sends every part; returns the last (the one with the buttons, the one to reply to)."""
         bot, chat = app.bot, chat_ref(msg.to.chat_id)
-        markup = keyboard(msg.buttons)
+        markup = keyboard(msg.buttons, self.username)
+        protect = True if msg.protect else None  # None leaves the parameter out
         replying = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         texts = split_text(msg.text)
         document = msg.attachment
@@ -465,6 +531,7 @@ class TelegramAdapter:
                 text,
                 reply_markup=markup if last else None,
                 reply_parameters=replying if index == 0 else None,
+                protect_content=protect,
             )
         if document is not None:
             sent = await bot.send_document(
@@ -473,19 +540,41 @@ class TelegramAdapter:
                 caption=caption,
                 reply_markup=markup,
                 reply_parameters=replying if not texts else None,
+                protect_content=protect,
             )
         return sent
 
-    async def _reply_all(self, replies: Iterable[Outgoing], reply_to: int | None) -> None:
-        """Sends the core's replies to something a member did, acting on what Telegram answers."""
+    async def is_member(self, chat: Address, user_id: str) -> bool:
+        """Whether this person is in this chat now; False unless Telegram confirms it."""
+        app = self._app
+        if app is None:
+            return False
+        try:
+            member = await app.bot.get_chat_member(chat_ref(chat.chat_id), int(user_id))
+        except (TelegramError, ValueError) as err:
+            # "user not found", Forbidden (the bot left), or no answer: not confirmed.
+            log.info("telegram: could not confirm a chat member (%s)", type(err).__name__)
+            return False
+        return is_present(member)
+
+    async def _reply_all(
+        self, replies: Iterable[Outgoing], source: Address, reply_to: int | None
+    ) -> None:
+        """Sends the core's replies to something a member did, each to its own chat, acting on
+        what Telegram answers. A private reply in the chat it came from quotes the member."""
+        gone: set[Address] = set()
         for reply in replies:
-            result = await self._deliver(reply, reply_to if reply.private else None)
+            if reply.to in gone:
+                continue
+            quoting = reply_to if reply.private and reply.to == source else None
+            result = await self._deliver(reply, quoting)
             if result.status is SendStatus.MOVED and result.new_address is not None:
                 await self._moved(reply.to, result.new_address)
                 result = await self._deliver(replace(reply, to=result.new_address))
             if result.status is SendStatus.GONE:
-                await self._handle(Incoming(reply.to, event=Event.REMOVED))
-                return
+                # One partner blocking Tandem must not keep the others' replies from them.
+                gone.add(reply.to)
+                await self._handle(removed(reply.to))
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
         assert self._tandem is not None
@@ -504,9 +593,8 @@ class TelegramAdapter:
         text = command_line(message.text, self.username)
         if text is None:
             return  # "/help@SomeOtherBot"
-        user = message.from_user
-        incoming = Incoming(address(message.chat_id), str(user.id), person(user), text=text)
-        await self._reply_all(await self._handle(incoming), message.message_id)
+        incoming = from_member(message.chat, message.from_user, text=text)
+        await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
@@ -519,15 +607,10 @@ class TelegramAdapter:
             or original.from_user.id != context.bot.id
         ):
             return  # a reply to a person is their conversation, not ours
-        user = message.from_user
-        incoming = Incoming(
-            address(message.chat_id),
-            str(user.id),
-            person(user),
-            text=message.text,
-            reply_to=str(original.message_id),
+        incoming = from_member(
+            message.chat, message.from_user, text=message.text, reply_to=str(original.message_id)
         )
-        await self._reply_all(await self._handle(incoming), message.message_id)
+        await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -537,15 +620,22 @@ class TelegramAdapter:
         if chat is None or query.data is None:
             await self._answer(query.answer())
             return
-        incoming = Incoming(
-            address(chat.id), str(query.from_user.id), person(query.from_user), action=query.data
-        )
+        incoming = from_member(chat, query.from_user, action=query.data)
         replies = await self._handle(incoming)
-        private = " ".join(r.text for r in replies if r.private)
-        if len(private) > MAX_ANSWER:
-            private = private[: MAX_ANSWER - 1] + "…"
-        await self._answer(query.answer(private or None))
-        await self._reply_all([r for r in replies if not r.private], None)
+        toasts = [
+            r
+            for r in replies
+            if r.private and r.to == incoming.to and toastable(r, incoming.direct)
+        ]
+        text = " ".join(r.text for r in toasts)
+        if len(text) > MAX_ANSWER:
+            text = text[: MAX_ANSWER - 1] + "…"
+        # A private "open my private chat" button: Telegram opens t.me/<bot>?start= links itself.
+        start = next((b.start for r in toasts for b in r.buttons if b.start is not None), None)
+        url = deep_link(self.username, start) if start is not None else None
+        await self._answer(query.answer(text or None, url=url))
+        rest = [r for r in replies if not any(r is t for t in toasts)]
+        await self._reply_all(rest, incoming.to, None)
 
     @staticmethod
     async def _answer(answering: Awaitable[bool]) -> None:
@@ -560,9 +650,9 @@ class TelegramAdapter:
         event = membership_event(update)
         if changed is None or event is None:
             return
-        user = changed.from_user  # whoever added the bot is a member of the chat
-        incoming = Incoming(address(changed.chat.id), str(user.id), person(user), event=event)
-        await self._reply_all(await self._handle(incoming), None)
+        # Whoever added (or blocked) the bot is a member of the chat.
+        incoming = from_member(changed.chat, changed.from_user, event=event)
+        await self._reply_all(await self._handle(incoming), incoming.to, None)
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
@@ -577,6 +667,24 @@ class TelegramAdapter:
 
     def _polling_failed(self, err: TelegramError) -> None:
         log.warning("telegram: polling failed with %s; retrying", type(err).__name__)
+
+
+def toastable(reply: Outgoing, direct: bool) -> bool:
+    """A private answer to a tap fits in the tap's little notice (answerCallbackQuery): text and
+    at most a start button. In a private chat, one with more (choices, a file, a long text) is
+    sent as a message there instead; in a group that would be public, so only its text shows."""
+    if not direct:
+        return True
+    plain = all(b.start is not None for b in reply.buttons) and reply.attachment is None
+    return plain and utf16_len(reply.text) <= MAX_ANSWER
+
+
+def removed(to: Address) -> Incoming:
+    """Telegram refused a reply for good: the chat is gone, or (a private chat) its person
+    blocked Tandem. A private chat's id is its person's id."""
+    if is_private_chat(to):
+        return Incoming(to, user_id=to.chat_id, event=Event.REMOVED, direct=True, whisper=True)
+    return Incoming(to, event=Event.REMOVED)
 
 
 def file_url(base_url: str) -> str:

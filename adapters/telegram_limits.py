@@ -19,6 +19,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
+PACED = ("send", "copy", "forward")  # the methods that post a message, which the limits are for
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ class FloodControl(BaseRateLimiter[int]):
     """Keeps sends under Telegram's limits and waits out its 429s, without blocking for minutes.
 
     Unlike PTB's AIORateLimiter it also paces each private chat, never holds a send (or the core's
-    delivery loop) for longer than `max_wait`, and lets requests without a chat (callback answers,
-    getMe) through during a flood wait, so a tapped button is still answered in time.
+    delivery loop) for longer than `max_wait`, and lets requests that post nothing (callback
+    answers, getMe, getChatMember) through during a flood wait, so a tapped button is still
+    answered in time.
     """
 
     def __init__(self, limits: Limits) -> None:
@@ -119,7 +121,8 @@ class FloodControl(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         chat_id = data.get("chat_id")
-        if chat_id is None:
+        if chat_id is None or not endpoint.startswith(PACED):
+            # Lookups (getChatMember) are not messages: a busy group must not hold up a pairing.
             return await callback(*args, **kwargs)
         loop = asyncio.get_running_loop()
         attempt = 0

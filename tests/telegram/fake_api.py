@@ -39,14 +39,19 @@ class Chat:
 
     def json(self) -> dict[str, Any]:
         if self.type == "private":
-            return {"id": self.id, "type": "private", "first_name": "Alice"}
+            return {"id": self.id, "type": "private", "first_name": self.title}
         return {"id": self.id, "type": self.type, "title": self.title}
+
+
+def private_chat(user: User) -> Chat:
+    """A person's private chat with the bot: Telegram gives it the person's own id."""
+    return Chat(user.id, "private", user.first_name)
 
 
 ALICE = User(111, "Alice")
 BOB = User(222, "Bob")
 GROUP = Chat(-1001234)
-DM = Chat(ALICE.id, "private")
+DM = private_chat(ALICE)
 BOT = {"id": BOT_ID, "is_bot": True, "first_name": "Tandem", "username": USERNAME}
 
 
@@ -69,9 +74,24 @@ class Call:
         return str(self.params.get("text") or self.params.get("caption") or "")
 
     @property
-    def actions(self) -> list[str]:
+    def buttons(self) -> list[dict[str, Any]]:
         markup = self.params.get("reply_markup") or {}
-        return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+    @property
+    def actions(self) -> list[str]:
+        """The callback_data of each button that answers in place."""
+        return [b["callback_data"] for b in self.buttons if "callback_data" in b]
+
+    @property
+    def urls(self) -> list[str]:
+        """The links of URL buttons (a deep link into the bot's private chat, say)."""
+        return [b["url"] for b in self.buttons if "url" in b]
+
+    @property
+    def protected(self) -> bool:
+        """Sent with protect_content: the message cannot be forwarded or saved."""
+        return self.params.get("protect_content") in (True, "true", "True")
 
 
 @dataclass
@@ -90,6 +110,8 @@ class FakeBotApi:
     hold: float = 0.25  # longest a getUpdates with nothing new is held open
     calls: list[Call] = field(default_factory=list)
     offline: bool = False  # drop every connection, as if the network went away
+    # (chat_id, user_id) pairs getChatMember answers "member" for; anyone else has "left".
+    members: set[tuple[int, int]] = field(default_factory=set)
     closing: bool = False
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -328,7 +350,15 @@ class FakeBotApi:
             return True
         if method in SENDS:
             return self._sent_message(method, params)
+        if method == "getChatMember":
+            return self._chat_member(params)
         raise KeyError(method)
+
+    def _chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = int(params["user_id"])
+        present = (params["chat_id"], user_id) in self.members
+        user = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        return {"status": "member" if present else "left", "user": user}
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -385,7 +415,9 @@ async def _params(request: web.Request) -> dict[str, Any]:
     for key, value in raw.items():
         if key in JSON_PARAMS and isinstance(value, str):
             params[key] = json.loads(value)
-        elif key in ("chat_id", "offset", "limit", "message_id") and isinstance(value, str):
+        elif key in ("chat_id", "user_id", "offset", "limit", "message_id") and isinstance(
+            value, str
+        ):
             params[key] = int(value) if value.lstrip("-").isdigit() else value
         else:
             params[key] = value

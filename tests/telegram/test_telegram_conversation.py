@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.commands import DESCRIPTIONS
+from bot.commands import REGISTRY
 from bot.content import Library
 from bot.messages import Address, Attachment, Button, Outgoing, SendStatus
 from tests.fakes import FixedClock
@@ -29,7 +29,8 @@ async def test_opening_a_dm_with_start_says_welcome(bot: Running, library: Libra
 async def test_the_command_menu_lists_every_command_with_its_description(bot: Running) -> None:
     [menu] = bot.api.of("setMyCommands")
 
-    assert {c["command"]: c["description"] for c in menu.params["commands"]} == DESCRIPTIONS
+    listed = [(c["command"], c["description"]) for c in menu.params["commands"]]
+    assert listed == [(c.name, c.description) for c in REGISTRY]
 
 
 async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
@@ -59,7 +60,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/support", library.texts.support[:40]),
         ("/dance", "I don't know /dance. /help lists what I can do"),
         ("/checkin", "💬 Check-in:"),
-        ("/export", "📦 Everything Tandem keeps about this chat."),
+        ("/export", "📦 Everything Tandem keeps about this space that you may see."),
         ("/forget", "⚠️ This erases everything"),
     ]
     for typed, expected in steps:
@@ -77,6 +78,7 @@ async def test_a_mistake_is_answered_as_a_reply_to_the_member_who_made_it(bot: R
 
 
 async def test_a_command_addressed_to_tandem_by_name_works_in_a_group(bot: Running) -> None:
+    await bot.say("/start")
     reply = await bot.say(f"/remind@{USERNAME} 8pm")
 
     assert "Daily prompt set for 20:00" in reply.text
@@ -91,6 +93,7 @@ async def test_a_command_for_another_bot_is_left_alone(bot: Running) -> None:
 
 
 async def test_the_prompt_arrives_once_at_the_chats_local_time(bot: Running) -> None:
+    await bot.say("/start")
     await bot.say("/timezone Europe/Berlin")
     await bot.say("/remind 8pm")
     before = len(bot.api.sent(GROUP.id))
@@ -107,16 +110,25 @@ async def test_the_prompt_arrives_once_at_the_chats_local_time(bot: Running) -> 
 
 
 async def test_a_check_in_answered_by_both_members_then_a_note(bot: Running) -> None:
+    await bot.say("/start", user=ALICE)
+    await bot.say("/start", user=BOB)
     checkin = await bot.say("/checkin")
     keyboard = checkin.params["reply_markup"]["inline_keyboard"]
-    assert [[b["text"] for b in row] for row in keyboard] == [["1", "2", "3", "4", "5"]]
+    assert [[b["text"] for b in row] for row in keyboard] == [
+        ["1", "2", "3", "4", "5"],
+        ["Skip today"],
+        ["🔒 Answer privately"],
+    ]
     message_id = checkin.result["message_id"]
 
+    mark = len(bot.api.calls)
     alice = await bot.tap(message_id, checkin.actions[3], user=ALICE)
     assert alice.params["text"].startswith(
-        "Thanks, Alice. Your check-in for Sat 21 Nov is saved as 4/5"
+        "Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5"
     )
-    assert bot.api.sent(GROUP.id) == [checkin]  # Alice's answer is only for Alice
+    [nudge] = await bot.api.replies(1, after=mark)  # Alice's answer is only for Alice
+    assert nudge.text.startswith("🌙 Alice has answered the check-in for Sat 21 Nov. Bob,")
+    assert "4" not in nudge.text
 
     mark = len(bot.api.calls)
     bob = await bot.tap(message_id, checkin.actions[4], user=BOB)
@@ -139,11 +151,14 @@ async def test_chatter_that_is_not_for_tandem_gets_no_answer(bot: Running) -> No
 
 
 async def test_export_arrives_as_a_json_file(bot: Running) -> None:
+    await bot.say("/start")
     await bot.say("/remind 8pm")
     export = await bot.say("/export")
 
     assert export.method == "sendDocument"
-    assert export.params["caption"] == "📦 Everything Tandem keeps about this chat."
+    assert export.params["caption"].startswith(
+        "📦 Everything Tandem keeps about this space that you may see."
+    )
     document = export.params["document"]
     assert document["filename"] == "tandem-export-2026-11-21.json"
     data = json.loads(document["data"])
@@ -152,6 +167,7 @@ async def test_export_arrives_as_a_json_file(bot: Running) -> None:
 
 
 async def test_forget_asks_first_and_then_erases(bot: Running) -> None:
+    await bot.say("/start")
     await bot.say("/remind 8pm")
     question = await bot.say("/forget")
     no, yes = question.actions[1], question.actions[0]
@@ -204,6 +220,7 @@ async def test_settings_survive_a_restart(
     api: FakeBotApi, db: Path, library: Library, clock: FixedClock
 ) -> None:
     first = await start_app(api, db, library, clock)
+    await first.say("/start")
     await first.say("/timezone Europe/Berlin")
     await first.say("/remind 8pm weekdays")
     await first.stop()
@@ -216,17 +233,18 @@ async def test_settings_survive_a_restart(
     assert "Europe/Berlin" in reply.text
     assert "Daily prompt: 20:00" in reply.text
     # The first run confirmed what it had fetched: nothing was answered twice after the restart.
-    assert len(api.sent(GROUP.id)) == 3
+    assert len(api.sent(GROUP.id)) == 4
 
 
 async def test_removed_from_the_group_and_added_back(bot: Running, library: Library) -> None:
+    await bot.say("/start")
     await bot.say("/remind 8pm")
     bot.api.membership("member", "left")
     await until(bot.is_off)
 
     bot.clock.set("2026-11-21T20:00:30+00:00")
     await bot.tandem.dispatch_due()
-    assert len(bot.api.sent(GROUP.id)) == 1  # only the answer to /remind
+    assert len(bot.api.sent(GROUP.id)) == 2  # only the answers to /start and /remind
 
     mark = len(bot.api.calls)
     bot.api.membership("left", "member")

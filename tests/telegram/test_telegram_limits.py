@@ -90,7 +90,27 @@ async def test_a_group_at_its_limit_does_not_hold_up_another_couples_reply(
     assert late.at - dm.at > 0.5
 
 
+async def test_checking_a_member_does_not_wait_for_a_busy_groups_turn(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    limits = Limits(overall=None, per_group=(1, 5.0), per_chat=None)
+    bot = await running(api, db, library, clock, limits)
+    api.members.add((GROUP.id, ALICE.id))
+    group = Address("telegram", str(GROUP.id))
+    loop = asyncio.get_running_loop()
+    try:
+        await bot.adapter.send(Outgoing(group, "hi"))  # the group's one message for 5 s
+        began = loop.time()
+        member = await bot.adapter.is_member(group, str(ALICE.id))
+        took = loop.time() - began
+    finally:
+        await bot.stop()
+
+    assert member and took < 1.0  # a lookup posts nothing: it is not a message to pace
+
+
 async def test_a_tap_is_answered_even_while_sends_wait_out_a_flood(bot: Running) -> None:
+    await bot.say("/start")
     checkin = await bot.say("/checkin")
     bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 600", retry_after=600)
     flood = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))

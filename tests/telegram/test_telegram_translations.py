@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
+from telegram import ChatMember, User
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -22,9 +25,12 @@ from adapters.telegram_adapter import (
     RedactSecrets,
     command_line,
     file_url,
+    is_present,
+    is_private_chat,
     keyboard,
     outcome,
     readable,
+    sendable,
     split_text,
     token_secrets,
     utf16_len,
@@ -98,6 +104,76 @@ def test_check_in_scores_share_a_row_and_long_choices_get_their_own() -> None:
     ]
     assert [len(row) for row in forget.inline_keyboard] == [1, 1]
     assert keyboard([]) is None
+
+
+def test_a_check_in_keeps_its_scores_in_a_row_above_its_longer_choices() -> None:
+    buttons = [Button(str(n), f"a:7:{n}") for n in range(1, 6)]
+    buttons += [Button("Skip today", "a:7:0"), Button("🔒 Answer privately", "p")]
+
+    markup = keyboard(buttons)
+
+    assert markup is not None
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+        ["1", "2", "3", "4", "5"],
+        ["Skip today"],
+        ["🔒 Answer privately"],
+    ]
+
+
+def test_a_start_button_is_a_deep_link_into_the_bots_private_chat() -> None:
+    markup = keyboard([Button("Open my private chat", start="Zm9v-YmFy_42")], "TandemTestBot")
+
+    assert markup is not None
+    [[button]] = markup.inline_keyboard
+    assert button.url == "https://t.me/TandemTestBot?start=Zm9v-YmFy_42"
+    assert button.callback_data is None
+
+
+@pytest.mark.parametrize(
+    ("button", "ok"),
+    [
+        (Button("4", "a:" + "9" * 60), True),  # 62 bytes
+        (Button("4", "a:" + "9" * 63), False),  # 65 bytes: more than callback_data holds
+        (Button("Open", start="x" * 64), True),
+        (Button("Open", start="x" * 65), False),  # a start payload holds 64 characters
+        (Button("Open", start="no spaces"), False),  # and only A-Z a-z 0-9 _ -
+        (Button("Open", start=""), False),
+    ],
+)
+def test_only_buttons_telegram_takes_are_sent(button: Button, ok: bool) -> None:
+    assert sendable(button) is ok
+
+
+def test_people_have_positive_chat_ids_and_groups_negative_ones() -> None:
+    assert is_private_chat(Address("telegram", "111"))
+    assert not is_private_chat(Address("telegram", "-1001234"))
+    assert not is_private_chat(Address("telegram", "@ourchannel"))
+
+
+PERSON = User(111, "Alice", False)
+
+
+@pytest.mark.parametrize(
+    ("status", "present"),
+    [
+        ("creator", True),
+        ("administrator", True),
+        ("member", True),
+        ("restricted", False),  # without is_member: restricted and gone
+        ("left", False),
+        ("kicked", False),
+    ],
+)
+def test_who_is_in_a_chat(status: str, present: bool) -> None:
+    assert is_present(ChatMember(PERSON, status)) is present
+
+
+def test_a_restricted_member_who_is_still_a_member_is_in_the_chat() -> None:
+    # ChatMemberRestricted's required rights change with every Bot API version; is_present
+    # reads only these two fields.
+    restricted = SimpleNamespace(user=PERSON, status="restricted", is_member=True)
+
+    assert is_present(cast(ChatMember, restricted))
 
 
 @pytest.mark.parametrize(
