@@ -22,6 +22,7 @@ TO_HOME = Address("discord", str(HOME.id))
 
 async def prompt_due(couple: Couple) -> None:
     """A daily prompt at 20:30 UTC, and the clock at that minute."""
+    await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "remind", time="20:30")
     couple.clock.set("2026-11-21T20:30:00+00:00")
 
