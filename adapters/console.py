@@ -1,4 +1,8 @@
-"""The console adapter: a terminal chat on the same core. Type as a member; buttons are numbers."""
+"""The console adapter: a terminal chat on the same core. Type as a member; buttons are numbers.
+
+The terminal shows every chat at once: the couple's shared chat, and each member's private chat
+with Tandem (/private switches to yours, /shared back). Each message says where it went.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.messages import Address, Incoming, Outgoing, SendResult
+from bot.actions import is_checkin
+from bot.messages import Address, Button, Incoming, Outgoing, SendResult
 from bot.service import Tandem
 
-ADDRESS = Address("console", "console")
-INTRO = """Tandem console: you are chatting as {name}. Try /start, /remind 8pm, /checkin, /tip.
-  /as Bob       switch member          a number   taps that button of the last message
-  /reply text   reply to the last check-in (a note)            /quit   leave
+SHARED = Address("console", "console")
+INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /start, /remind 8pm, /checkin.
+  /as Bob       switch member          a number   taps that button of the last message here
+  /private      your private chat with Tandem      /shared   back to the couple's chat
+  /reply text   reply to the last check-in here (a note)     /quit   leave
 """
+
+
+def private_address(name: str) -> Address:
+    return Address("console", f"dm:{name.lower()}")
 
 
 class ConsoleAdapter:
@@ -28,12 +38,15 @@ class ConsoleAdapter:
         self.out = out or sys.stdout
         self.export_dir = export_dir
         self.member = "Alice"
+        self.private = False
         self._ids = itertools.count(1)
-        self._buttons: list[
-            tuple[str, str]
-        ] = []  # (label, action) of the newest message with buttons
-        self._last_checkin: str | None = None
+        self._buttons: dict[str, tuple[Button, ...]] = {}  # per chat: the newest buttons shown
+        self._last_checkin: dict[str, str] = {}  # per chat: the newest check-in's message id
         self.tandem: Tandem | None = None
+
+    @property
+    def here(self) -> Address:
+        return private_address(self.member) if self.private else SHARED
 
     async def start(self, tandem: Tandem) -> None:
         self.tandem = tandem
@@ -44,14 +57,22 @@ class ConsoleAdapter:
     async def send(self, msg: Outgoing) -> SendResult:
         return SendResult.delivered(self._show(msg))
 
+    async def is_member(self, chat: Address, user_id: str) -> bool:
+        return True  # everyone at this terminal is in the shared chat
+
+    def _where(self, to: Address) -> str:
+        if to == SHARED:
+            return "shared chat"
+        return f"{to.chat_id.removeprefix('dm:').title()}'s private chat"
+
     def _show(self, msg: Outgoing) -> str:
         message_id = str(next(self._ids))
-        prefix = f"(only {self.member} sees this) " if msg.private else ""
-        lines = [f"Tandem [#{message_id}]: {prefix}{msg.text}"]
+        prefix = f"(only {self.member} sees this) " if msg.private and msg.to == SHARED else ""
+        lines = [f"Tandem [#{message_id}, {self._where(msg.to)}]: {prefix}{msg.text}"]
         if msg.buttons:
-            self._buttons = [(b.label, b.action) for b in msg.buttons]
-            if msg.buttons[0].action.startswith("a:"):
-                self._last_checkin = message_id
+            self._buttons[msg.to.chat_id] = msg.buttons
+            if is_checkin(msg.buttons):
+                self._last_checkin[msg.to.chat_id] = message_id
             lines.append(
                 "   " + "   ".join(f"[{i}] {b.label}" for i, b in enumerate(msg.buttons, 1))
             )
@@ -67,16 +88,39 @@ class ConsoleAdapter:
     def to_incoming(self, line: str) -> Incoming | None:
         """A typed line as the core's Incoming; None for lines the console handles itself."""
         line = line.strip()
-        me = Incoming(ADDRESS, user_id=self.member.lower(), user_name=self.member)
-        if line.isdigit() and self._buttons:
+        here = self.here
+        me = Incoming(
+            here,
+            user_id=self.member.lower(),
+            user_name=self.member,
+            direct=self.private,
+            whisper=True,  # the console can show a line to one member alone
+        )
+        buttons = self._buttons.get(here.chat_id, ())
+        if line.isdigit() and buttons:
             index = int(line) - 1
-            if 0 <= index < len(self._buttons):
-                return replace(me, action=self._buttons[index][1])
+            if 0 <= index < len(buttons):
+                button = buttons[index]
+                if button.start is not None:  # a link that opens my private chat with Tandem
+                    self.private = True
+                    return replace(
+                        me,
+                        to=self.here,
+                        direct=True,
+                        text=f"/start {button.start}",
+                    )
+                return replace(me, action=button.action)
         if line.startswith("/reply"):
             return replace(
-                me, text=line[len("/reply") :].strip(), reply_to=self._last_checkin or ""
+                me,
+                text=line[len("/reply") :].strip(),
+                reply_to=self._last_checkin.get(here.chat_id, ""),
             )
         return replace(me, text=line) if line else None
+
+    def _say(self, text: str) -> None:
+        self.out.write(text + "\n\n")
+        self.out.flush()
 
     async def feed(self, line: str) -> bool:
         """Handles one typed line; False when the member wants to leave."""
@@ -88,11 +132,16 @@ class ConsoleAdapter:
             name = stripped[3:].strip()[:40]
             if name:
                 self.member = name
-            self.out.write(f"(you are now {self.member})\n\n")
-            self.out.flush()
+            self._say(f"(you are now {self.member}, in the {self._where(self.here)})")
+            return True
+        if stripped in ("/private", "/shared"):
+            self.private = stripped == "/private"
+            self._say(f"(you are now in the {self._where(self.here)})")
             return True
         incoming = self.to_incoming(stripped)
         if incoming is not None:
+            if incoming.to != self.here:
+                incoming = replace(incoming, to=self.here)
             for reply in await self.tandem.handle(incoming):
                 self._show(reply)
         return True

@@ -86,7 +86,9 @@ def shared_addresses(space: Space, partners: list[Member]) -> list[Address]:
 
 async def partners_of(session: AsyncSession, space: Space) -> list[Member]:
     found = await session.exec(
-        select(Member).where(Member.space_id == space.id, col(Member.partner)).order_by(col(Member.id))
+        select(Member)
+        .where(Member.space_id == space.id, col(Member.partner))
+        .order_by(col(Member.id))
     )
     return list(found.all())
 

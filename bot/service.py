@@ -366,8 +366,9 @@ class Tandem:
                 "You're not one of this space's partners yet. Send /start here to join. "
                 "Your note wasn't saved."
             )
-        # A reply in the group is already in front of everyone there: it is shared by nature.
-        in_public = not (ctx.private or ctx.incoming.whisper)
+        # A typed reply in the shared chat is already in front of everyone there: shared by
+        # nature. A note written in private, or in a form only its author sees, is private.
+        in_public = not ctx.private and ctx.incoming.action is None
         partners = await partners_of(ctx.session, ctx.space)
         rec = await checkins.record(
             ctx.session,

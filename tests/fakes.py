@@ -36,7 +36,12 @@ class FakeMessenger:
     sent: list[Outgoing] = field(default_factory=list)
     attempts: list[Outgoing] = field(default_factory=list)
     scripted: dict[str, deque[SendResult]] = field(default_factory=dict)
+    # Who is in which chat, as Telegram's getChatMember would say; None: everyone everywhere.
+    members: set[tuple[str, str]] | None = None
     _ids: int = 0
+
+    async def is_member(self, chat: Address, user_id: str) -> bool:
+        return self.members is None or (chat.chat_id, user_id) in self.members
 
     def fail(self, chat_id: str, *results: SendResult) -> None:
         self.scripted.setdefault(chat_id, deque()).extend(results)
@@ -54,6 +59,10 @@ class FakeMessenger:
         """The messages sent since the last take."""
         taken, self.sent = self.sent, []
         return taken
+
+    def to(self, address: Address) -> list[Outgoing]:
+        """The messages sent to one chat since the last take, without taking them."""
+        return [m for m in self.sent if m.to == address]
 
     def message_id_of(self, msg: Outgoing) -> str:
         """The platform id the fake gave a sent message (for replying to it)."""

@@ -94,6 +94,9 @@ def test_console_end_to_end(tmp_path: Path) -> None:
             "/timezone Asia/Kolkata",
             "/remind 8:30 pm weekdays",
             "/remind 25:99",
+            "/as Bob",
+            "/start",
+            "/as Alice",
             "/checkin",
             "4",
             "/as Bob",
@@ -110,13 +113,62 @@ def test_console_end_to_end(tmp_path: Path) -> None:
     assert "not therapy" in out
     assert "Daily prompt set for 20:30 on weekdays (Asia/Kolkata time)" in out
     assert "I couldn't read “25:99” as a time of day" in out
-    assert "[1] 1   [2] 2   [3] 3   [4] 4   [5] 5" in out
+    assert "[1] 1   [2] 2   [3] 3   [4] 4   [5] 5   [6] Skip today" in out
+    assert "You'll both see the answers when Bob has answered" in out
     assert "You've both checked in" in out
+    assert "Alice 4/5 · Bob 5/5" in out
     assert "Note saved" in out
-    assert "Alice 4, Bob 5 📝" in out
+    assert "Alice 4/5, Bob 5/5 📝" in out
     exported = list((tmp_path / "data" / "exports").glob("tandem-export-*.json"))
     assert len(exported) == 1 and "felt heard today" in exported[0].read_text()
     assert "felt heard today" not in result.stderr  # notes never reach the logs
+
+
+def test_console_private_chats_keep_answers_apart_until_the_reveal(tmp_path: Path) -> None:
+    """/pair in the shared chat, the link opens the private chat; answers meet at the reveal."""
+    script = "\n".join(
+        [
+            "/start",
+            "/pair",
+            "1",  # the link button: opens Alice's private chat with /start <code>
+            "/shared",
+            "/as Bob",
+            "/start",
+            "/pair",
+            "1",
+            "/shared",
+            "/checkin",
+            "/as Alice",
+            "/private",
+            "2",
+            "/reply a hard day at work, not about us",
+            "/as Bob",
+            "/private",
+            "4",
+            "/shared",
+            "/progress",
+            "/quit",
+        ]
+    )
+    result = run_tandem(["console"], tmp_path, stdin=script + "\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.count("🔒 Linked.") == 2
+    assert "[#" in out and "Alice's private chat]: 💬 Your check-in" in out
+    assert "Bob's private chat]: 💬 Your check-in" in out
+    assert "shared chat]: 💬 Today's check-in" in out
+    before_reveal = out[: out.index("You've both checked in")]
+    # Nothing of Alice's score or private note reached the shared chat or Bob before the reveal.
+    shared_before = [
+        line
+        for line in before_reveal.splitlines()
+        if "shared chat]" in line or "Bob's private" in line
+    ]
+    assert not any("2/5" in line or "hard day" in line for line in shared_before)
+    reveal = next(line for line in out.splitlines() if "You've both checked in" in line)
+    assert "shared chat]" in reveal
+    assert "Alice 2/5 · Bob 4/5" in out
+    assert "hard day" not in out[out.index("You've both checked in") :]  # kept private
 
 
 def test_console_shows_a_scheduled_prompt_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -172,6 +224,7 @@ async def test_the_scheduler_job_delivers_a_due_prompt_to_the_console(tmp_path: 
     )
     await app.start()
     try:
+        await console.feed("/start")
         await console.feed("/remind 13:00")
         clock.set("2026-11-21T13:00:01+00:00")
         for _ in range(40):
@@ -226,6 +279,7 @@ async def test_stopping_during_a_delivery_lets_it_finish_and_record(tmp_path: Pa
         clock=clock,
     )
     await app.start()
+    await console.feed("/start")
     await console.feed("/remind 13:00")
     clock.set("2026-11-21T13:00:00+00:00")
     await asyncio.wait_for(console.started.wait(), 5)

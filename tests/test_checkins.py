@@ -1,14 +1,18 @@
-"""A couple's check-in: taps from both, a changed mind, notes by reply, streaks and milestones."""
+"""A couple's check-in in their shared chat: answers kept apart until both are in, then revealed."""
 
 from __future__ import annotations
 
 from bot.messages import Outgoing
 from bot.service import Tandem
 from tests.conftest import one
-from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
+from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
+
+CAROL = ("u3", "Carol")
 
 
 async def ask(tandem: Tandem, messenger: FakeMessenger) -> Outgoing:
+    for who in (ALICE, BOB):
+        await tandem.handle(said(who, "/start"))
     assert await tandem.handle(said(ALICE, "/checkin")) == []  # the check-in is sent to the chat
     [checkin] = messenger.take()
     return checkin
@@ -18,35 +22,80 @@ def tap(checkin: Outgoing, score: int) -> str:
     return checkin.buttons[score - 1].action
 
 
-async def test_both_partners_answer_and_the_bot_says_so(
+def skip(checkin: Outgoing) -> str:
+    [button] = [b for b in checkin.buttons if b.label == "Skip today"]
+    return button.action
+
+
+async def test_the_first_answer_stays_private_until_the_second_reveals_both(
     lite: Tandem, messenger: FakeMessenger
 ) -> None:
     checkin = await ask(lite, messenger)
-    [ack] = await lite.handle(said(ALICE, action=tap(checkin, 4)))
-    assert (
-        ack.private and ack.text == "Thanks, Alice. Your check-in for Sat 21 Nov is saved as 4/5."
+    ack, nudge = await lite.handle(said(ALICE, action=tap(checkin, 4)))
+    assert ack.private and ack.text == (
+        "Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5. "
+        "You'll both see the answers when Bob has answered."
     )
-    ack, both = await lite.handle(said(BOB, action=tap(checkin, 5)))
+    assert nudge.to == HOME and "Bob, whenever you're ready" in nudge.text
+    assert "4" not in nudge.text.replace("Sat 21", "")  # the nudge carries no score
+    progress = (await one(lite, said(BOB, "/progress"))).text
+    assert "Alice 4" not in progress and "4/5" not in progress
+    ack, reveal = await lite.handle(said(BOB, action=tap(checkin, 5)))
     assert ack.private and "Bob" in ack.text
-    assert not both.private and "both checked in" in both.text and "Streak: 1 day" in both.text
+    assert not reveal.private and reveal.to == HOME and reveal.protect
+    assert "both checked in" in reveal.text and "Streak: 1 day" in reveal.text
+    assert "Alice 4/5 · Bob 5/5" in reveal.text
     progress = (await one(lite, said(ALICE, "/progress"))).text
-    assert "Sat 21 Nov: Alice 4, Bob 5" in progress
+    assert "Sat 21 Nov: Alice 4/5, Bob 5/5" in progress
 
 
-async def test_a_second_tap_changes_the_answer_without_a_second_celebration(
+async def test_one_nudge_at_most_and_a_changed_mind_before_the_reveal(
     lite: Tandem, messenger: FakeMessenger
 ) -> None:
     checkin = await ask(lite, messenger)
-    await lite.handle(said(ALICE, action=tap(checkin, 2)))
-    await lite.handle(said(BOB, action=tap(checkin, 3)))
-    replies = await lite.handle(said(ALICE, action=tap(checkin, 5)))
+    assert len(await lite.handle(said(ALICE, action=tap(checkin, 2)))) == 2  # ack + nudge
+    replies = await lite.handle(said(ALICE, action=tap(checkin, 3)))
     assert [r.text for r in replies] == [
-        "Thanks, Alice. Your check-in for Sat 21 Nov is changed to 5/5."
+        "Thanks, Alice. Your check-in for Sat 21 Nov is changed to 3/5. "
+        "You'll both see the answers when Bob has answered."
     ]
-    assert "Alice 5, Bob 3" in (await one(lite, said(BOB, "/progress"))).text
+    _, reveal = await lite.handle(said(BOB, action=tap(checkin, 5)))
+    assert "Alice 3/5 · Bob 5/5" in reveal.text
+    [refused] = await lite.handle(said(ALICE, action=tap(checkin, 1)))
+    assert refused.private and "already out" in refused.text and "(3/5)" in refused.text
+    assert "Alice 3/5, Bob 5/5" in (await one(lite, said(BOB, "/progress"))).text
 
 
-async def test_a_note_by_replying_to_the_checkin_is_kept(
+async def test_a_skip_counts_for_the_streak_and_shows_as_skipped(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    checkin = await ask(lite, messenger)
+    await lite.handle(said(ALICE, action=skip(checkin)))
+    _, reveal = await lite.handle(said(BOB, action=tap(checkin, 4)))
+    assert "Streak: 1 day" in reveal.text
+    assert "Alice skipped today · Bob 4/5" in reveal.text
+
+
+async def test_someone_who_is_not_a_partner_cannot_answer(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    checkin = await ask(lite, messenger)
+    [refused] = await lite.handle(said(CAROL, action=tap(checkin, 1)))
+    assert refused.private and "/start" in refused.text and "Nothing was saved" in refused.text
+    await lite.handle(said(ALICE, action=tap(checkin, 4)))
+    _, reveal = await lite.handle(said(BOB, action=tap(checkin, 4)))
+    assert "Carol" not in reveal.text
+
+
+async def test_a_third_person_cannot_become_a_partner(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    await ask(lite, messenger)
+    [refused] = await lite.handle(said(CAROL, "/start"))
+    assert "already has its two partners" in refused.text
+
+
+async def test_a_note_by_replying_in_the_shared_chat_is_shared_by_nature(
     lite: Tandem, messenger: FakeMessenger
 ) -> None:
     checkin = await ask(lite, messenger)
@@ -54,22 +103,34 @@ async def test_a_note_by_replying_to_the_checkin_is_kept(
     [saved] = await lite.handle(said(ALICE, "Felt close at dinner", reply_to=reply_to))
     assert "Note saved" in saved.text and "Tap a number" in saved.text
     await lite.handle(said(ALICE, action=tap(checkin, 4)))
+    _, reveal = await lite.handle(said(BOB, action=tap(checkin, 2)))
+    assert "📝 Alice: “Felt close at dinner”" in reveal.text
     export = (await one(lite, said(ALICE, "/export"))).attachment
     assert export is not None and "Felt close at dinner" in export.data.decode()
-    assert "Alice 4 📝" in (await one(lite, said(ALICE, "/progress"))).text
+    assert "Alice 4/5 📝" in (await one(lite, said(ALICE, "/progress"))).text
 
 
-async def test_a_note_through_a_note_action_and_a_too_long_note(
+async def test_a_note_through_the_form_is_private_unless_shared(
     lite: Tandem, messenger: FakeMessenger
 ) -> None:
     checkin = await ask(lite, messenger)
     delivery_id = checkin.buttons[0].action.split(":")[1]
-    [saved] = await lite.handle(said(BOB, "ok day", action=f"n:{delivery_id}"))
-    assert "Note saved" in saved.text
+    [saved] = await lite.handle(said(BOB, "ok day, tired", action=f"n:{delivery_id}"))
+    assert "Note saved" in saved.text and "private unless you choose" in saved.text
+    assert [b.label for b in saved.buttons] == ["Keep private", "Share at the reveal"]
     [refused] = await lite.handle(said(BOB, "x" * 1200, action=f"n:{delivery_id}"))
     assert "up to 1000 characters" in refused.text
-    export = (await one(lite, said(ALICE, "/export"))).attachment
-    assert export is not None and "x" * 1001 not in export.data.decode()
+    [forged] = await lite.handle(said(ALICE, action=saved.buttons[1].action))
+    assert "Only the note's author" in forged.text
+    await lite.handle(said(ALICE, action=tap(checkin, 3)))
+    _, reveal = await lite.handle(said(BOB, action=tap(checkin, 3)))
+    assert "tired" not in reveal.text  # private by default
+    alice_export = (await one(lite, said(ALICE, "/export"))).attachment
+    assert alice_export is not None and "tired" not in alice_export.data.decode()
+    [shared, *posted] = await lite.handle(said(BOB, action=saved.buttons[1].action))
+    assert shared.private and [p.text for p in posted] == [
+        "📝 Bob added a note to Sat 21 Nov: “ok day, tired”"
+    ]
 
 
 async def test_chatter_that_is_not_a_reply_is_ignored(
@@ -111,4 +172,4 @@ async def test_unknown_or_forged_buttons_change_nothing(
     assert "1 to 5" in bad.text
     [bad] = await lite.handle(said(ALICE, action="zzz"))
     assert "button" in bad.text
-    assert "No check-in answers" in (await one(lite, said(ALICE, "/progress"))).text
+    assert "No answers to show" in (await one(lite, said(ALICE, "/progress"))).text

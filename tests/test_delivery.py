@@ -16,6 +16,7 @@ from tests.fakes import ALICE, HOME, FakeMessenger, FixedClock, said
 
 
 async def setup(tandem: Tandem, *commands: str, to: Address = HOME) -> None:
+    await tandem.handle(said(ALICE, "/start", to=to))  # only partners change settings
     for command in commands:
         replies = await tandem.handle(said(ALICE, command, to=to))
         assert all("✅" in r.text for r in replies), [r.text for r in replies]
@@ -355,14 +356,22 @@ async def test_a_send_interrupted_by_a_crash_is_not_resent(
     await bot.store.close()
 
 
-async def test_scheduled_checkin_has_five_buttons(
+async def test_scheduled_checkin_has_five_scores_a_skip_and_a_private_way(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
     await setup(lite, "/checkin 21:30 weekends")
     clock.set("2026-11-21T21:30:00+00:00")  # a Saturday
     await lite.dispatch_due()
     [checkin] = messenger.take()
-    assert [b.label for b in checkin.buttons] == ["1", "2", "3", "4", "5"]
+    assert [b.label for b in checkin.buttons] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "Skip today",
+        "🔒 Answer privately",
+    ]
     assert "reply to this message" in checkin.text
     clock.set("2026-11-23T21:30:00+00:00")  # Monday: not a weekend
     await lite.dispatch_due()
@@ -373,7 +382,12 @@ async def test_prompts_do_not_repeat_until_the_pool_is_used_up(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, library: Library
 ) -> None:
     await setup(lite, "/remind 13:00", "/topics patience, forgiveness")
-    pool = {p.text for t in ("patience", "forgiveness") for p in library.by_topic[t]}
+    pool = {
+        p.text
+        for t in ("patience", "forgiveness")
+        for p in library.by_topic[t]
+        if p.audience == "both"  # the sides' prompts go only to a partner who chose one
+    }
     texts = []
     clock.set("2026-11-20T13:00:00+00:00")
     for _ in range(len(pool)):

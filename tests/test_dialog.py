@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.service import Tandem
 from tests.conftest import dialog, one
@@ -83,7 +85,13 @@ async def test_bad_input_gets_an_example_and_changes_nothing(
     tandem: Tandem, typed: str, example: str
 ) -> None:
     await dialog(
-        tandem, [("/timezone Berlin", "✅"), ("/remind 8pm", "✅"), ("/topics gratitude", "✅")]
+        tandem,
+        [
+            ("/start", "not therapy"),
+            ("/timezone Berlin", "✅"),
+            ("/remind 8pm", "✅"),
+            ("/topics gratitude", "✅"),
+        ],
     )
     before = await snapshot(tandem)
     [reply] = await tandem.handle(said(ALICE, typed))
@@ -93,7 +101,14 @@ async def test_bad_input_gets_an_example_and_changes_nothing(
 
 
 async def test_pause_and_resume_with_nothing_scheduled(lite: Tandem) -> None:
-    await dialog(lite, [("/pause", "Nothing to pause"), ("/resume", "Nothing to resume")])
+    await dialog(
+        lite,
+        [
+            ("/start", "not therapy"),
+            ("/pause", "Nothing to pause"),
+            ("/resume", "Nothing to resume"),
+        ],
+    )
 
 
 async def test_unexpected_failure_gets_an_apology_and_logs_no_content(
@@ -106,7 +121,9 @@ async def test_unexpected_failure_gets_an_apology_and_logs_no_content(
     async def broken(ctx, args):  # type: ignore[no-untyped-def]
         raise RuntimeError(secret)
 
-    monkeypatch.setitem(bot.commands.COMMANDS, "tip", broken)
+    monkeypatch.setitem(
+        bot.commands.COMMANDS, "tip", replace(bot.commands.COMMANDS["tip"], handler=broken)
+    )
     with caplog.at_level(logging.DEBUG, logger="bot"):
         [reply] = await lite.handle(said(ALICE, "/tip"))
     assert reply.text.startswith("Sorry, something went wrong on my side. Nothing was changed")
@@ -122,7 +139,7 @@ async def test_bot_added_and_removed(
 
     [welcome] = await lite.handle(Incoming(HOME, event=Event.ADDED))
     assert "not therapy" in welcome.text and "/remind 8pm" in welcome.text
-    await dialog(lite, [("/remind 13:00", "✅")])
+    await dialog(lite, [("/start", "not therapy"), ("/remind 13:00", "✅")])
     assert await lite.handle(Incoming(HOME, event=Event.REMOVED)) == []
     clock.set("2026-11-21T13:00:00+00:00")
     await lite.dispatch_due()
@@ -139,7 +156,10 @@ async def test_forget_erases_everything_for_real(
     from tests.conftest import build
 
     bot = await build(sqlite_url, clock, messenger, library)  # type: ignore[arg-type]
-    await dialog(bot, [("/remind 8pm", "✅"), ("/timezone Berlin", "✅")])
+    await dialog(
+        bot, [("/start", "not therapy"), ("/remind 8pm", "✅"), ("/timezone Berlin", "✅")]
+    )
+    await bot.handle(said(BOB, "/start"))
     await bot.handle(said(ALICE, "/checkin"))
     [checkin] = messenger.take()
     await bot.handle(said(BOB, action=checkin.buttons[2].action))
@@ -151,10 +171,12 @@ async def test_forget_erases_everything_for_real(
     [kept] = await bot.handle(said(ALICE, action=confirm.buttons[1].action))
     assert "Nothing was erased" in kept.text
     [done] = await bot.handle(said(ALICE, action=confirm.buttons[0].action))
-    assert "erased" in done.text
-    data = await snapshot(bot)
-    assert data["members"] == []
-    assert data["checkins"] == [] and data["schedules"] == [] and data["deliveries"] == []
+    assert "erased" in done.text and not done.private
+    from bot.store import CheckinAnswer, Delivery, Member, Schedule, Space
+
+    async with bot.store.unit() as session:
+        for model in (Space, Member, Schedule, Delivery, CheckinAnswer):
+            assert (await session.exec(select(model))).all() == [], model
     await bot.store.close()
     database = Path(sqlite_url.removeprefix("sqlite:///"))
     raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
@@ -169,20 +191,42 @@ def test_logging_set_up_by_the_bot_never_shows_sql_parameters_or_urls() -> None:
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
 
 
-async def test_partners_are_those_who_started_or_answered(
-    lite: Tandem, messenger: FakeMessenger
+async def test_partners_are_those_who_started_and_only_they_change_settings(
+    lite: Tandem, messenger: FakeMessenger, clock: FixedClock
 ) -> None:
-    from tests.fakes import HOME
-
-    assert await lite.may_configure(HOME, "stranger")  # a new chat is open to set up
-    await dialog(lite, [("/help", "Tandem"), ("/start", "not therapy")])
-    assert await lite.may_configure(HOME, ALICE[0])
-    assert not await lite.may_configure(HOME, BOB[0])
-    await lite.handle(said(BOB, "/checkin"))
+    carol = ("u3", "Carol")
+    await dialog(lite, [("/help", "Tandem"), ("/start", "not therapy"), ("/remind 8pm", "✅")])
+    before = await snapshot(lite)
+    for typed in (
+        "/remind 9pm",
+        "/timezone Berlin",
+        "/topics gratitude",
+        "/pause",
+        "/reveal never",
+    ):
+        [refused] = await lite.handle(said(BOB, typed))
+        assert "Only this space's two partners" in refused.text, typed
+    assert "Timezone: UTC" in (await one(lite, said(BOB, "/timezone"))).text  # looking is fine
+    await lite.handle(said(BOB, "/checkin"))  # asking the check-in now is for anyone
     [checkin] = messenger.take()
-    await lite.handle(said(BOB, action=checkin.buttons[3].action))
-    assert await lite.may_configure(HOME, BOB[0])
-    assert [m["display_name"] for m in (await snapshot(lite))["members"]] == ["Alice", "Bob"]
+    [refused] = await lite.handle(said(BOB, action=checkin.buttons[3].action))
+    assert "not one of this space's partners" in refused.text  # answering makes no partner
+    [refused] = await lite.handle(said(BOB, "/forget"))
+    assert "Only this space's two partners" in refused.text
+    after = await snapshot(lite)
+    assert before["space"] == after["space"] and before["schedules"] == after["schedules"]
+    assert [m["partner"] for m in after["members"]] == [True, False]
+    # The erase button works only for the partner who asked, and only for 10 minutes.
+    await lite.handle(said(BOB, "/start"))
+    [confirm] = await lite.handle(said(ALICE, "/forget"))
+    [refused] = await lite.handle(said(BOB, action=confirm.buttons[0].action))
+    assert "Only the person who asked" in refused.text
+    [refused] = await lite.handle(said(carol, action=confirm.buttons[0].action))
+    assert "Only the person who asked" in refused.text
+    clock.advance(minutes=11)
+    [refused] = await lite.handle(said(ALICE, action=confirm.buttons[0].action))
+    assert "expired" in refused.text
+    assert (await snapshot(lite))["schedules"] == after["schedules"]
 
 
 async def test_a_chat_that_is_already_set_up_is_not_greeted_twice(lite: Tandem) -> None:

@@ -49,6 +49,8 @@ async def test_both_platforms_in_one_app(
     try:
         on_telegram = Running(app, tandem, telegram, telegram_api, clock)
         on_discord = Couple(discord_fake, discord_adapter, tandem, clock, via_gateway=True)
+        await on_telegram.say("/start")
+        await on_discord.slash(DISCORD_ALICE, "start")
         assert "20:30" in (await on_telegram.say("/remind 20:30")).text
         assert "21:00" in (await on_discord.slash(DISCORD_ALICE, "remind", time="21:00")).public[0]
 
