@@ -678,7 +678,10 @@ def slash_command(command: Command) -> app_commands.Command[Any, ..., None]:
         if o.choices
     }
     callback = app_commands.choices(**choices)(callback)
-    completes = {o.name: AUTOCOMPLETE[o.kind] for o in options if o.kind in AUTOCOMPLETE}
+    # Discord refuses an option with both choices and autocomplete; the choices win.
+    completes = {
+        o.name: AUTOCOMPLETE[o.kind] for o in options if o.kind in AUTOCOMPLETE and not o.choices
+    }
     callback = app_commands.autocomplete(**completes)(callback)
     return app_commands.Command(
         name=command.name, description=command.description, callback=callback
