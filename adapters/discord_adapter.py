@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import io
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Self
 
 import aiohttp
 import discord
 from discord import app_commands
 
+from bot import actions
 from bot.checkins import MAX_NOTE
-from bot.commands import COMMANDS
+from bot.commands import REGISTRY, Command, Kind, Option
 from bot.content import TOPICS
 from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import SORRY, Tandem
@@ -35,7 +36,9 @@ IDLE_ON_STOP = 3.0  # within the app's 5 s for a whole adapter stop
 MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of holding a delivery slot
 NOTE_TIMEOUT = 15 * 60.0  # an interaction token lives 15 minutes; the modal cannot outlive it
 NOTE_LABEL = "Add a note"
-CHECKIN_ACTION = re.compile(r"a:(\d+):\d+")
+PER_ROW = 5  # Discord's most buttons in one action row
+DMS_CLOSED = 50007  # "Cannot send messages to this user": their DMs are closed, for now
+PAIR_COMMAND = "pair"  # in a server channel, Tandem opens the person's DM before the core links it
 
 GUILD_WELCOME = (
     "👋 Hi, I'm Tandem: a small daily companion for couples who are rebuilding trust or keeping it. "
@@ -44,19 +47,13 @@ GUILD_WELCOME = (
     "To begin, type /start in the channel you two want to use: that channel becomes your space. "
     "A private channel only the two of you (and I) can see works best; a DM with me works too."
 )
-NOT_YOURS = (
-    "Only this space's members, or someone who can manage this channel, can change its settings. "
-    "If you'd like Tandem for yourselves, type /start in your own channel or in a DM with me."
-)
 CANNOT_SEE = "Only people who can see this channel can answer its check-ins."
 CANNOT_POST = (
     "Heads-up: Discord doesn't let me post in this channel on my own, so prompts and check-ins "
     "can't arrive here. Someone who manages the server can give Tandem the View Channel and "
     "Send Messages permissions in this channel."
 )
-SCHEDULING = frozenset({"start", "remind", "checkin"})  # the commands after which I post unasked
 DAY_SUGGESTIONS = ("daily", "weekdays", "weekends", "mon-fri", "mon,wed,fri", "tue,thu", "sat,sun")
-TOPIC_ACTIONS = ("show", "choose", "add", "drop", "all")
 # What talking to Discord can raise, short of a bug.
 DISCORD_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError)
 
@@ -67,32 +64,9 @@ def why(err: Exception) -> str:
     return f"{type(err).__name__} {code}" if isinstance(code, int) else type(err).__name__
 
 
-class Gate(Enum):
-    """Who may do something in a server channel."""
-
-    ANYONE = "anyone"
-    VIEWER = "viewer"  # answering a check-in: whoever can see the channel
-    MANAGER = "manager"  # changing settings: Manage Channels, a member, or a space with none yet
-
-
-# Reading settings back (/timezone, /topics with no argument) is harmless; setting them is not.
-GATED_ALWAYS = frozenset({"remind", "pause", "resume", "forget"})
-GATED_WITH_ARGS = frozenset({"timezone", "topics", "checkin"})
-
-
-def command_gate(name: str, has_args: bool) -> Gate:
-    if name in GATED_ALWAYS or (has_args and name in GATED_WITH_ARGS):
-        return Gate.MANAGER
-    return Gate.ANYONE
-
-
-DESCRIPTIONS = {name: command.description for name, command in COMMANDS.items()}
-
-
-def action_gate(action: str) -> Gate:
-    if action.startswith(("a:", "n:")):
-        return Gate.VIEWER
-    return Gate.ANYONE
+def answers_checkin(action: str) -> bool:
+    """A score or a note: only someone who can see the check-in's channel may give one."""
+    return isinstance(actions.parse(action), actions.Answer | actions.Note)
 
 
 def split_text(text: str, limit: int = MAX_LENGTH) -> list[str]:
@@ -109,13 +83,6 @@ def split_text(text: str, limit: int = MAX_LENGTH) -> list[str]:
         rest = rest[cut:].lstrip()
     pieces.append(rest)
     return [p for p in pieces if p] or [""]
-
-
-def note_action(buttons: Sequence[Button]) -> str | None:
-    """The action of the "Add a note" button a check-in gets, or None for other messages."""
-    if buttons and (match := CHECKIN_ACTION.fullmatch(buttons[0].action)):
-        return f"n:{match[1]}"
-    return None
 
 
 @dataclass
@@ -147,16 +114,23 @@ def render(msg: Outgoing) -> list[Piece]:
 
 
 def button_view(buttons: Sequence[Button]) -> discord.ui.View | None:
-    if not buttons:
+    """Tandem's buttons, five to a row; a check-in gets "Add a note" right after its answers."""
+    # A button that opens a private chat by deep link (`start`) has no Discord form: Tandem
+    # opens DMs itself on /pair, so the core never sends one here.
+    items: list[tuple[str, str, str | None]] = [
+        (b.label, b.action, None) for b in buttons if b.action
+    ]
+    if (note := actions.note_action_for(buttons)) is not None:
+        answers = [
+            i for i, (_, a, _) in enumerate(items) if isinstance(actions.parse(a), actions.Answer)
+        ]
+        items.insert(answers[-1] + 1, (NOTE_LABEL, note, "📝"))
+    if not items:
         return None
     # timeout=None and fixed custom_ids: taps keep working after a restart (see ActionButton).
     view = discord.ui.View(timeout=None)
-    for button in buttons:
-        view.add_item(
-            ActionButton(button.label, button.action, row=0 if len(buttons) <= 5 else None)
-        )
-    if (note := note_action(buttons)) is not None:
-        view.add_item(ActionButton(NOTE_LABEL, note, row=1, emoji="📝"))
+    for index, (label, action, emoji) in enumerate(items):
+        view.add_item(ActionButton(label, action, row=index // PER_ROW, emoji=emoji))
     return view
 
 
@@ -189,7 +163,7 @@ class ActionButton(
 
     async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
         adapter = adapter_of(interaction)
-        if self.action.startswith("n:"):
+        if isinstance(actions.parse(self.action), actions.Note):
             await adapter.open_note(interaction, self.action)
         else:
             await adapter.answer(interaction, action=self.action)
@@ -373,7 +347,10 @@ class DiscordAdapter:
         except discord.RateLimited as err:
             return SendResult(SendStatus.RETRY, retry_after=err.retry_after, reason="RateLimited")
         except (discord.Forbidden, discord.NotFound) as err:
-            self._gone.add(channel_id)
+            # Closed DMs are GONE to the core (it unlinks that private chat, and the partner
+            # answers in the channel), but not here: they may open again, and /pair must work then.
+            if err.code != DMS_CLOSED:
+                self._gone.add(channel_id)
             return SendResult(SendStatus.GONE, reason=why(err))
         except discord.HTTPException as err:
             return self._http_failure(err)
@@ -395,22 +372,34 @@ class DiscordAdapter:
     # Incoming
 
     async def command(
-        self, interaction: discord.Interaction[discord.Client], name: str, *args: str | None
+        self, interaction: discord.Interaction[discord.Client], command: Command, line: str
     ) -> None:
         """A slash command, as the command line the core reads: "/remind 20:30 weekdays"."""
-        words = [a.strip() for a in args if a is not None and a.strip()]
-        text = " ".join([f"/{name}", *words])
-        await self._serve(
-            interaction, self._incoming(interaction, text=text), command_gate(name, bool(words))
-        )
+
+        async def work() -> list[Outgoing]:
+            opens_dm = command.name == PAIR_COMMAND
+            replies = await self.tandem.handle(
+                await self._incoming(interaction, text=line, open_dm=opens_dm)
+            )
+            if self._cannot_post(interaction, command):
+                replies.append(Outgoing(here(interaction), CANNOT_POST, private=True))
+            return replies
+
+        await self._serve(interaction, work)
 
     async def answer(
         self, interaction: discord.Interaction[discord.Client], *, action: str, text: str = ""
     ) -> None:
         """A button tap or a submitted note."""
-        await self._serve(
-            interaction, self._incoming(interaction, text=text, action=action), action_gate(action)
-        )
+
+        async def work() -> list[Outgoing]:
+            if answers_checkin(action) and (refusal := self._viewer_refusal(interaction)):
+                return [Outgoing(here(interaction), refusal, private=True)]
+            opens_dm = action == actions.PAIR
+            incoming = await self._incoming(interaction, text=text, action=action, open_dm=opens_dm)
+            return await self.tandem.handle(incoming)
+
+        await self._serve(interaction, work)
 
     async def open_note(
         self, interaction: discord.Interaction[discord.Client], action: str
@@ -424,24 +413,38 @@ class DiscordAdapter:
         except DISCORD_ERRORS as err:
             log.warning("could not open the note form: %s", why(err))
 
-    def _incoming(
+    async def _incoming(
         self,
         interaction: discord.Interaction[discord.Client],
         *,
         text: str = "",
         action: str | None = None,
+        open_dm: bool = False,
     ) -> Incoming:
         user = interaction.user
+        in_guild = interaction.guild_id is not None
         return Incoming(
-            Address(PLATFORM, str(interaction.channel_id)),
+            here(interaction),
             user_id=str(user.id),
             user_name=user.display_name,
             text=text,
             action=action,
-            direct=interaction.guild_id is None,
+            direct=not in_guild,
             whisper=True,  # every interaction can be answered ephemerally
-            manager=interaction.guild_id is not None and interaction.permissions.manage_channels,
+            manager=in_guild and interaction.permissions.manage_channels,
+            private_chat=await self._open_dm(user) if open_dm and in_guild else None,
         )
+
+    async def _open_dm(self, user: discord.User | discord.Member) -> str | None:
+        """This person's DM channel with Tandem, for the core to link; None if Discord says no."""
+        try:
+            channel = await user.create_dm()
+        except DISCORD_ERRORS as err:
+            log.warning("could not open a DM: %s", why(err))
+            return None
+        # The person asked for it: try it again even if it failed before (DMs may be open now).
+        self._gone.discard(channel.id)
+        return str(channel.id)
 
     @contextlib.contextmanager
     def _at_work(self) -> Iterator[None]:
@@ -455,47 +458,36 @@ class DiscordAdapter:
                 self._idle.set()
 
     async def _serve(
-        self, interaction: discord.Interaction[discord.Client], incoming: Incoming, gate: Gate
+        self,
+        interaction: discord.Interaction[discord.Client],
+        work: Callable[[], Awaitable[list[Outgoing]]],
     ) -> None:
+        """Runs the work, acknowledging the interaction in time if it is slow, then answers."""
         with self._at_work():
             if interaction.channel_id is not None:
                 self._gone.discard(interaction.channel_id)
-            work = asyncio.ensure_future(self._work(interaction, incoming, gate))
-            done, _ = await asyncio.wait({work}, timeout=self.ack_after)
+            task = asyncio.ensure_future(self._safely(interaction, work))
+            done, _ = await asyncio.wait({task}, timeout=self.ack_after)
             if not done:
                 await self._defer(interaction)
-            await self._reply(interaction, await work)
-
-    async def _work(
-        self, interaction: discord.Interaction[discord.Client], incoming: Incoming, gate: Gate
-    ) -> list[Outgoing]:
-        try:
-            refusal = await self._refusal(interaction, incoming.to, gate)
-            if refusal is not None:
-                return [Outgoing(incoming.to, refusal, private=True)]
-            replies = await self.tandem.handle(incoming)
-            if self._cannot_post(interaction, incoming):
-                replies.append(Outgoing(incoming.to, CANNOT_POST, private=True))
-            return replies
-        except Exception as err:  # the core answers its own errors; this is a last resort
-            log.error("answering an interaction failed with %s", type(err).__name__)
-            return [Outgoing(incoming.to, SORRY, private=True)]
-
-    async def _refusal(
-        self, interaction: discord.Interaction[discord.Client], to: Address, gate: Gate
-    ) -> str | None:
-        if gate is Gate.ANYONE or interaction.guild_id is None:
-            return None  # in a DM, the person is the space
-        if gate is Gate.VIEWER:
-            return self._viewer_refusal(interaction)
-        return None  # the core decides who may change what (interaction.permissions travel along)
+            await self._reply(interaction, await task)
 
     @staticmethod
-    def _cannot_post(interaction: discord.Interaction[discord.Client], incoming: Incoming) -> bool:
+    async def _safely(
+        interaction: discord.Interaction[discord.Client],
+        work: Callable[[], Awaitable[list[Outgoing]]],
+    ) -> list[Outgoing]:
+        try:
+            return await work()
+        except Exception as err:  # the core answers its own errors; this is a last resort
+            log.error("answering an interaction failed with %s", type(err).__name__)
+            return [Outgoing(here(interaction), SORRY, private=True)]
+
+    @staticmethod
+    def _cannot_post(interaction: discord.Interaction[discord.Client], command: Command) -> bool:
         # Replies to commands need no channel permission, so setup seems fine; the scheduled
         # messages would then hit 403 and the space would stop without a word. Say so now.
-        name = incoming.text[1:].split(" ", 1)[0] if incoming.text.startswith("/") else ""
-        if interaction.guild_id is None or name not in SCHEDULING:
+        if interaction.guild_id is None or not posts_unasked(command):
             return False
         allowed = interaction.app_permissions
         in_thread = isinstance(interaction.channel, discord.Thread)
@@ -518,7 +510,10 @@ class DiscordAdapter:
     async def _reply(
         self, interaction: discord.Interaction[discord.Client], replies: list[Outgoing]
     ) -> None:
-        pieces = [piece for reply in replies for piece in render(reply)]
+        """Replies to this channel answer the interaction; the rest (a reveal in the channel after
+        a tap in a DM, a DM after /pair) are posted like any other message."""
+        channel = here(interaction)
+        pieces = [piece for reply in replies if reply.to == channel for piece in render(reply)]
         try:
             rest = await self._first_response(interaction, pieces)
             for piece in rest:
@@ -527,6 +522,11 @@ class DiscordAdapter:
                 )
         except DISCORD_ERRORS as err:
             log.warning("could not answer an interaction: %s", why(err))
+        for reply in replies:
+            if reply.to != channel:
+                result = await self.send(reply)
+                if result.status is not SendStatus.DELIVERED:
+                    log.warning("a reply to another chat was not delivered: %s", result.reason)
 
     async def _first_response(
         self, interaction: discord.Interaction[discord.Client], pieces: list[Piece]
@@ -534,7 +534,7 @@ class DiscordAdapter:
         """Sends or settles the interaction's own response; returns the pieces left for follow-ups."""
         if not interaction.response.is_done():
             if not pieces:
-                # The core already said it through send() (a check-in asked now): leave no trace.
+                # Everything was said elsewhere (a check-in asked now, a reveal): leave no trace.
                 await interaction.response.defer(ephemeral=True, thinking=True)
                 await interaction.delete_original_response()
                 return []
@@ -630,88 +630,72 @@ async def topic_choices(
     return [app_commands.Choice(name=n, value=n) for n in names if len(n) <= 100][:25]
 
 
-def plain_command(name: str) -> app_commands.Command[Any, Any, None]:
-    async def callback(interaction: discord.Interaction[discord.Client]) -> None:
-        await adapter_of(interaction).command(interaction, name)
+AUTOCOMPLETE = {Kind.ZONE: zone_choices, Kind.DAYS: day_choices, Kind.TOPICS: topic_choices}
+# The first parameter discord.py passes; the options follow as keyword arguments.
+INTERACTION = inspect.Parameter(
+    "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+)
 
+
+def option_parameter(option: Option) -> inspect.Parameter:
+    """A registry option as the typed parameter discord.py reads a slash command's option from."""
+    annotation: Any
+    if option.choices:
+        annotation = str  # the choice's name: the value the core reads may be empty ("show")
+    elif option.kind is Kind.NUMBER:
+        annotation = app_commands.Range[int, 1, option.max_value]
+    else:
+        annotation = app_commands.Range[str, 1, option.max_length]
+    default = inspect.Parameter.empty if option.required else None
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def option_value(option: Option, value: object) -> object:
+    """What the core reads for an option's value: a choice's name becomes its command-line word."""
+    if value is None or not option.choices:
+        return value
+    return dict(option.choices).get(str(value), value)
+
+
+def slash_command(command: Command) -> app_commands.Command[Any, ..., None]:
+    """A real discord.py slash command built from a registry entry; its callback's signature is
+    made from the options, since discord.py reads the parameters from the signature."""
+
+    async def callback(interaction: discord.Interaction[discord.Client], **values: Any) -> None:
+        line = command.line([option_value(o, values.get(o.name)) for o in command.options])
+        await adapter_of(interaction).command(interaction, command, line)
+
+    options = command.options
+    callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [INTERACTION, *(option_parameter(o) for o in options)]
+    )
+    callback = app_commands.describe(**{o.name: o.description for o in options})(callback)
+    choices = {
+        o.name: [app_commands.Choice(name=shown, value=shown) for shown, _ in o.choices]
+        for o in options
+        if o.choices
+    }
+    callback = app_commands.choices(**choices)(callback)
+    # Discord refuses an option with both choices and autocomplete; the choices win.
+    completes = {
+        o.name: AUTOCOMPLETE[o.kind] for o in options if o.kind in AUTOCOMPLETE and not o.choices
+    }
+    callback = app_commands.autocomplete(**completes)(callback)
     return app_commands.Command(
-        name=name, description=DESCRIPTIONS.get(name, f"Tandem's /{name}"), callback=callback
+        name=command.name, description=command.description, callback=callback
     )
 
 
-def slash_commands() -> list[app_commands.Command[Any, Any, None]]:
-    """One slash command per core command, with typed options where the command takes any."""
+def posts_unasked(command: Command) -> bool:
+    """After this command Tandem posts in the channel on its own: a space begins, or a time is set."""
+    return command.name == "start" or any(o.kind is Kind.TIME for o in command.options)
 
-    @app_commands.command(name="timezone", description=DESCRIPTIONS["timezone"])
-    @app_commands.describe(
-        zone="A city or zone: Berlin, Europe/Berlin, UTC+5:30. Empty shows yours."
-    )
-    @app_commands.autocomplete(zone=zone_choices)
-    async def timezone(
-        interaction: discord.Interaction[discord.Client],
-        zone: app_commands.Range[str, 1, 64] | None = None,
-    ) -> None:
-        await adapter_of(interaction).command(interaction, "timezone", zone)
 
-    @app_commands.command(name="remind", description=DESCRIPTIONS["remind"])
-    @app_commands.describe(
-        time="When, in your timezone: 20:30, 8pm, 8:30 pm; or off",
-        days="Which days: daily, weekdays, weekends, mon,wed,fri (daily if empty)",
-    )
-    @app_commands.autocomplete(days=day_choices)
-    async def remind(
-        interaction: discord.Interaction[discord.Client],
-        time: app_commands.Range[str, 1, 20],
-        days: app_commands.Range[str, 1, 60] | None = None,
-    ) -> None:
-        await adapter_of(interaction).command(interaction, "remind", time, days)
-
-    @app_commands.command(name="checkin", description=DESCRIPTIONS["checkin"])
-    @app_commands.describe(
-        time="Daily check-in time: 21:30, 9pm; or off. Empty asks the check-in now",
-        days="Which days: daily, weekdays, weekends, mon,wed,fri (daily if empty)",
-    )
-    @app_commands.autocomplete(days=day_choices)
-    async def checkin(
-        interaction: discord.Interaction[discord.Client],
-        time: app_commands.Range[str, 1, 20] | None = None,
-        days: app_commands.Range[str, 1, 60] | None = None,
-    ) -> None:
-        await adapter_of(interaction).command(interaction, "checkin", time, days)
-
-    @app_commands.command(name="topics", description=DESCRIPTIONS["topics"])
-    @app_commands.describe(
-        action="show the list, choose exactly these, add, drop, or use all",
-        topics="Topic names, separated by commas: gratitude, patience",
-    )
-    @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in TOPIC_ACTIONS])
-    @app_commands.autocomplete(topics=topic_choices)
-    async def topics(
-        interaction: discord.Interaction[discord.Client],
-        action: app_commands.Choice[str] | None = None,
-        topics: app_commands.Range[str, 1, 200] | None = None,
-    ) -> None:
-        verb = action.value if action is not None else ("choose" if topics else "show")
-        words: list[str | None] = [verb, topics]  # add x, drop x
-        if verb == "show":
-            words = []
-        elif verb == "choose":
-            words = [topics]
-        await adapter_of(interaction).command(interaction, "topics", *words)
-
-    @app_commands.command(name="pause", description=DESCRIPTIONS["pause"])
-    @app_commands.describe(days="For how many days (empty: until you /resume)")
-    async def pause(
-        interaction: discord.Interaction[discord.Client],
-        days: app_commands.Range[int, 1, 365] | None = None,
-    ) -> None:
-        await adapter_of(interaction).command(
-            interaction, "pause", None if days is None else f"{days} days"
-        )
-
-    typed: list[app_commands.Command[Any, Any, None]] = [timezone, remind, checkin, topics, pause]
-    by_name = {command.name: command for command in typed}
-    return [by_name.get(name) or plain_command(name) for name in COMMANDS]
+def here(interaction: discord.Interaction[discord.Client]) -> Address:
+    """The chat an interaction happened in."""
+    return Address(PLATFORM, str(interaction.channel_id))
 
 
 def build_tree(client: TandemClient) -> app_commands.CommandTree[TandemClient]:
@@ -721,8 +705,8 @@ def build_tree(client: TandemClient) -> app_commands.CommandTree[TandemClient]:
         allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True),
         allowed_installs=app_commands.AppInstallationType(guild=True),
     )
-    for command in slash_commands():
-        tree.add_command(command)
+    for command in REGISTRY:
+        tree.add_command(slash_command(command))
 
     @tree.error
     async def on_error(

@@ -140,6 +140,8 @@ class FakeDiscord:
         self._tokens: dict[str, tuple[int, int, int]] = {}  # token -> (interaction, channel, user)
         self._answered: dict[int, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
+        self._people: dict[int, Person] = {}
+        self.dms: dict[int, Channel] = {ALICE.id: DM}  # person -> their DM channel with the bot
         self.port = 0
 
     @property
@@ -163,6 +165,7 @@ class FakeDiscord:
         app.router.add_put(f"{api}/applications/{{app}}/commands", self._sync)
         app.router.add_put(f"{api}/applications/{{app}}/guilds/{{guild}}/commands", self._sync)
         app.router.add_post(f"{api}/channels/{{channel}}/messages", self._channel_message)
+        app.router.add_post(f"{api}/users/@me/channels", self._open_dm)
         app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
         app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._followup)
         app.router.add_patch(f"{api}/webhooks/{{app}}/{{token}}/messages/@original", self._edit)
@@ -181,6 +184,16 @@ class FakeDiscord:
     def script(self, channel_id: int, *replies: Reply) -> None:
         """Answers the next posts to this channel with these replies, then normally again."""
         self._scripts.setdefault(channel_id, deque()).extend(replies)
+
+    def dm(self, person: Person) -> Channel:
+        """This person's DM channel with the bot (Discord gives each pair one, for good)."""
+        if person.id not in self.dms:
+            self.dms[person.id] = Channel(next(self._ids), f"dm-{person.name}", guild_id=None)
+        return self.dms[person.id]
+
+    def channel(self, channel_id: int) -> Channel:
+        dms = {c.id: c for c in self.dms.values()}
+        return dms.get(channel_id) or Channel(channel_id, "", GUILD_ID)
 
     def posts_to(self, channel_id: int) -> int:
         """How many times the bot tried to post a message in this channel."""
@@ -335,6 +348,13 @@ class FakeDiscord:
         post = self._record("message", channel_id, payload, files)
         return as_json(self.messages[post.message_id or 0])
 
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        # Opening a DM always works, closed or not; only posting in it can fail (50007).
+        self.requests.append((request.method, request.path))
+        person = self._people[int((await request.json())["recipient_id"])]
+        channel = self.dm(person)
+        return as_json({"id": str(channel.id), "type": 1, "recipients": [person.user()]})
+
     async def _callback(self, request: web.Request) -> web.Response:
         interaction_id, token = int(request.match_info["id"]), request.match_info["token"]
         self.requests.append((request.method, request.path))
@@ -375,6 +395,7 @@ class FakeDiscord:
         post.kind = "reply"
         post.content = payload.get("content") or ""
         post.buttons = buttons_of(payload.get("components") or [])
+        post.data["components"] = payload.get("components") or []
         post.files = files
         self.messages[post.message_id or 0].update(
             content=post.content, components=payload.get("components") or []
@@ -464,6 +485,7 @@ class FakeDiscord:
         data: dict[str, Any],
         message_id: int | None = None,
     ) -> dict[str, Any]:
+        self._people[person.id] = person
         interaction_id = next(self._ids)
         token = f"interaction-token-{interaction_id}"
         self._tokens[token] = (interaction_id, channel.id, person.id)
@@ -520,8 +542,7 @@ class FakeDiscord:
     def tap(self, person: Person, post: Post, label: str) -> dict[str, Any]:
         [custom_id] = [c for text, c in post.buttons if text == label]
         data = {"custom_id": custom_id, "component_type": 2}
-        channel = Channel(post.channel_id, "", None if post.channel_id == DM.id else GUILD_ID)
-        return self.interaction(3, person, channel, data, post.message_id)
+        return self.interaction(3, person, self.channel(post.channel_id), data, post.message_id)
 
     def submit(self, person: Person, modal: Post, text: str) -> dict[str, Any]:
         note = {"type": 4, "id": 2, "custom_id": "note", "value": text}
@@ -529,8 +550,7 @@ class FakeDiscord:
             "custom_id": modal.data["custom_id"],
             "components": [{"type": 18, "id": 1, "component": note}],
         }
-        channel = Channel(modal.channel_id, "", None if modal.channel_id == DM.id else GUILD_ID)
-        return self.interaction(5, person, channel, data)
+        return self.interaction(5, person, self.channel(modal.channel_id), data)
 
 
 def command_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -545,6 +565,12 @@ def command_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
             if value is not None
         ],
     }
+
+
+def rows_of(post: Post) -> list[list[str]]:
+    """The labels of a post's buttons, row by row, as Discord lays them out."""
+    components = post.data.get("components") or []
+    return [[b.get("label") or "" for b in row.get("components", [])] for row in components]
 
 
 def buttons_of(components: list[dict[str, Any]]) -> list[tuple[str, str]]:

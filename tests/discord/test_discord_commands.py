@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.discord_adapter import CANNOT_POST
-from bot.commands import COMMANDS, DESCRIPTIONS
+from bot.commands import COMMANDS, NOT_A_PARTNER, REGISTRY, Kind
 from bot.content import Library
 from bot.messages import Address, Incoming, Outgoing
 from bot.service import SORRY, Tandem
@@ -28,31 +28,56 @@ from tests.discord.discord_fakes import (
     VIEW,
     FakeDiscord,
     Person,
+    rows_of,
 )
 from tests.discord.harness import Couple, core, new_adapter
 from tests.fakes import FixedClock
 
 
-async def test_every_core_command_is_a_slash_command_synced_at_start(
+async def test_every_registry_command_and_option_is_synced_as_the_registry_says(
     couple: Couple, fake: FakeDiscord
 ) -> None:
     synced = {c["name"]: c for c in fake.synced[None]}
-    assert set(synced) == set(COMMANDS)
-    assert {name: c["description"] for name, c in synced.items()} == DESCRIPTIONS
+    assert list(synced) == [c.name for c in REGISTRY]
     assert all(c["contexts"] == [0, 1] for c in synced.values())  # server channels and DMs
-    options = {name: {o["name"]: o for o in c.get("options", [])} for name, c in synced.items()}
-    assert options["remind"]["time"]["required"] and options["remind"]["days"]["autocomplete"]
-    assert options["timezone"]["zone"]["autocomplete"]
-    assert [c["value"] for c in options["topics"]["action"]["choices"]] == [
-        "show",
-        "choose",
-        "add",
-        "drop",
-        "all",
-    ]
-    days = options["pause"]["days"]
-    assert (days["type"], days["min_value"], days["max_value"]) == (4, 1, 365)
-    assert all(o["description"] for opts in options.values() for o in opts.values())
+    for command in REGISTRY:
+        payload = synced[command.name]
+        assert payload["description"] == command.description
+        options = {o["name"]: o for o in payload.get("options", [])}
+        assert set(options) == {o.name for o in command.options}, command.name
+        for option in command.options:
+            sent = options[option.name]
+            where = f"/{command.name} {option.name}"
+            assert sent["description"] == option.description, where
+            assert sent.get("required", False) == option.required, where
+            if option.choices:
+                assert [c["name"] for c in sent["choices"]] == [s for s, _ in option.choices]
+            elif option.kind is Kind.NUMBER:
+                assert (sent["type"], sent["min_value"], sent["max_value"]) == (
+                    4,
+                    1,
+                    option.max_value,
+                ), where
+            else:
+                assert (sent["type"], sent["max_length"]) == (3, option.max_length), where
+            completes = option.kind in (Kind.ZONE, Kind.DAYS, Kind.TOPICS) and not option.choices
+            assert sent.get("autocomplete", False) == completes, where
+    # Discord lists required options first, whatever order a command declares them in.
+    for payload in synced.values():
+        required = [o.get("required", False) for o in payload.get("options", [])]
+        assert required == sorted(required, reverse=True)
+
+
+async def test_options_reach_the_core_as_the_command_line_it_reads(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")
+    said = await couple.slash(ALICE, "pause", days=3)
+    assert "Nothing to pause" in said.public[0]  # "/pause 3 days": the template applied
+    said = await couple.slash(ALICE, "topics", action="show")  # a choice whose word is empty
+    assert said.public[0].startswith("📚 Topics")
+    said = await couple.slash(ALICE, "topics", action="choose", topics="gratitude")
+    assert said.public == ["✅ Your topics: Gratitude."]
+    said = await couple.slash(ALICE, "forget", scope="only me")  # shown "only me", typed "me"
+    assert "erases your own check-in answers" in said.public[0]
 
 
 async def test_a_dev_guild_gets_the_commands_instantly_and_nothing_goes_global(
@@ -130,6 +155,7 @@ async def test_a_couples_first_day_of_commands(couple: Couple, library: Library)
 async def test_bad_input_gets_a_private_example_and_changes_nothing(
     couple: Couple, name: str, options: dict[str, object], example: str
 ) -> None:
+    await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "remind", time="20:30")
     before = (await couple.slash(ALICE, "schedule")).public
     said = await couple.slash(ALICE, name, **options)
@@ -153,6 +179,7 @@ async def test_export_arrives_as_a_json_file(couple: Couple) -> None:
 
 
 async def test_forget_asks_first_then_erases_in_public(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "remind", time="20:30")
     ask = await couple.slash(ALICE, "forget")
     question = couple.fake.find(HOME, "can't be undone")
@@ -161,7 +188,7 @@ async def test_forget_asks_first_then_erases_in_public(couple: Couple) -> None:
     kept = await couple.tap(ALICE, question, "Cancel")
     assert kept.private == ["Kept as it was. Nothing was erased."]
     erased = await couple.tap(ALICE, question, "Yes, erase everything")
-    assert any("Everything Tandem kept about this chat is erased" in t for t in erased.public)
+    assert any("Everything Tandem kept about this space is erased" in t for t in erased.public)
     assert "Daily prompt: off" in (await couple.slash(ALICE, "schedule")).public[0]
 
 
@@ -197,26 +224,40 @@ async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
     assert checkin.startswith("💬 Check-in:")
     assert "tap “Add a note”" in checkin and "reply to this message" not in checkin
     post = couple.fake.last_message(HOME)
-    assert [label for label, _ in post.buttons] == ["1", "2", "3", "4", "5", "Add a note"]
+    assert rows_of(post) == [
+        ["1", "2", "3", "4", "5"],
+        ["Skip today", "Add a note", "🔒 Answer privately"],
+    ]
     assert said.private == [] and couple.fake.thinking() == []
 
 
-async def test_both_partners_answer_with_buttons_and_hear_together_when_both_did(
+async def test_both_partners_answer_in_the_channel_and_the_scores_show_once_both_did(
     couple: Couple,
 ) -> None:
+    await couple.slash(ALICE, "start")
+    await couple.slash(BOB, "start")
     await couple.slash(ALICE, "checkin")
     checkin = couple.fake.last_message(HOME)
     alice = await couple.tap(ALICE, checkin, "4")
-    assert alice.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is saved as 4/5."]
-    assert alice.public == []
+    assert alice.private == [
+        "Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5. "
+        "You'll both see the answers when Bob has answered."
+    ]
+    assert not any("4" in text for text in alice.public)  # at most a nudge, never the score
     changed = await couple.tap(ALICE, checkin, "3")
-    assert changed.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is changed to 3/5."]
+    assert changed.private[0].startswith(
+        "Thanks, Alice. Your check-in for Sat 21 Nov is changed to 3/5."
+    )
+    assert changed.public == []  # one nudge a day, never a second
     bob = await couple.tap(BOB, checkin, "5")
-    assert bob.private == ["Thanks, Bob. Your check-in for Sat 21 Nov is saved as 5/5."]
-    assert bob.public == ["💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row."]
+    assert bob.private == ["Thanks, Bob. Your check-in for Sat 21 Nov is saved: 5/5."]
+    assert bob.public == [
+        "💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row.\nAlice 3/5 · Bob 5/5"
+    ]
 
 
-async def test_a_note_goes_through_a_form(couple: Couple) -> None:
+async def test_a_note_goes_through_a_form_and_stays_private(couple: Couple) -> None:
+    await couple.slash(BOB, "start")
     await couple.slash(ALICE, "checkin")
     checkin = couple.fake.last_message(HOME)
     form = await couple.tap(BOB, checkin, "Add a note")
@@ -224,8 +265,9 @@ async def test_a_note_goes_through_a_form(couple: Couple) -> None:
     saved = await couple.run(couple.fake.submit(BOB, form.modal, "Felt heard tonight."))
     assert saved.public == []
     assert saved.private[0].startswith("📝 Note saved with your check-in for Sat 21 Nov, Bob.")
-    progress = (await couple.slash(BOB, "progress")).public[0]
-    assert "Bob – 📝" in progress
+    [confirmation] = [p for p in saved.posts if p.shown]
+    assert rows_of(confirmation) == [["Keep private", "Share at the reveal"]]
+    assert "Felt heard" not in " ".join(couple.fake.public(HOME))
 
 
 async def test_old_checkin_buttons_still_work_after_a_restart(
@@ -233,6 +275,7 @@ async def test_old_checkin_buttons_still_work_after_a_restart(
 ) -> None:
     first = new_adapter()
     await first.start(core(store, clock, library, first))
+    await Couple(fake, first, first.tandem, clock).slash(ALICE, "start")
     await Couple(fake, first, first.tandem, clock).slash(ALICE, "checkin")
     await first.stop()
     checkin = fake.last_message(HOME)
@@ -240,7 +283,9 @@ async def test_old_checkin_buttons_still_work_after_a_restart(
     await second.start(core(store, clock, library, second))
     try:
         said = await Couple(fake, second, second.tandem, clock).tap(ALICE, checkin, "2")
-        assert said.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is saved as 2/5."]
+        assert said.private[0].startswith(
+            "Thanks, Alice. Your check-in for Sat 21 Nov is saved: 2/5."
+        )
     finally:
         await second.stop()
 
@@ -255,15 +300,14 @@ async def test_someone_outside_the_couple_cannot_change_the_schedule(couple: Cou
         ("topics", {"topics": "gratitude"}),
         ("pause", {}),
         ("resume", {}),
+        ("reveal", {"mode": "instant"}),
+        ("question", {"number": 2}),
+        ("export", {}),
         ("forget", {}),
     ]:
         said = await couple.slash(EVE, name, **options)
         assert said.public == [], name
-        assert said.private == [
-            "Only this space's members, or someone who can manage this channel, can change its "
-            "settings. If you'd like Tandem for yourselves, type /start in your own channel or in "
-            "a DM with me."
-        ], name
+        assert said.private == [NOT_A_PARTNER], name
     assert (await couple.slash(EVE, "timezone")).public[0].startswith("🕰 Timezone: UTC")
     schedule = (await couple.slash(ALICE, "schedule")).public[0]
     assert "Daily prompt: 20:30 every day" in schedule and "Daily check-in: off" in schedule
@@ -272,8 +316,10 @@ async def test_someone_outside_the_couple_cannot_change_the_schedule(couple: Cou
 async def test_a_moderator_may_change_it_and_a_new_channel_is_open_to_anyone(
     couple: Couple,
 ) -> None:
+    await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "remind", time="20:30")
     assert (await couple.slash(MODERATOR, "remind", time="21:00")).private == []
+    await couple.slash(EVE, "start", channel=LOUNGE)
     assert (await couple.slash(EVE, "remind", time="7am", channel=LOUNGE)).private == []
     assert "07:00" in (await couple.slash(EVE, "schedule", channel=LOUNGE)).public[0]
 
@@ -284,7 +330,9 @@ async def test_someone_outside_the_couple_cannot_confirm_forget(couple: Couple) 
     await couple.slash(ALICE, "forget")
     question = couple.fake.find(HOME, "can't be undone")
     said = await couple.tap(EVE, question, "Yes, erase everything")
-    assert said.public == [] and said.private[0].startswith("Only this space's members")
+    assert said.public == [] and said.private == [
+        "Only the person who asked can confirm this. Nothing was erased."
+    ]
     assert "20:30" in (await couple.slash(ALICE, "schedule")).public[0]
 
 
@@ -342,7 +390,12 @@ async def paced(
     tandem = PacedTandem(store, clock, library, adapter)
     tandem.release = asyncio.Event()
     await adapter.start(tandem)
-    yield Couple(fake, adapter, tandem, clock), tandem
+    couple = Couple(fake, adapter, tandem, clock)
+    tandem.release.set()
+    await couple.slash(ALICE, "start")
+    tandem.release.clear()
+    fake.timeline.clear()
+    yield couple, tandem
     await adapter.stop()
 
 

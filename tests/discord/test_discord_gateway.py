@@ -21,6 +21,7 @@ from tests.discord.discord_fakes import (
     error,
     guild_payload,
     rate_limited,
+    rows_of,
 )
 from tests.discord.harness import TOKEN, Couple, core, new_adapter
 from tests.fakes import FixedClock
@@ -52,11 +53,13 @@ async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
     live.clock.set("2026-11-21T20:30:00+00:00")
     [checkin] = await live.dispatch()
     assert checkin.content.startswith("💬 Check-in:")
-    assert [label for label, _ in checkin.buttons] == ["1", "2", "3", "4", "5", "Add a note"]
+    assert len(rows_of(checkin)) == 2 and "Add a note" in rows_of(checkin)[1]
     alice = await live.tap(ALICE, checkin, "4")
-    assert alice.private == ["Thanks, Alice. Your check-in for Sat 21 Nov is saved as 4/5."]
+    assert alice.private[0].startswith("Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5.")
     bob = await live.tap(BOB, checkin, "5")
-    assert bob.public == ["💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row."]
+    assert bob.public == [
+        "💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row.\nAlice 4/5 · Bob 5/5"
+    ]
     noted = await live.note(ALICE, checkin, "We laughed a lot today.")
     assert noted.private[0].startswith("📝 Note saved with your check-in for Sat 21 Nov, Alice.")
     assert fake.public(HOME).count(prompt.content) == 1
@@ -66,6 +69,7 @@ async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
 async def test_after_a_disconnect_the_bot_resumes_and_a_prompt_due_meanwhile_arrives_once(
     live: Couple, fake: FakeDiscord
 ) -> None:
+    await live.slash(ALICE, "start")
     await live.slash(ALICE, "remind", time="20:30")
     await fake.drop_gateway(reopen=False)
     live.clock.set("2026-11-21T20:30:00+00:00")
@@ -84,6 +88,7 @@ async def test_after_a_disconnect_the_bot_resumes_and_a_prompt_due_meanwhile_arr
 async def test_when_discord_is_down_altogether_the_prompt_comes_once_it_is_back(
     live: Couple, fake: FakeDiscord
 ) -> None:
+    await live.slash(ALICE, "start")
     await live.slash(ALICE, "remind", time="20:30")
     await fake.drop_gateway(reopen=False)
     fake.script(HOME.id, Reply(503, {"message": "unavailable"}), Reply(drop=True))
@@ -116,6 +121,7 @@ async def test_joining_a_server_posts_a_short_welcome_where_it_may_write(
 
 
 async def test_removed_from_a_server_its_spaces_go_quiet(live: Couple, fake: FakeDiscord) -> None:
+    await live.slash(ALICE, "start")
     await live.slash(ALICE, "remind", time="20:30")
     await fake.push("GUILD_DELETE", {"id": str(GUILD_ID)})
     await live.settle()
@@ -126,6 +132,7 @@ async def test_removed_from_a_server_its_spaces_go_quiet(live: Couple, fake: Fak
 async def test_a_deleted_channel_goes_quiet_without_a_failed_send(
     live: Couple, fake: FakeDiscord
 ) -> None:
+    await live.slash(ALICE, "start")
     await live.slash(ALICE, "remind", time="20:30")
     await fake.push("CHANNEL_DELETE", HOME.payload())
     await live.settle()
@@ -157,6 +164,7 @@ async def test_the_token_and_what_people_write_never_reach_the_logs(
     await adapter.start(core(store, clock, library, adapter))
     couple = Couple(fake, adapter, adapter.tandem, clock, via_gateway=True)
     try:
+        await couple.slash(ALICE, "start")
         await couple.slash(ALICE, "remind", time="20:30")
         await couple.slash(ALICE, "checkin")
         secret = "a private worry about money"

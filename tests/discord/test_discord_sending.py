@@ -22,6 +22,7 @@ TO_HOME = Address("discord", str(HOME.id))
 
 async def prompt_due(couple: Couple) -> None:
     """A daily prompt at 20:30 UTC, and the clock at that minute."""
+    await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "remind", time="20:30")
     couple.clock.set("2026-11-21T20:30:00+00:00")
 
@@ -83,10 +84,16 @@ async def test_a_deleted_channel_stops_its_space(couple: Couple) -> None:
     assert couple.fake.posts_to(HOME.id) == 1 and prompts_in(couple) == []
 
 
-async def test_a_dm_the_member_closed_is_gone(couple: Couple) -> None:
+async def test_a_dm_the_member_closed_is_gone_for_the_core_but_tried_again_later(
+    couple: Couple,
+) -> None:
     couple.fake.script(DM.id, error(403, 50007, "Cannot send messages to this user"))
-    result = await couple.adapter.send(Outgoing(Address("discord", str(DM.id)), "hello"))
+    to_dm = Address("discord", str(DM.id))
+    result = await couple.adapter.send(Outgoing(to_dm, "hello"))
     assert result.status is SendStatus.GONE and "50007" in result.reason
+    # The member may open their DMs again; unlike a lost channel, nothing is remembered here.
+    assert (await couple.adapter.send(Outgoing(to_dm, "hello"))).status is SendStatus.DELIVERED
+    assert couple.fake.posts_to(DM.id) == 2
 
 
 async def test_a_short_rate_limit_is_waited_out_and_the_prompt_arrives_once(
