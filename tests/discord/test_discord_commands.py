@@ -126,7 +126,7 @@ async def test_a_couples_first_day_of_commands(couple: Couple, library: Library)
         ("pause", {}, "Paused until you /resume"),
         ("resume", {}, "Welcome back"),
         ("progress", {}, "Streak: 0 days"),
-        ("privacy", {}, "/forget erases all of it"),
+        ("privacy", {}, "never: the other's private notes"),
         ("support", {}, "emergency"),
         ("help", {}, "/remind <time> [days]"),
         ("remind", {"time": "off"}, "Daily prompt turned off."),

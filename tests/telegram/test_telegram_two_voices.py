@@ -99,7 +99,7 @@ async def test_someone_outside_the_group_cannot_use_its_link(bot: Running) -> No
 
     refused = await bot.say(f"/start {start_code(offer.urls[0])}", user=KIM, chat=private_chat(KIM))
 
-    assert refused.text.startswith("That link belongs to a group you're not in")
+    assert refused.text.startswith("I couldn't confirm that you're in the group")
     [asked] = bot.api.of("getChatMember")
     assert (asked.chat_id, asked.params["user_id"]) == (GROUP.id, KIM.id)
     assert await private_chats(bot) == {"Alex": None}
@@ -331,11 +331,6 @@ async def test_opening_the_link_the_very_first_time_links_once(
     assert await bot.space(private_chat(SAM)) is None  # no second space left behind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a tap on “Answer privately” in the group posts the deep link publicly "
-    "(pair_here uses ctx.reply); whispered, Telegram opens the private chat in one tap",
-)
 async def test_tapping_answer_privately_in_the_group_opens_the_private_chat_in_one_tap(
     bot: Running,
 ) -> None:
@@ -351,11 +346,6 @@ async def test_tapping_answer_privately_in_the_group_opens_the_private_chat_in_o
     assert messages(bot.api.calls[mark:], GROUP.id) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: REMOVED from the private chat that holds a two-private-chat space "
-    "deactivates the whole space instead of unlinking that partner",
-)
 async def test_without_a_group_the_partner_who_blocks_is_unlinked_and_the_other_goes_on(
     bot: Running,
 ) -> None:
