@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 
+from sqlmodel import select
+
 from bot.messages import Address, Incoming, Outgoing
 from bot.service import Tandem
+from bot.store import PairCode
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 
 CAROL = ("u3", "Carol")
@@ -62,7 +65,10 @@ async def test_pairing_links_each_private_chat_and_checks_the_group(
     await lite.handle(said(ALICE, "/start"))
     [link] = await lite.handle(said(ALICE, "/pair"))
     code = start_code(link)
-    assert len(code) >= 22 and ALICE[0] not in code  # 128+ random bits, no ids
+    assert len(code) >= 22  # 128+ random bits (24 URL-safe characters)
+    async with lite.store.unit() as session:
+        stored = (await session.exec(select(PairCode))).all()
+    assert [p.code_hash for p in stored] != [code]  # only a hash is kept, never the code
     messenger.members = {(HOME.chat_id, ALICE[0])}
     [refused] = await lite.handle(privately(CAROL, f"/start {code}"))
     assert "couldn't confirm that you're in the group" in refused.text
