@@ -65,6 +65,9 @@ class ConsoleAdapter:
             return "shared chat"
         return f"{to.chat_id.removeprefix('dm:').title()}'s private chat"
 
+    def _in(self, to: Address) -> str:
+        return f"in the {self._where(to)}" if to == SHARED else f"in {self._where(to)}"
+
     def _show(self, msg: Outgoing) -> str:
         message_id = str(next(self._ids))
         prefix = f"(only {self.member} sees this) " if msg.private and msg.to == SHARED else ""
@@ -132,11 +135,11 @@ class ConsoleAdapter:
             name = stripped[3:].strip()[:40]
             if name:
                 self.member = name
-            self._say(f"(you are now {self.member}, in the {self._where(self.here)})")
+            self._say(f"(you are now {self.member}, {self._in(self.here)})")
             return True
         if stripped in ("/private", "/shared"):
             self.private = stripped == "/private"
-            self._say(f"(you are now in the {self._where(self.here)})")
+            self._say(f"(you are now {self._in(self.here)})")
             return True
         incoming = self.to_incoming(stripped)
         if incoming is not None:
