@@ -117,8 +117,11 @@ def button_view(buttons: Sequence[Button]) -> discord.ui.View | None:
     """Tandem's buttons, five to a row; a check-in gets "Add a note" right after its answers."""
     # A button that opens a private chat by deep link (`start`) has no Discord form: Tandem
     # opens DMs itself on /pair, so the core never sends one here.
+    # Discord's buttons have room for a score's label: "1 · not at all" (at most 80 characters).
     items: list[tuple[str, str, str | None]] = [
-        (b.label, b.action, None) for b in buttons if b.action
+        (f"{b.label} · {b.detail}"[:80] if b.detail else b.label, b.action, None)
+        for b in buttons
+        if b.action
     ]
     if (note := actions.note_action_for(buttons)) is not None:
         answers = [

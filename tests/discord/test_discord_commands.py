@@ -225,7 +225,7 @@ async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
     assert "tap “Add a note”" in checkin and "reply to this message" not in checkin
     post = couple.fake.last_message(HOME)
     assert rows_of(post) == [
-        ["1", "2", "3", "4", "5"],
+        ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
         ["Skip today", "Add a note", "🔒 Answer privately"],
     ]
     assert said.private == [] and couple.fake.thinking() == []

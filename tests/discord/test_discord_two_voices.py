@@ -83,7 +83,10 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
     alex_checkin, sam_checkin = checkin_in(due, fake, ALEX), checkin_in(due, fake, SAM)
     for post in (alex_checkin, sam_checkin):
         assert post.content.startswith("💬 Your check-in for Sat 21 Nov")
-        assert rows_of(post) == [["1", "2", "3", "4", "5"], ["Skip today", "Add a note"]]
+        assert rows_of(post) == [
+            ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
+            ["Skip today", "Add a note"],
+        ]
     [line] = fake.public(HOME)
     assert "waiting in each of your private chats" in line
     assert fake.last_message(HOME).buttons == []
@@ -131,7 +134,7 @@ async def test_with_dms_closed_a_partner_answers_in_the_channel_privately(
     assert fake.posts_to(fake.dm(SAM).id) == 1  # only the hello that was refused
     channel_checkin = fake.last_message(HOME)
     assert rows_of(channel_checkin) == [
-        ["1", "2", "3", "4", "5"],
+        ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
         ["Skip today", "Add a note", "🔒 Answer privately"],
     ]
     sam = await couple.tap(SAM, channel_checkin, "3")
