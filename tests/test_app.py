@@ -294,3 +294,52 @@ async def test_stopping_during_a_delivery_lets_it_finish_and_record(tmp_path: Pa
         assert statuses == ["sent"]
     finally:
         await app2.stop()
+
+
+def test_a_space_from_before_two_voices_keeps_working_after_the_upgrade(tmp_path: Path) -> None:
+    """Migration 0002: members become partners, group notes count as shared, days both scored
+    count as revealed, and a Telegram DM space is linked to its person."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
+                " created_at) VALUES (1, 'telegram', '-100', 'UTC', 'gratitude', 1, 0, '2026-11-01'),"
+                " (2, 'telegram', '42', 'UTC', 'gratitude', 1, 0, '2026-11-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO member (id, space_id, user_id, display_name, joined_at) VALUES"
+                " (1, 1, '7', 'Alice', '2026-11-01'), (2, 1, '8', 'Bob', '2026-11-01'),"
+                " (3, 2, '42', 'Kim', '2026-11-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO checkinanswer (space_id, member_id, local_date, score, note,"
+                " answered_at, updated_at) VALUES"
+                " (1, 1, '2026-11-20', 4, 'said in the group', '2026-11-20', '2026-11-20'),"
+                " (1, 2, '2026-11-20', 5, NULL, '2026-11-20', '2026-11-20'),"
+                " (1, 1, '2026-11-21', 3, NULL, '2026-11-21', '2026-11-21')"
+            )
+        )
+        command.upgrade(config, "head")
+        partners = conn.execute(text("SELECT partner FROM member ORDER BY id")).scalars().all()
+        shared = conn.execute(text("SELECT share_note FROM checkinanswer WHERE note IS NOT NULL"))
+        revealed = conn.execute(text("SELECT key FROM once ORDER BY key")).scalars().all()
+        direct = conn.execute(text("SELECT direct FROM space ORDER BY id")).scalars().all()
+        linked = conn.execute(text("SELECT private_chat FROM member WHERE id = 3")).scalar()
+    assert partners == [1, 1, 1]
+    assert list(shared.scalars()) == [1]
+    assert revealed == ["reveal:2026-11-20"]  # the 21st had one answer: not revealed
+    assert direct == [0, 1] and linked == "42"
