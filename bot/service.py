@@ -132,6 +132,10 @@ class Tandem:
     ) -> list[Outgoing]:
         if incoming.event is Event.REMOVED:
             return await self._removed(session, incoming.to)
+        if incoming.event is Event.ADDED and incoming.direct:
+            # A private chat opens with "/start" (or "/start <code>" from a pairing link) right
+            # behind this event: that message greets or links, so nothing is made here.
+            return []
         name, args = split_command(incoming.text) if incoming.text.startswith("/") else ("", "")
         if incoming.direct and name == "start" and args:
             return await self._redeem(session, incoming, args)
