@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -92,6 +92,7 @@ class Command:
     usage: str = ""  # "/remind <time> [days]" in /help; the bare name if empty
     who: Who = Who.ANYONE
     options: tuple[Option, ...] = ()
+    open_args: tuple[str, ...] = ()  # arguments anyone may use ("/forget me": your own data)
 
     def line(self, values: Sequence[object | None]) -> str:
         """The command line a typed-options platform builds: ("20:30", "weekdays") -> "/remind 20:30 weekdays"."""
@@ -104,6 +105,8 @@ class Command:
 
     def allows(self, args: str, is_partner: bool, manager: bool) -> bool:
         if self.who is Who.ANYONE or is_partner or manager:
+            return True
+        if args.strip().lower() in self.open_args:
             return True
         return self.who is Who.PARTNER_TO_CHANGE and not args
 
@@ -189,8 +192,6 @@ async def cmd_checkin(ctx: Ctx, args: str) -> list[Outgoing]:
     if not args:
         ctx.after_commit.append(await ctx.tandem.prepare_checkin_now(ctx))
         return []
-    if not (ctx.is_partner or ctx.incoming.manager):
-        raise UserError(NOT_A_PARTNER)
     usage = "Tell me a time, and days if you like: /checkin 21:30, /checkin 9pm daily, /checkin off"
     return await _set_schedule(ctx, "checkin", args, usage)
 
@@ -514,7 +515,7 @@ async def cmd_pair(ctx: Ctx, args: str) -> list[Outgoing]:
 
 async def cmd_unpair(ctx: Ctx, args: str) -> list[Outgoing]:
     member = ctx.member
-    if member is None or not (member.partner or member.private_chat):
+    if member is None:  # a channel manager who is not a partner: nothing of theirs to leave
         raise UserError("You're not part of this space, so there's nothing to leave.")
     private = ctx.private_address()
     notices = await pairing.leave(ctx.session, ctx.space, member)
@@ -527,8 +528,6 @@ async def cmd_unpair(ctx: Ctx, args: str) -> list[Outgoing]:
 
 
 async def cmd_perspective(ctx: Ctx, args: str) -> list[Outgoing]:
-    if ctx.member is None or not ctx.member.partner:
-        raise UserError(NOT_A_PARTNER)
     buttons = tuple(Button(label, actions.side(key)) for key, label in SIDE_LABELS.items())
     text = (
         "Which side of rebuilding trust are you on? It only chooses some extra prompts for you, "
@@ -703,8 +702,6 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         raise UserError(
             "Send /forget to erase this whole space, or /forget me for only your answers."
         )
-    if scope != "me" and not (ctx.is_partner or ctx.incoming.manager):
-        raise UserError(NOT_A_PARTNER)
     if ctx.member is None and ctx.incoming.manager and scope != "me":
         # Someone who manages the channel may erase it; the confirmation needs to know who asked.
         ctx.member = await pairing.member_for(
@@ -809,16 +806,7 @@ REGISTRY: tuple[Command, ...] = (
         "Daily rhythm",
         "/remind <time> [days]",
         Who.PARTNER,
-        (
-            Option(
-                "time",
-                "When, in your timezone: 20:30, 8pm, 8:30 pm; or off",
-                Kind.TIME,
-                True,
-                max_length=20,
-            ),
-            _DAYS,
-        ),
+        (replace(_TIME, required=True), _DAYS),
     ),
     Command(
         "checkin",
@@ -826,7 +814,7 @@ REGISTRY: tuple[Command, ...] = (
         cmd_checkin,
         "Daily rhythm",
         "/checkin [time] [days]",
-        Who.ANYONE,  # asking now is for anyone; the handler gates setting the time
+        Who.PARTNER_TO_CHANGE,  # asking the check-in now is for anyone; setting its time is not
         (_TIME, _DAYS),
     ),
     Command("schedule", "Your times, days and what comes next", cmd_schedule, "Daily rhythm"),
@@ -896,12 +884,19 @@ REGISTRY: tuple[Command, ...] = (
         cmd_pair,
         "The two of you",
     ),
-    Command("unpair", "Leave this space (from either chat)", cmd_unpair, "The two of you"),
+    Command(
+        "unpair",
+        "Leave this space (from either chat)",
+        cmd_unpair,
+        "The two of you",
+        who=Who.PARTNER,
+    ),
     Command(
         "perspective",
         "Choose your side, privately: it picks some prompts for you",
         cmd_perspective,
         "The two of you",
+        who=Who.PARTNER,
     ),
     Command(
         "reveal",
@@ -941,7 +936,7 @@ REGISTRY: tuple[Command, ...] = (
         cmd_forget,
         "Your data",
         "/forget [me]",
-        Who.ANYONE,  # "/forget me" is for anyone with answers here; the handler gates the rest
+        Who.PARTNER,
         (
             Option(
                 "scope",
@@ -949,6 +944,7 @@ REGISTRY: tuple[Command, ...] = (
                 choices=(("everything", ""), ("only me", "me")),
             ),
         ),
+        open_args=("me",),
     ),
     Command("privacy", "What is stored and who sees what", cmd_privacy, "Your data"),
     Command("support", "Finding a counsellor; help in danger", cmd_support, "Help"),

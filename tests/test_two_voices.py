@@ -325,3 +325,35 @@ async def test_both_taps_at_the_same_moment_reveal_exactly_once(
     )
     reveals = [r for rs in replies for r in rs if "both checked in" in r.text]
     assert len(reveals) == 1 and "Alice 4/5 · Bob 2/5" in reveals[0].text
+
+
+async def test_the_registry_says_who_may_and_the_core_holds_to_it(lite: Tandem) -> None:
+    """Every command a partner must run refuses a stranger, with nothing changed."""
+    from bot.commands import REGISTRY, Who
+
+    await lite.handle(said(ALICE, "/start"))
+    await lite.handle(said(ALICE, "/remind 8pm"))
+    for command in REGISTRY:
+        if command.name in ("start", "pair"):
+            continue  # joining is open to anyone while a partner's place is free
+        args = {
+            "timezone": "Berlin",
+            "remind": "9pm",
+            "checkin": "9pm",
+            "topics": "gratitude",
+            "reveal": "never",
+            "question": "2",
+            "together": "apart",
+            "pause": "3 days",
+        }
+        typed = f"/{command.name} {args.get(command.name, '')}".strip()
+        [reply, *_] = await lite.handle(said(CAROL, typed)) or [None]
+        refused = reply is not None and "Only this space's two partners" in reply.text
+        gated = command.who is Who.PARTNER or (
+            command.who is Who.PARTNER_TO_CHANGE and command.name in args
+        )
+        assert refused == gated, (typed, reply)
+    [schedule] = await lite.handle(said(ALICE, "/schedule"))
+    assert (
+        "20:00" in schedule.text and "UTC" in schedule.text and "Reveal: together" in schedule.text
+    )
