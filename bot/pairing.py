@@ -81,9 +81,7 @@ async def member_for(
     return member
 
 
-async def make_partner(
-    session: AsyncSession, space: Space, member: Member, now: datetime
-) -> None:
+async def make_partner(session: AsyncSession, space: Space, member: Member, now: datetime) -> None:
     """Registers a partner; a space is for two."""
     if member.partner:
         return

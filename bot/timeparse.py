@@ -285,7 +285,7 @@ _DAY_STARTS = frozenset(
     | set(_DAY_WORDS)
     | set(_MONTHS)
 )
-_BY = re.compile(r"\s+by\s+", re.IGNORECASE)
+_BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
 
 
 def parse_due_day(text: str, today: date) -> date:
