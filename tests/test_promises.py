@@ -153,8 +153,9 @@ async def test_a_promise_made_in_private_asks_whether_it_is_shared(
 
 
 async def test_the_follow_up_comes_on_the_due_day_at_the_checkin_time_to_the_promiser_only(
-    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
+    lite = tandem  # on SQLite and PostgreSQL
     await couple(lite, "/timezone Berlin", "/remind 8am", "/checkin 21:30")
     await lite.handle(said(ALICE, "/promise plan Saturday's walk by fri"))
     assert await due(lite, clock, messenger, "2026-11-26T20:30:00+00:00") == []  # Thu 21:30
@@ -355,8 +356,9 @@ async def test_a_missed_follow_up_after_downtime_comes_the_next_day(
 
 
 async def test_forget_me_and_forget_erase_promises(
-    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
+    lite = tandem  # on SQLite and PostgreSQL
     await couple(lite, "/checkin 21:00")
     await lite.handle(said(ALICE, "/promise plan Saturday's walk by fri"))
     await lite.handle(said(BOB, "/promise fix the shelf by fri"))
