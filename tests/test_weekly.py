@@ -3,13 +3,16 @@ it keeps back (the reveal rule, a quiet week), and the chart's data against what
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
+from adapters.console import SHARED, ConsoleAdapter
 from bot.chart import DAYS, ChartData, Series, draw
-from bot.messages import Address, Outgoing
+from bot.messages import Address, Attachment, Outgoing
 from bot.service import Tandem
 from bot.store import CheckinAnswer, Delivery, Member, Once, Space
 from bot.weekly import chart_data
@@ -206,12 +209,22 @@ async def test_progress_attaches_the_same_chart(
 
 
 async def seed_answers(
-    tandem: Tandem, days: dict[date, tuple[int | None, int | None]], revealed: set[date]
+    tandem: Tandem,
+    days: dict[date, tuple[int | None, int | None]],
+    revealed: set[date],
+    chat_id: str = HOME.chat_id,
 ) -> tuple[Space, list[Member]]:
-    """Answers written straight into the store: (Alice's score, Bob's) a day, None: no answer."""
+    """Answers written straight into the store: (the first partner's score, the second's) a
+    day, None for no answer; `revealed` days count as revealed."""
     async with tandem.store.unit() as session:
-        space = (await session.exec(select(Space).where(Space.chat_id == HOME.chat_id))).one()
-        members = list((await session.exec(select(Member).order_by(Member.id))).all())
+        space = (await session.exec(select(Space).where(Space.chat_id == chat_id))).one()
+        members = list(
+            (
+                await session.exec(
+                    select(Member).where(Member.space_id == space.id).order_by(Member.id)
+                )
+            ).all()
+        )
         now = datetime.fromisoformat("2026-11-21T12:00:00+00:00")
         for day, scores in days.items():
             for member, score in zip(members, scores, strict=True):
@@ -288,3 +301,13 @@ def test_a_chart_draws_quickly_with_gaps_and_weekends() -> None:
         png = draw(data)
     assert png.startswith(PNG)
     assert (time.perf_counter() - began) / 5 < 0.25  # ~45 ms here; generous for a busy CI
+
+
+async def test_the_console_saves_a_picture_and_prints_its_path(tmp_path: Path) -> None:
+    out = io.StringIO()
+    console = ConsoleAdapter(out, export_dir=tmp_path)
+    chart = Attachment("look-back-2026-11-22.png", PNG + b"...", "image/png", alt="Chart: ...")
+    await console.send(Outgoing(SHARED, "🌿 Your week", attachment=chart))
+    saved = tmp_path / "look-back-2026-11-22.png"
+    assert saved.read_bytes() == PNG + b"..."
+    assert f"🖼 look-back-2026-11-22.png saved to {saved.resolve()}" in out.getvalue()
