@@ -114,24 +114,31 @@ class Tandem:
         return Attachment(name, png, "image/png", alt=data.summary())
 
     async def _compose_weekly(self, jobs: list[Job]) -> list[Outgoing | None]:
-        """The look backs for a batch of spaces: read together, then drawn concurrently."""
+        """The look backs for a batch of spaces: each chart starts drawing as soon as its
+        space is read, while the next one is read."""
         now = self.clock.now()
         backs: dict[int, LookBack | None] = {}
-        async with self.store.read() as session:
-            for space_id in {job.space_id for job in jobs}:
-                space = await session.get(Space, space_id)
-                backs[space_id] = (
-                    None if space is None else await look_back(session, space, now, self.library)
-                )
+        drawing: dict[int, asyncio.Task[Attachment | None]] = {}
 
-        async def draw(back: LookBack | None) -> Attachment | None:
-            if back is None:
-                return None
+        async def draw(back: LookBack) -> Attachment | None:
             return await self.picture(back.chart, f"look-back-{back.end.isoformat()}.png")
 
-        ids = list(backs)
-        drawn = await asyncio.gather(*(draw(backs[i]) for i in ids))
-        pictures = dict(zip(ids, drawn, strict=True))
+        try:
+            async with self.store.read() as session:
+                for space_id in dict.fromkeys(job.space_id for job in jobs):
+                    space = await session.get(Space, space_id)
+                    back = (
+                        None
+                        if space is None
+                        else await look_back(session, space, now, self.library)
+                    )
+                    backs[space_id] = back
+                    if back is not None and back.chart is not None:
+                        drawing[space_id] = asyncio.create_task(draw(back))
+            pictures = dict(zip(drawing, await asyncio.gather(*drawing.values()), strict=True))
+        finally:
+            for task in drawing.values():
+                task.cancel()
         composed: list[Outgoing | None] = []
         for job in jobs:
             back = backs[job.space_id]
@@ -139,7 +146,7 @@ class Tandem:
                 None
                 if back is None
                 else Outgoing(
-                    job.address, back.text, attachment=pictures[job.space_id], protect=True
+                    job.address, back.text, attachment=pictures.get(job.space_id), protect=True
                 )
             )
         return composed
