@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.content import Library
 from bot.delivery import DispatchReport
 from bot.messages import Address, Outgoing
-from bot.service import Tandem
+from bot.service import SORRY, Tandem
 from bot.store import Delivery, Promise
 from tests.conftest import build, dialog
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
@@ -47,6 +52,22 @@ async def due(
     clock.set(iso)
     await tandem.dispatch_due()
     return [m for m in messenger.take() if "You said you'd" in m.text or "your promise" in m.text]
+
+
+@pytest.fixture(scope="module")
+def running(
+    tmp_path_factory: pytest.TempPathFactory, library: Library
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Tandem]]:
+    """One couple's core for the fuzzer, kept across examples: Alice is a partner."""
+    loop = asyncio.new_event_loop()
+    path: Path = tmp_path_factory.mktemp("promises") / "fuzz.db"
+    tandem = loop.run_until_complete(
+        build(f"sqlite:///{path}", FixedClock(), FakeMessenger(), library)
+    )
+    loop.run_until_complete(tandem.handle(said(ALICE, "/start")))
+    yield loop, tandem
+    loop.run_until_complete(tandem.store.close())
+    loop.close()
 
 
 def button(message: Outgoing, label: str) -> str:
@@ -387,3 +408,21 @@ async def test_promises_reach_a_platform_address(lite: Tandem) -> None:
     # A promise made in a chat Tandem has never seen is refused kindly: no one is a partner yet.
     [reply] = await lite.handle(said(ALICE, "/promise be kind", to=Address("test", "elsewhere")))
     assert "Only this space's two partners" in reply.text
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    what=st.text(max_size=40),
+    day=st.one_of(st.text(max_size=20), st.sampled_from(["fri", "12 dec", "31 feb", "next"])),
+)
+def test_fuzz_any_promise_gets_one_friendly_reply(
+    running: tuple[asyncio.AbstractEventLoop, Tandem], what: str, day: str
+) -> None:
+    loop, tandem = running
+    replies = loop.run_until_complete(tandem.handle(said(ALICE, f"/promise {what} by {day}")))
+    assert len(replies) == 1 and replies[0].text and replies[0].text != SORRY
+    # Whatever was kept is a promise within the rules.
+    for promise in loop.run_until_complete(promises_in(tandem)):
+        assert 0 < len(promise.body) <= 200 and promise.made_at <= tandem.clock.now()
