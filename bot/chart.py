@@ -22,6 +22,7 @@ COLORS = ("#c2410c", "#1d4ed8")  # orange and blue: apart for most kinds of colo
 SHADE = "#ece8f3"
 SIZE = (8.0, 3.2)  # inches; at 80 dpi a 640 x 256 picture
 DPI = 80
+WORKER_NICENESS = 10  # charts can wait a moment; a member's command should not
 TASKS_PER_WORKER = 2000  # a worker is replaced after this many charts: memory stays bounded
 
 
@@ -147,6 +148,8 @@ def draw(data: ChartData) -> bytes:
 
 
 def _warm() -> None:
+    """A worker's start: behind the event loop's process for the CPU, and matplotlib loaded."""
+    os.nice(WORKER_NICENESS)
     draw(ChartData((date(2026, 1, 5), date(2026, 1, 6)), (Series("", (3, 4)),)))
 
 
