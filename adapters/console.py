@@ -83,7 +83,8 @@ class ConsoleAdapter:
             self.export_dir.mkdir(parents=True, exist_ok=True)
             path = self.export_dir / msg.attachment.filename
             path.write_bytes(msg.attachment.data)
-            lines.append(f"   📎 {msg.attachment.filename} saved to {path}")
+            icon = "🖼" if msg.attachment.image else "📎"
+            lines.append(f"   {icon} {msg.attachment.filename} saved to {path.resolve()}")
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
         return message_id

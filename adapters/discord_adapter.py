@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 MAX_LENGTH = 2000  # Discord rejects longer message content
+MAX_ALT = 1024  # an attachment's description (alt text)
 ACK_AFTER = 2.0  # Discord drops an interaction not acknowledged within 3 s; leave room for the trip
 SEND_TIMEOUT = 45.0  # below the core's own send timeout, so a stuck send is a RETRY we chose
 READY_TIMEOUT = 30.0
@@ -93,6 +94,7 @@ class Piece:
     ephemeral: bool
     view: discord.ui.View | None = None
     file: discord.File | None = None
+    embed: discord.Embed | None = None
 
     def kwargs(self) -> dict[str, Any]:
         args: dict[str, Any] = {"content": self.content}
@@ -100,16 +102,25 @@ class Piece:
             args["view"] = self.view
         if self.file is not None:
             args["file"] = self.file
+        if self.embed is not None:
+            args["embed"] = self.embed
         return args
 
 
 def render(msg: Outgoing) -> list[Piece]:
-    """An Outgoing as Discord messages: split to 2,000 characters, buttons and file on the last."""
+    """An Outgoing as Discord messages: split to 2,000 characters, buttons and file on the last.
+    A picture is shown in an embed, its one-line summary as the file's alt text."""
     pieces = [Piece(chunk, msg.private) for chunk in split_text(msg.text)]
     pieces[-1].view = button_view(msg.buttons)
-    if msg.attachment is not None:
-        data = io.BytesIO(msg.attachment.data)
-        pieces[-1].file = discord.File(data, filename=msg.attachment.filename)
+    attachment = msg.attachment
+    if attachment is not None:
+        data = io.BytesIO(attachment.data)
+        alt = attachment.alt[:MAX_ALT] or None
+        pieces[-1].file = discord.File(data, filename=attachment.filename, description=alt)
+        if attachment.image:
+            embed = discord.Embed()
+            embed.set_image(url=f"attachment://{attachment.filename}")
+            pieces[-1].embed = embed
     return pieces
 
 
@@ -553,6 +564,8 @@ class DiscordAdapter:
             edit["view"] = private.view
         if private.file is not None:
             edit["attachments"] = [private.file]
+        if private.embed is not None:
+            edit["embed"] = private.embed
         await interaction.edit_original_response(**edit)
         return [p for p in pieces if p is not private]
 

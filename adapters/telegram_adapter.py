@@ -534,9 +534,12 @@ class TelegramAdapter:
                 protect_content=protect,
             )
         if document is not None:
-            sent = await bot.send_document(
+            file = InputFile(document.data, filename=document.filename)
+            # A picture is a photo (shown inline); anything else, such as the export, a document.
+            send_file = bot.send_photo if document.image else bot.send_document
+            sent = await send_file(
                 chat,
-                InputFile(document.data, filename=document.filename),
+                file,
                 caption=caption,
                 reply_markup=markup,
                 reply_parameters=replying if not texts else None,

@@ -1,4 +1,5 @@
-"""`make bench`: 100,000 chats due in the same minute, against one APScheduler job per chat.
+"""`make bench`: 100,000 chats due in the same minute, against one APScheduler job per chat;
+then 10,000 weekly look backs due at once, each with its chart, against drawing on the loop.
 
 Each side runs in a fresh subprocess so resident memory is its own. Figures are reported as
 ratios against the baseline measured in the same run, never as absolute pass/fail times.
@@ -7,6 +8,7 @@ ratios against the baseline measured in the same run, never as absolute pass/fai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -19,6 +21,11 @@ from pathlib import Path
 import psutil
 
 SPACES = int(os.environ.get("BENCH_SPACES", "100000"))
+LOOKBACKS = int(os.environ.get("BENCH_LOOKBACKS", "10000"))
+# Drawing on the event loop is slow enough that a sample gives its rate and its latency.
+INLINE_SAMPLE = int(os.environ.get("BENCH_INLINE_SAMPLE", "300"))
+SUNDAY = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)  # every look back is due at this instant
+PROBE_EVERY = 0.02  # a command every 20 ms while the look backs render
 ZONES = [("UTC", "20:00"), ("Europe/Berlin", "21:00"), ("Asia/Kolkata", "01:30")]
 DUE = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)  # 20:00 UTC = 21:00 Berlin = 01:30 Kolkata (+1 day)
 
@@ -41,10 +48,14 @@ class CountingMessenger:
     def __init__(self) -> None:
         self.count = 0
 
+    charts = 0
+
     async def send(self, msg):  # type: ignore[no-untyped-def]
         from bot.messages import SendResult
 
         self.count += 1
+        if msg.attachment is not None:
+            self.charts += 1
         return SendResult.delivered(str(self.count))
 
     async def start(self, tandem):  # type: ignore[no-untyped-def]
@@ -149,13 +160,198 @@ async def baseline() -> dict[str, float]:
     return {"add_s": add_s, "rss_mib": rss}
 
 
+async def seed_weekly(url: str, count: int) -> None:
+    """`count` couples, each with 8 weeks of revealed check-ins (every other day), their look
+    back due at the same instant."""
+    from sqlalchemy import insert
+
+    from bot.migrate import upgrade
+    from bot.service import DEFAULT_TOPICS
+    from bot.store import CheckinAnswer, Member, Once, Schedule, Space, make_engine
+
+    engine = make_engine(url)
+    await upgrade(engine)
+    at = SUNDAY - timedelta(days=60)
+    today = SUNDAY.date()
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Space),
+            [
+                {
+                    "id": i + 1,
+                    "platform": "bench",
+                    "chat_id": str(i),
+                    "timezone": "UTC",
+                    "topics": DEFAULT_TOPICS,
+                    "active": True,
+                    "content_cycle": 0,
+                    "created_at": at,
+                }
+                for i in range(count)
+            ],
+        )
+        await conn.execute(
+            insert(Member),
+            [
+                {
+                    "id": 2 * i + k + 1,
+                    "space_id": i + 1,
+                    "user_id": f"u{k}",
+                    "display_name": ("Alex", "Sam")[k],
+                    "joined_at": at,
+                    "partner": True,
+                    "side_cycle": 0,
+                }
+                for i in range(count)
+                for k in (0, 1)
+            ],
+        )
+        await conn.execute(
+            insert(Schedule),
+            [
+                {
+                    "space_id": i + 1,
+                    "kind": "weekly",
+                    "local_time": "19:00",
+                    "weekdays": "sun",
+                    "next_due_at": SUNDAY,
+                }
+                for i in range(count)
+            ],
+        )
+        days = [today - timedelta(days=d) for d in range(0, 56, 2)]
+        for start in range(0, count, 500):
+            chunk = range(start, min(start + 500, count))
+            await conn.execute(
+                insert(CheckinAnswer),
+                [
+                    {
+                        "space_id": i + 1,
+                        "member_id": 2 * i + k + 1,
+                        "local_date": day,
+                        "score": 1 + (i + k * 3 + day.toordinal()) % 5,
+                        "skipped": False,
+                        "share_note": False,
+                        "answered_at": at,
+                        "updated_at": at,
+                    }
+                    for i in chunk
+                    for k in (0, 1)
+                    for day in days
+                ],
+            )
+            await conn.execute(
+                insert(Once),
+                [
+                    {"space_id": i + 1, "key": f"reveal:{day.isoformat()}", "at": at}
+                    for i in chunk
+                    for day in days
+                ],
+            )
+    await engine.dispose()
+
+
+def family_rss_mib() -> float:
+    """This process and its chart workers."""
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for worker in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += worker.memory_info().rss
+    return total / 2**20
+
+
+class InlineCharts:
+    """The baseline: each chart drawn right on the event loop, as a naive bot would."""
+
+    async def render(self, data):  # type: ignore[no-untyped-def]
+        from bot.chart import draw
+
+        return draw(data)
+
+    def close(self) -> None:
+        return None
+
+
+async def look_backs(url: str, mode: str) -> dict[str, float]:
+    """Dispatches every look back due at once while a command is answered every 20 ms."""
+    from bot.app import App
+    from bot.chart import ChartData, Series
+    from bot.messages import Address, Incoming
+    from bot.settings import Settings
+
+    clock = Clock(SUNDAY - timedelta(minutes=1))
+    messenger = CountingMessenger()
+    app = App(Settings(database_url=url), [messenger], clock=clock)  # type: ignore[list-item]
+    tandem = await app.start()
+    if app.scheduler is not None:
+        app.scheduler.pause()
+    if mode == "inline":
+        tandem.charts.close()
+        tandem.charts = InlineCharts()  # type: ignore[assignment]
+    probe = Address("bench", "probe")
+    await tandem.handle(Incoming(probe, "p1", "Pat", "/start"))
+    sample = ChartData((SUNDAY.date(),), (Series("warm", (3,)),))
+    await tandem.charts.render(sample)  # the workers start before the clock does
+
+    loop = asyncio.get_running_loop()
+
+    async def command(due: float) -> float:
+        """One command meant to arrive at `due`: its latency counts any wait for the loop too,
+        so a chart drawn on the loop is not hidden in the pause between commands."""
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        await tandem.handle(Incoming(probe, "p1", "Pat", "/schedule"))
+        return loop.time() - due
+
+    idle = []
+    due = loop.time()
+    for _ in range(100):
+        due += PROBE_EVERY
+        idle.append(await command(due))
+    before = family_rss_mib()
+    peak = before
+    clock.value = SUNDAY + timedelta(seconds=5)
+    started = time.perf_counter()
+    dispatch = asyncio.create_task(tandem.dispatch_due())
+    busy = []
+    due = loop.time()
+    while not dispatch.done():
+        due = max(due + PROBE_EVERY, loop.time() - 1.0)
+        busy.append(await command(due))
+        peak = max(peak, family_rss_mib())
+    report = await dispatch
+    took = time.perf_counter() - started
+    await app.stop()
+    assert report.sent == messenger.count, (report, messenger.count)
+
+    def p99(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+    return {
+        "charts": messenger.charts,
+        "seconds": took,
+        "per_s": messenger.charts / took,
+        "idle_p99_ms": p99(idle),
+        "busy_p99_ms": p99(busy) if busy else 0.0,
+        "probes": len(busy),
+        "peak_mib": peak - before,
+    }
+
+
 def child(kind: str, url: str) -> None:
     if kind == "seed":
         asyncio.run(seed(url))
         return
+    if kind.startswith("seed-weekly:"):
+        asyncio.run(seed_weekly(url, int(kind.split(":")[1])))
+        return
     import bot.app  # noqa: F401  (imports before the first RSS reading, on both sides)
 
-    result = asyncio.run(ours(url) if kind == "ours" else baseline())
+    if kind.startswith("weekly-"):
+        result = asyncio.run(look_backs(url, kind.removeprefix("weekly-")))
+    else:
+        result = asyncio.run(ours(url) if kind == "ours" else baseline())
     print(json.dumps(result))
 
 
@@ -171,6 +367,53 @@ def run_child(kind: str, url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_ONLY") != "weekly":
+        delivery()
+    if os.environ.get("BENCH_ONLY") != "delivery":
+        weekly()
+
+
+def weekly() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_url = f"sqlite:///{Path(tmp) / 'weekly.db'}"
+        inline_url = f"sqlite:///{Path(tmp) / 'inline.db'}"
+        print(f"\nSeeding {LOOKBACKS:,} couples with 8 weeks of check-ins, all due Sunday 19:00...")
+        run_child(f"seed-weekly:{LOOKBACKS}", ours_url)
+        run_child(f"seed-weekly:{INLINE_SAMPLE}", inline_url)
+        mine = run_child("weekly-pool", ours_url)
+        base = run_child("weekly-inline", inline_url)
+    print()
+    print(f"{'weekly look backs with a chart':38}{'Tandem':>12}{'on the loop':>14}{'ratio':>10}")
+    print(
+        f"{'charts drawn and sent per second':38}{mine['per_s']:>12.1f}{base['per_s']:>14.1f}"
+        f"{mine['per_s'] / base['per_s']:>9.1f}x"
+    )
+    print(
+        f"{'p99 command reply while drawing, ms':38}{mine['busy_p99_ms']:>12.1f}"
+        f"{base['busy_p99_ms']:>14.1f}{base['busy_p99_ms'] / max(mine['busy_p99_ms'], 0.1):>9.1f}x"
+    )
+    print(
+        f"{'p99 command reply when idle, ms':38}{mine['idle_p99_ms']:>12.1f}"
+        f"{base['idle_p99_ms']:>14.1f}"
+        f"{mine['busy_p99_ms'] / max(mine['idle_p99_ms'], 0.1):>9.1f}x idle (Tandem)"
+    )
+    print(
+        f"{'peak memory while drawing, MiB':38}{mine['peak_mib']:>12.1f}{base['peak_mib']:>14.1f}"
+        "   (Tandem counts its chart workers)"
+    )
+    print(
+        f"({mine['charts']:,.0f} look backs in {mine['seconds']:.1f} s with "
+        f"{mine['probes']:,.0f} commands answered meanwhile; baseline on "
+        f"{base['charts']:,.0f} look backs)"
+    )
+    targets = [
+        ("a chart < 100 ms (per worker)", 2 / mine["per_s"] < 0.1),
+        ("p99 reply better than drawing on the loop", mine["busy_p99_ms"] < base["busy_p99_ms"]),
+    ]
+    print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
+
+
+def delivery() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         print(f"Seeding {SPACES:,} chats, all due at {DUE:%H:%M} UTC (SQLite, WAL)...")

@@ -19,6 +19,10 @@ _NOTE = re.compile(r"n:(\d+)")
 _SHARE = re.compile(r"ns:(\d+):([01])")
 _SIDE = re.compile(r"s:(doubting|doubted|none)")
 _FORGET = re.compile(r"f:(all|me):(\d+):(\d+)")
+_KEPT = re.compile(r"pr:(\d{1,18}):([dpnx])")
+_SHARE_PROMISE = re.compile(r"ps:(\d{1,18}):([01])")
+# A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
+PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,19 @@ class Simple:
     name: str  # FORGET_NO, PAIR
 
 
-Action = Answer | Note | ShareNote | Side | Forget | Simple
+@dataclass(frozen=True)
+class Kept:
+    promise_id: int
+    answer: str  # done | partly | not_yet | let_go
+
+
+@dataclass(frozen=True)
+class SharePromise:
+    promise_id: int
+    share: bool
+
+
+Action = Answer | Note | ShareNote | Side | Forget | Simple | Kept | SharePromise
 
 
 def answer(delivery_id: int, score: int) -> str:
@@ -78,6 +94,15 @@ def forget(scope: str, member_id: int, at: datetime) -> str:
     return f"f:{scope}:{member_id}:{int(at.timestamp())}"
 
 
+def kept(promise_id: int, answer: str) -> str:
+    code = next(c for c, name in PROMISE_ANSWERS.items() if name == answer)
+    return f"pr:{promise_id}:{code}"
+
+
+def share_promise(promise_id: int, share: bool) -> str:
+    return f"ps:{promise_id}:{int(share)}"
+
+
 def parse(action: str) -> Action | None:
     """The action a button carries, or None for one Tandem never made (or no longer makes)."""
     if action in (FORGET_NO, PAIR):
@@ -92,6 +117,10 @@ def parse(action: str) -> Action | None:
         return Side(None if m[1] == "none" else m[1])
     if m := _FORGET.fullmatch(action):
         return Forget(m[1], int(m[2]), int(m[3]))
+    if m := _KEPT.fullmatch(action):
+        return Kept(int(m[1]), PROMISE_ANSWERS[m[2]])
+    if m := _SHARE_PROMISE.fullmatch(action):
+        return SharePromise(int(m[1]), m[2] == "1")
     return None
 
 

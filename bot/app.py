@@ -13,6 +13,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.chart import Charts, default_processes
 from bot.content import Library, load_content
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.migrate import upgrade
@@ -96,6 +97,7 @@ class App:
             default_timezone=self.settings.default_timezone,
             grace=timedelta(minutes=self.settings.catchup_grace_minutes),
             platforms=frozenset(router.adapters),
+            charts=Charts(default_processes()),
         )
         interrupted = await self.tandem.recover()
         if interrupted:
@@ -153,6 +155,8 @@ class App:
                 log.warning(
                     "adapter %s did not stop cleanly: %s", adapter.platform, type(err).__name__
                 )
+        if self.tandem is not None:
+            self.tandem.close()
         if self.store is not None:
             await self.store.close()
 

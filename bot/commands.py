@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot import actions, pairing
+from bot import actions, pairing, promises
 from bot.checkins import REVEAL_MODES, progress_text
 from bot.content import TOPICS, fitting, pick_prompt, topic_key
 from bot.context import (
@@ -38,9 +38,16 @@ from bot.timeparse import (
     parse_zone,
     zone_from_name,
 )
+from bot.weekly import chart_data
 
 MAX_COMMAND = 300
-KIND_NAMES = {"prompt": "Daily prompt", "checkin": "Daily check-in"}
+KIND_NAMES = {
+    "prompt": "Daily prompt",
+    "checkin": "Daily check-in",
+    "weekly": "Weekly look back",
+}
+DAILY = ("prompt", "checkin")  # what /pause pauses; the weekly look back keeps its own rhythm
+EXAMPLES = {"prompt": "/remind 8pm", "checkin": "/checkin 9pm", "weekly": "/weekly sun 19:00"}
 SIDE_LABELS = {
     "doubting": "I'm learning to trust again",
     "doubted": "I'm working to earn trust back",
@@ -171,7 +178,7 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     if schedule is None:
         assert ctx.space.id is not None
         schedule = Schedule(space_id=ctx.space.id, kind=kind, local_time="", weekdays="")
-        schedule.paused_until = pause_of(schedules)
+        schedule.paused_until = pause_of(schedules) if kind in DAILY else None
     schedule.local_time = at.strftime("%H:%M")
     schedule.weekdays = days_to_cron(days)
     _reschedule(ctx, schedule)
@@ -224,8 +231,7 @@ async def cmd_schedule(ctx: Ctx, args: str) -> list[Outgoing]:
         if kind in schedules:
             lines.append(describe_schedule(ctx, schedules[kind]) + ".")
         else:
-            example = "/remind 8pm" if kind == "prompt" else "/checkin 9pm"
-            lines.append(f"{KIND_NAMES[kind]}: off (set one with {example}).")
+            lines.append(f"{KIND_NAMES[kind]}: off (set one with {EXAMPLES[kind]}).")
     paused = pause_of(schedules)
     if paused is not None and paused > ctx.now:
         until = (
@@ -240,9 +246,14 @@ async def cmd_schedule(ctx: Ctx, args: str) -> list[Outgoing]:
     return [ctx.reply("\n".join(lines))]
 
 
+async def daily_schedules(ctx: Ctx) -> dict[str, Schedule]:
+    schedules = await schedules_of(ctx.session, ctx.space)
+    return {kind: s for kind, s in schedules.items() if kind in DAILY}
+
+
 async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
     days = parse_pause(args)
-    schedules = await schedules_of(ctx.session, ctx.space)
+    schedules = await daily_schedules(ctx)
     if not schedules:
         return [
             ctx.reply("Nothing to pause: no daily prompt or check-in is set. /remind 8pm sets one.")
@@ -265,7 +276,7 @@ async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
 
 
 async def cmd_resume(ctx: Ctx, args: str) -> list[Outgoing]:
-    schedules = await schedules_of(ctx.session, ctx.space)
+    schedules = await daily_schedules(ctx)
     was_paused = pause_of(schedules) is not None
     for schedule in schedules.values():
         schedule.paused_until = None
@@ -421,7 +432,7 @@ async def cmd_start(ctx: Ctx, args: str) -> list[Outgoing]:
             "That start code isn't one I know. Open the link again, or ask for a fresh one with /pair."
         )
     assert ctx.member is not None
-    await pairing.make_partner(ctx.session, ctx.space, ctx.member)
+    await pairing.make_partner(ctx.session, ctx.space, ctx.member, ctx.now)
     if ctx.private and ctx.member.private_chat is None:
         await pairing.link(ctx.session, ctx.space, ctx.member, ctx.incoming.to.chat_id)
     return [ctx.reply(texts.welcome)]
@@ -454,7 +465,7 @@ async def _pair_by_dm(ctx: Ctx) -> list[Outgoing]:
             "I couldn't open a private chat with you here. Try /pair again in a moment."
         )
     assert ctx.member is not None
-    await pairing.make_partner(ctx.session, ctx.space, ctx.member)
+    await pairing.make_partner(ctx.session, ctx.space, ctx.member, ctx.now)
     await pairing.link(ctx.session, ctx.space, ctx.member, chat)
     tandem, member_id, to = ctx.tandem, ctx.member.id, ctx.incoming.to
     hello = Outgoing(
@@ -501,7 +512,7 @@ async def cmd_pair(ctx: Ctx, args: str) -> list[Outgoing]:
         raise UserError(
             "On this platform, pair in a server channel you both can see: type /pair there."
         )
-    await pairing.make_partner(ctx.session, ctx.space, ctx.member)
+    await pairing.make_partner(ctx.session, ctx.space, ctx.member, ctx.now)
     code = await pairing.make_code(ctx.session, ctx.space, "invite", ctx.now, ctx.member)
     return [
         ctx.reply(
@@ -597,9 +608,47 @@ async def cmd_together(ctx: Ctx, args: str) -> list[Outgoing]:
     return [ctx.reply(f"✅ Noted: {TOGETHER[word][1]}.")]
 
 
+async def cmd_weekly(ctx: Ctx, args: str) -> list[Outgoing]:
+    """/weekly sun 19:00, /weekly off, or /weekly to see it: the look back's day and time."""
+    usage = (
+        "Tell me a day and a time for the weekly look back: /weekly sun 19:00, "
+        "/weekly fri 8pm, or /weekly off"
+    )
+    if not args:
+        schedule = (await schedules_of(ctx.session, ctx.space)).get("weekly")
+        if schedule is None:
+            return [ctx.reply(f"Weekly look back: off. {usage}.")]
+        return [ctx.reply(describe_schedule(ctx, schedule) + f". Change it: {usage}.")]
+    words = args.split()
+    if words[0].lower() not in ("off", "stop", "none", "cancel"):
+        day, rest = words[0], " ".join(words[1:])
+        try:
+            days = parse_days(day)
+        except UserError:
+            day, rest = words[-1], " ".join(words[:-1])  # "/weekly 19:00 sun"
+            days = parse_days(day)
+        if len(days) != 1 or not rest:
+            raise UserError(usage)
+        args = f"{rest} {day}"
+    return await _set_schedule(ctx, "weekly", args, usage)
+
+
 async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
+    """The streak and recent scores, with the look back's chart when there are scores to show."""
     viewer = ctx.member if ctx.private else None
-    return [ctx.reply(await progress_text(ctx.session, ctx.space, ctx.today, viewer))]
+    text = await progress_text(ctx.session, ctx.space, ctx.today, viewer)
+    data = await chart_data(ctx.session, ctx.space, ctx.today, ctx.tandem.library)
+    if data is None:
+        return [ctx.reply(text)]
+    reply, tandem, name = ctx.reply, ctx.tandem, f"progress-{ctx.today.isoformat()}.png"
+
+    async def with_chart() -> list[Outgoing]:
+        # Drawn after the transaction: a chart never holds up anyone else's writes.
+        picture = await tandem.picture(data, name)
+        return [reply(text + (f"\n🖼 {data.summary()}" if picture else ""), attachment=picture)]
+
+    ctx.after_commit.append(with_chart)
+    return []
 
 
 # ---- Your data -------------------------------------------------------------------------------
@@ -670,6 +719,7 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
             ContentHistory.id,
             col(ContentHistory.member_id).in_([0, member.id if member else 0]),
         ),
+        "promises": await promises.export_rows(session, space, member),
     }
 
 
@@ -711,8 +761,8 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         raise UserError("There's nothing of yours here to erase.")
     if scope == "me":
         warning = (
-            "⚠️ This erases your own check-in answers and notes here, and takes you out of this "
-            "space. It can't be undone. (/export first if you want a copy.)"
+            "⚠️ This erases your own check-in answers, notes and promises here, and takes you out "
+            "of this space. It can't be undone. (/export first if you want a copy.)"
         )
         yes = Button("Yes, erase mine", actions.forget("me", ctx.member.id, ctx.now))
     else:
@@ -720,7 +770,8 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
             raise UserError(NOT_A_PARTNER)
         warning = (
             "⚠️ This erases everything Tandem keeps about this space, for both of you: settings, "
-            "schedule, check-ins and notes. It can't be undone. (/export first if you want a copy.)"
+            "schedule, check-ins, notes and promises. It can't be undone. (/export first if you "
+            "want a copy.)"
         )
         yes = Button("Yes, erase everything", actions.forget("all", ctx.member.id, ctx.now))
     buttons = (yes, Button("Cancel", actions.FORGET_NO))
@@ -737,7 +788,9 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
         private = ctx.private_address()
         notices = await pairing.leave(ctx.session, ctx.space, member, erase=True)
         ctx.after_commit.append(ctx.tandem.scrub)
-        done_text = "🧹 Done. Your answers and notes here are erased, and you've left this space."
+        done_text = (
+            "🧹 Done. Your answers, notes and promises here are erased, and you've left this space."
+        )
         replies = [Outgoing(private, done_text)] if private else [ctx.whisper(done_text)]
         return replies + [n for n in notices if n.to != private]
     if not (member.partner or ctx.incoming.manager):
@@ -922,7 +975,51 @@ REGISTRY: tuple[Command, ...] = (
         Who.PARTNER_TO_CHANGE,
         (Option("number", "The question's number from the list", Kind.NUMBER, max_value=50),),
     ),
-    Command("progress", "Streak and recent check-ins you may see", cmd_progress, "The two of you"),
+    Command(
+        "promise",
+        "Make a small promise; I'll ask on the day how it went",
+        promises.cmd_promise,
+        "The two of you",
+        "/promise <what> [by <day>]",
+        Who.PARTNER,
+        (
+            Option(
+                "what",
+                "What you'll do, and by when if you like: plan Saturday's walk by fri",
+                required=True,
+                max_length=240,
+            ),
+        ),
+    ),
+    Command(
+        "promises",
+        "Your open promises, each with its buttons",
+        promises.cmd_promises,
+        "The two of you",
+        who=Who.PARTNER,
+    ),
+    Command(
+        "progress",
+        "Streak, recent check-ins and a chart, as far as you may see",
+        cmd_progress,
+        "The two of you",
+    ),
+    Command(
+        "weekly",
+        "The weekly look back: its day and time, or off",
+        cmd_weekly,
+        "The two of you",
+        "/weekly [day time|off]",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "when",
+                "A day and a time, like sun 19:00 or fri 8pm; or off",
+                Kind.TIME,
+                max_length=30,
+            ),
+        ),
+    ),
     Command(
         "export",
         "Download what Tandem keeps that you may see",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,17 @@ from bot.render import (
     side_prompt_message,
 )
 from bot.schedule import local_date, next_due
-from bot.store import ContentHistory, Delivery, Member, Schedule, Space, Store, move_space
+from bot.store import (
+    ContentHistory,
+    Delivery,
+    Member,
+    Promise,
+    PromiseStatus,
+    Schedule,
+    Space,
+    Store,
+    move_space,
+)
 from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
@@ -113,6 +123,20 @@ def prompt_targets(space: Address, direct: bool, partners: Sequence[Partner]) ->
     ]
 
 
+def weekly_targets(space: Address, direct: bool, partners: Sequence[Partner]) -> list[Target]:
+    """The look back goes where shared things go: the group, or each partner's private chat."""
+    return [replace(t, kind="weekly") for t in prompt_targets(space, direct, partners) if partners]
+
+
+# Kinds whose message is put together from the database when it is sent (the weekly look back,
+# a promise's follow-up), rather than from content alone. None: nothing to send after all.
+Composer = Callable[[list["Job"]], Awaitable[list[Outgoing | None]]]
+EVERY_DAY = "mon,tue,wed,thu,fri,sat,sun"
+# A promise's follow-up: when it is next asked, after this one, given (due date, asks so far,
+# local time, zone). Set by the core (bot/promises.py), which owns that rule.
+NextAsk = Callable[[date, int, str, str], datetime | None]
+
+
 def side_day(day: date, partner_id: int) -> bool:
     """A partner with a side gets a prompt for it in private every other day."""
     return (day.toordinal() + partner_id) % 2 == 0
@@ -126,6 +150,10 @@ class DispatchReport:
     failed: int = 0
     deactivated: int = 0
     moved: int = 0
+
+
+async def _nothing() -> SendResult:
+    return SendResult(SendStatus.FAILED, reason="nothing to send")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -161,8 +189,12 @@ class Dispatcher:
         messenger: Messenger,
         grace: timedelta,
         platforms: frozenset[str] | None = None,
+        composers: dict[str, Composer] | None = None,
+        next_ask: NextAsk | None = None,
     ) -> None:
         self.platforms = platforms  # only chats whose platform is connected now are claimed
+        self.composers = composers or {}
+        self.next_ask = next_ask
         self.store = store
         self.clock = clock
         self.library = library
@@ -176,6 +208,8 @@ class Dispatcher:
         async with self._running:  # two ticks never claim the same rows
             now = self.clock.now()
             while jobs := await self._claim_schedules(now, report):
+                await self._send_and_record(jobs, report)
+            while self.next_ask is not None and (jobs := await self._claim_promises(now, report)):
                 await self._send_and_record(jobs, report)
             while jobs := await self._claim_retries(now):
                 await self._send_and_record(jobs, report)
@@ -294,6 +328,12 @@ class Dispatcher:
                     if side is not None and member.private_chat:
                         target = Target(member.id, Address(r.platform, member.private_chat), "side")
                         planned.append((target, side))
+            elif r.kind == "weekly":
+                planned += [
+                    (t, "weekly")
+                    for t in weekly_targets(home, r.direct, members)
+                    if (r.id, day, t.recipient, t.kind) not in already
+                ]
             else:
                 question = self.library.scored_question(r.question_id).id
                 planned += [
@@ -514,6 +554,136 @@ class Dispatcher:
         )
         return {(a, b, c, k) for a, b, c, k in rows}
 
+    async def _claim_promises(self, now: datetime, report: DispatchReport) -> list[Job]:
+        """Promises whose follow-up is due: one ask a local day at most, to the promiser alone
+        (their private chat; the shared chat only for a shared promise of someone unlinked)."""
+        assert self.next_ask is not None
+        p, sp = Promise.__table__.c, Space.__table__.c  # type: ignore[attr-defined]
+        m, s = Member.__table__.c, Schedule.__table__.c  # type: ignore[attr-defined]
+        query = (
+            select(
+                p.id,
+                p.space_id,
+                p.member_id,
+                p.due_date,
+                p.next_ask_at,
+                p.asks,
+                p.shared,
+                sp.timezone,
+                sp.platform,
+                sp.chat_id,
+                sp.direct,
+                m.private_chat,
+            )
+            .join(
+                Space, and_(sp.id == p.space_id, sp.active.is_(True), self._connected(sp.platform))
+            )
+            .join(Member, and_(m.id == p.member_id, m.partner.is_(True)))
+            .where(p.next_ask_at <= now, p.status == PromiseStatus.OPEN)
+            .order_by(p.next_ask_at)
+            .limit(BATCH)
+        )
+        async with self.store.unit() as session:
+            conn = await session.connection()
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return []
+            times: dict[int, str] = {}
+            found = await conn.execute(
+                select(s.space_id, s.kind, s.local_time).where(
+                    s.space_id.in_({r.space_id for r in rows}), s.kind.in_(("checkin", "prompt"))
+                )
+            )
+            for space_id, kind, local_time in found:
+                if kind == "checkin" or space_id not in times:
+                    times[space_id] = local_time
+            d = Delivery.__table__.c  # type: ignore[attr-defined]
+            keyed = await conn.execute(
+                select(d.promise_id, d.local_date).where(d.promise_id.in_([r.id for r in rows]))
+            )
+            already = {(a, b) for a, b in keyed}
+            inserts: list[dict[str, Any]] = []
+            advances: list[dict[str, Any]] = []
+            addresses: dict[int, Address] = {}
+            for r in rows:
+                at = times.get(r.space_id, "20:00")
+                due: datetime = r.next_ask_at
+                send_at = due
+                if now - due > self.grace:
+                    # Downtime: asked within the grace window, or else on the next day.
+                    newest = next_due(at, EVERY_DAY, r.timezone, now - self.grace)
+                    if (r.id, local_date(due, r.timezone)) not in already:
+                        inserts.append(self._promise_row(r, due, "missed", 0))
+                        already.add((r.id, local_date(due, r.timezone)))
+                        report.missed += 1
+                    if newest > now:
+                        advances.append({"pid": r.id, "next": newest, "asks": r.asks})
+                        continue
+                    send_at = newest
+                if (r.id, local_date(send_at, r.timezone)) in already:
+                    # Asked on that local day already: once a day at most.
+                    later = next_due(at, EVERY_DAY, r.timezone, send_at)
+                    advances.append({"pid": r.id, "next": later, "asks": r.asks})
+                    continue
+                if r.private_chat:
+                    to = Address(r.platform, r.private_chat)
+                elif r.shared and not r.direct:
+                    to = Address(r.platform, r.chat_id)
+                else:  # nowhere private to ask: it waits in /promises
+                    advances.append({"pid": r.id, "next": None, "asks": r.asks})
+                    continue
+                upcoming = self.next_ask(r.due_date, r.asks + 1, at, r.timezone)
+                advances.append({"pid": r.id, "next": upcoming, "asks": r.asks + 1})
+                recipient = r.member_id if r.private_chat else 0
+                inserts.append(self._promise_row(r, send_at, "claimed", recipient))
+                addresses[r.id] = to
+            jobs: list[Job] = []
+            if inserts:
+                # Written before the send: (promise, local date) is unique, so never asked twice.
+                result = await conn.execute(
+                    insert(Delivery).returning(
+                        *(Delivery.__table__.c[name] for name in (*_RETURNED, "promise_id"))  # type: ignore[attr-defined]
+                    ),
+                    inserts,
+                )
+                for row in result.all():
+                    if row.status == "claimed":
+                        jobs.append(
+                            Job(
+                                row.id,
+                                row.space_id,
+                                "promise",
+                                row.local_date,
+                                row.content_id,
+                                addresses[row.promise_id],
+                                recipient=row.recipient,
+                            )
+                        )
+            await conn.execute(
+                update(Promise)
+                .where(p.id == bindparam("pid"))
+                .values(next_ask_at=bindparam("next"), asks=bindparam("asks")),
+                advances,
+            )
+        return jobs
+
+    @staticmethod
+    def _promise_row(r: Any, due: datetime, status: str, recipient: int) -> dict[str, Any]:
+        return {
+            "space_id": r.space_id,
+            "schedule_id": None,
+            "promise_id": r.id,
+            "kind": "promise",
+            "recipient": recipient,
+            "variant": None,
+            "local_date": local_date(due, r.timezone),
+            "due_at": due,
+            "status": status,
+            "attempts": 0,
+            "content_id": str(r.id),
+            "reason": "came due while the bot was down" if status == "missed" else None,
+        }
+
     async def _claim_retries(self, now: datetime) -> list[Job]:
         d, sp = Delivery.__table__.c, Space.__table__.c  # type: ignore[attr-defined]
         m = Member.__table__.c  # type: ignore[attr-defined]
@@ -596,21 +766,46 @@ class Dispatcher:
                 log.error("send raised %s; will retry", type(err).__name__)
                 return SendResult(SendStatus.RETRY, reason=type(err).__name__)
 
+    async def _render_all(self, jobs: list[Job]) -> list[Outgoing | None]:
+        messages: list[Outgoing | None] = [None] * len(jobs)
+        by_kind: dict[str, list[int]] = {}
+        for index, job in enumerate(jobs):
+            if job.kind in self.composers:
+                by_kind.setdefault(job.kind, []).append(index)
+            else:
+                messages[index] = render(job, self.library)
+        for kind, indexes in by_kind.items():
+            try:
+                composed = await self.composers[kind]([jobs[i] for i in indexes])
+            except Exception as err:  # a bug in one kind must not stop the other deliveries
+                log.error("composing %s failed with %s", kind, type(err).__name__)
+                composed = [None] * len(indexes)
+            for index, message in zip(indexes, composed, strict=True):
+                messages[index] = message
+        return messages
+
     async def _send_and_record(self, jobs: list[Job], report: DispatchReport) -> None:
-        messages = [render(job, self.library) for job in jobs]
-        results = list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+        messages = await self._render_all(jobs)
+        quiet = {i for i, m in enumerate(messages) if m is None}
+        results = list(
+            await asyncio.gather(
+                *(self._send_one(m) if m is not None else _nothing() for m in messages)
+            )
+        )
         for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
+            message = messages[index]
             if (
                 result.status is SendStatus.MOVED
                 and result.new_address is not None
                 and not job.recipient  # a private chat never moves; a group may
+                and message is not None
             ):
                 moved = await self._move(job.space_id, result.new_address)
                 report.moved += 1
                 job.address = moved
-                messages[index] = render(job, self.library)
-                results[index] = await self._send_one(messages[index])
-        await self._record(jobs, results, report)
+                messages[index] = replace(message, to=moved)
+                results[index] = await self._send_one(replace(message, to=moved))
+        await self._record(jobs, results, report, quiet)
 
     async def _move(self, space_id: int, new: Address) -> Address:
         async with self.store.unit() as session:
@@ -621,13 +816,17 @@ class Dispatcher:
         return new
 
     async def _record(
-        self, jobs: list[Job], results: list[SendResult], report: DispatchReport
+        self,
+        jobs: list[Job],
+        results: list[SendResult],
+        report: DispatchReport,
+        quiet: set[int] | None = None,
     ) -> None:
         now = self.clock.now()
         updates: list[dict[str, Any]] = []
         gone: set[int] = set()
         blocked: set[int] = set()  # partners who blocked Tandem in their private chat
-        for job, result in zip(jobs, results, strict=True):
+        for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
             row: dict[str, Any] = {
                 "did": job.delivery_id,
                 "status": "sent",
@@ -637,7 +836,10 @@ class Dispatcher:
                 "sent_at": None,
                 "reason": result.reason or None,
             }
-            if result.status is SendStatus.DELIVERED:
+            if quiet and index in quiet:
+                # Nothing to say after all: a quiet week, a promise settled since it was claimed.
+                row.update(status="skipped", reason="nothing to send")
+            elif result.status is SendStatus.DELIVERED:
                 row["sent_at"] = now
                 report.sent += 1
             elif result.status is SendStatus.RETRY and job.attempts + 1 < MAX_ATTEMPTS:

@@ -60,11 +60,17 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with a message, such as the /export JSON."""
+    """A file sent with a message: the /export JSON, or a picture such as the look back's chart."""
 
     filename: str
     data: bytes
     mime: str = "application/json"
+    alt: str = ""  # what a picture shows, in one line, for screen readers
+
+    @property
+    def image(self) -> bool:
+        """A picture, which platforms show as one (Telegram's sendPhoto, a Discord embed)."""
+        return self.mime.startswith("image/")
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,20 @@ from datetime import datetime, timedelta
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import MAX_PARTNERS, partners_of, shared_addresses
+from bot.context import MAX_PARTNERS, partners_of, reschedule, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Outgoing
-from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, PairCode, Space, erase_space
+from bot.store import (
+    CheckinAnswer,
+    ContentHistory,
+    Delivery,
+    Member,
+    PairCode,
+    Promise,
+    Schedule,
+    Space,
+    erase_space,
+)
 
 CODE_TTL = timedelta(hours=24)
 CODE_BYTES = 18  # 144 random bits; 24 URL-safe characters, inside Telegram's 64 for ?start=
@@ -71,17 +81,29 @@ async def member_for(
     return member
 
 
-async def make_partner(session: AsyncSession, space: Space, member: Member) -> None:
+async def make_partner(session: AsyncSession, space: Space, member: Member, now: datetime) -> None:
     """Registers a partner; a space is for two."""
     if member.partner:
         return
-    if len(await partners_of(session, space)) >= MAX_PARTNERS:
+    partners = await partners_of(session, space)
+    if len(partners) >= MAX_PARTNERS:
         raise UserError(
             "This space already has its two partners. If that's not right, one of them can "
             "leave with /unpair. For Tandem of your own, start it in another chat."
         )
     member.partner = True
     session.add(member)
+    if not partners:
+        await _begin_weekly(session, space, now)
+
+
+async def _begin_weekly(session: AsyncSession, space: Space, now: datetime) -> None:
+    """A space with its first partner gets the look back: Sundays at 19:00, until /weekly off."""
+    if "weekly" in await schedules_of(session, space):
+        return
+    assert space.id is not None
+    weekly = Schedule(space_id=space.id, kind="weekly", local_time="19:00", weekdays="sun")
+    reschedule(session, weekly, space.timezone, now)
 
 
 async def linked_member(session: AsyncSession, to: Address) -> tuple[Space, Member] | None:
@@ -153,17 +175,19 @@ async def leave(
             space.active = False
         session.add(space)
     if erase:
-        for model in (CheckinAnswer, ContentHistory):
+        mine = select(Promise.id).where(Promise.member_id == member.id)
+        await session.exec(
+            delete(Delivery).where(
+                col(Delivery.space_id) == space.id,
+                (col(Delivery.recipient) == member.id) | col(Delivery.promise_id).in_(mine),
+            )
+        )
+        for model in (CheckinAnswer, ContentHistory, Promise):
             await session.exec(
                 delete(model).where(
                     col(model.space_id) == space.id, col(model.member_id) == member.id
                 )
             )
-        await session.exec(
-            delete(Delivery).where(
-                col(Delivery.space_id) == space.id, col(Delivery.recipient) == member.id
-            )
-        )
         await session.delete(member)
     if not space.active:
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from datetime import timedelta
@@ -9,7 +10,8 @@ from datetime import timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import actions, checkins, pairing
+from bot import actions, checkins, pairing, promises
+from bot.chart import ChartData, Charts
 from bot.commands import (
     COMMANDS,
     MAX_COMMAND,
@@ -23,13 +25,14 @@ from bot.content import TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, partners_of, reschedule, shared_addresses
 from bot.delivery import Dispatcher, DispatchReport, Job, Partner, checkin_targets
 from bot.errors import UserError
-from bot.messages import Address, Button, Event, Incoming, Outgoing
+from bot.messages import Address, Attachment, Button, Event, Incoming, Outgoing
 from bot.ports import Clock, Messenger
 from bot.render import day_label
 from bot.store import (
     CheckinAnswer,
     Delivery,
     Member,
+    Promise,
     Schedule,
     Space,
     Store,
@@ -37,6 +40,7 @@ from bot.store import (
     move_space,
     once,
 )
+from bot.weekly import LookBack, look_back
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +61,24 @@ class Tandem:
         default_timezone: str = "UTC",
         grace: timedelta = timedelta(hours=3),
         platforms: frozenset[str] | None = None,
+        charts: Charts | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.library = library
         self.messenger = messenger
         self.default_timezone = default_timezone
-        self.dispatcher = Dispatcher(store, clock, library, messenger, grace, platforms)
+        self.charts = charts or Charts()
+        self.dispatcher = Dispatcher(
+            store,
+            clock,
+            library,
+            messenger,
+            grace,
+            platforms,
+            composers={"weekly": self._compose_weekly, "promise": self._compose_follow_ups},
+            next_ask=promises.next_after_ask,
+        )
 
     async def dispatch_due(self) -> DispatchReport:
         return await self.dispatcher.dispatch_due()
@@ -81,6 +96,77 @@ class Tandem:
 
     async def scrub(self) -> None:
         await self.store.scrub()
+
+    def close(self) -> None:
+        """Stops the chart workers; the store is closed by its owner."""
+        self.charts.close()
+
+    async def picture(self, data: ChartData | None, name: str) -> Attachment | None:
+        """The chart as a PNG attachment with its one-line summary; None if there is nothing
+        to draw, or if drawing failed (the words go out all the same)."""
+        if data is None:
+            return None
+        try:
+            png = await self.charts.render(data)
+        except Exception as err:
+            log.error("drawing a chart failed with %s", type(err).__name__)
+            return None
+        return Attachment(name, png, "image/png", alt=data.summary())
+
+    async def _compose_weekly(self, jobs: list[Job]) -> list[Outgoing | None]:
+        """The look backs for a batch of spaces: each chart starts drawing as soon as its
+        space is read, while the next one is read."""
+        now = self.clock.now()
+        backs: dict[int, LookBack | None] = {}
+        drawing: dict[int, asyncio.Task[Attachment | None]] = {}
+
+        async def draw(back: LookBack) -> Attachment | None:
+            return await self.picture(back.chart, f"look-back-{back.end.isoformat()}.png")
+
+        try:
+            async with self.store.read() as session:
+                for space_id in dict.fromkeys(job.space_id for job in jobs):
+                    space = await session.get(Space, space_id)
+                    back = (
+                        None
+                        if space is None
+                        else await look_back(session, space, now, self.library)
+                    )
+                    backs[space_id] = back
+                    if back is not None and back.chart is not None:
+                        drawing[space_id] = asyncio.create_task(draw(back))
+            pictures = dict(zip(drawing, await asyncio.gather(*drawing.values()), strict=True))
+        finally:
+            for task in drawing.values():
+                task.cancel()
+        composed: list[Outgoing | None] = []
+        for job in jobs:
+            back = backs[job.space_id]
+            composed.append(
+                None
+                if back is None
+                else Outgoing(
+                    job.address, back.text, attachment=pictures.get(job.space_id), protect=True
+                )
+            )
+        return composed
+
+    async def _compose_follow_ups(self, jobs: list[Job]) -> list[Outgoing | None]:
+        """Each promise's question, if it is still open by the time it is sent."""
+        composed: list[Outgoing | None] = []
+        async with self.store.read() as session:
+            for job in jobs:
+                promise = await session.get(Promise, int(job.content_id))
+                member = await session.get(Member, promise.member_id) if promise else None
+                if promise is None or member is None or promise.status != "open":
+                    composed.append(None)
+                    continue
+                composed.append(
+                    promises.follow_up(
+                        job.address, promise, member.display_name, bool(job.recipient)
+                    )
+                )
+        return composed
 
     async def unlink(self, member_id: int | None) -> None:
         """Forgets a partner's private chat (Tandem may not write there); they answer in the group."""
@@ -262,7 +348,7 @@ class Tandem:
         if inviter is not None and inviter.user_id == incoming.user_id:
             raise UserError("That's your own invitation: forward it to your partner to open.")
         member = await pairing.member_for(session, space, incoming.user_id, incoming.user_name, now)
-        await pairing.make_partner(session, space, member)
+        await pairing.make_partner(session, space, member, now)
         await pairing.link(session, space, member, incoming.to.chat_id)
         if pair.kind == "invite":
             await session.delete(pair)  # an invitation works once
@@ -309,6 +395,10 @@ class Tandem:
             return await self._note(ctx, delivery, ctx.incoming.text)
         if isinstance(action, actions.ShareNote) and ctx.member is not None:
             return await self._share_note(ctx, action)
+        if isinstance(action, actions.Kept):
+            return await promises.answer(ctx, action)
+        if isinstance(action, actions.SharePromise):
+            return await promises.share(ctx, action)
         raise UserError("That button isn't one I know any more. /help lists what I can do.")
 
     async def _tap(self, ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:

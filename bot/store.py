@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ class Schedule(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = _fk("space.id")
-    kind: str = Field(max_length=16)  # "prompt" | "checkin"
+    kind: str = Field(max_length=16)  # "prompt" | "checkin" | "weekly"
     local_time: str = Field(max_length=5)  # "HH:MM" in the space's timezone
     weekdays: str = Field(max_length=40)  # "mon,tue,..." as CronTrigger reads it
     paused_until: datetime | None = None
@@ -85,13 +86,16 @@ class Delivery(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("schedule_id", "local_date", "recipient", "kind", name="uq_delivery_key"),
+        # A promise's follow-up has no schedule: its own key makes it once a local day at most.
+        UniqueConstraint("promise_id", "local_date", name="uq_delivery_promise"),
         Index("ix_delivery_retry", "status", "next_attempt_at"),
         Index("ix_delivery_message", "space_id", "message_ref"),
     )
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = _fk("space.id")
     schedule_id: int | None = _fk("schedule.id", nullable=True, ondelete="SET NULL")
-    kind: str = Field(max_length=16)  # "prompt" | "side" (a side's prompt) | "checkin"
+    # "prompt" | "side" (a side's prompt) | "checkin" | "weekly" (the look back) | "promise"
+    kind: str = Field(max_length=16)
     # 0: the space's own chat; else the member whose private chat this goes to.
     recipient: int = 0
     # How a shared check-in looks: "full" (everyone answers here), "line" (answers are in the
@@ -106,6 +110,7 @@ class Delivery(SQLModel, table=True):
     message_ref: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = None
     reason: str | None = Field(default=None, max_length=80)
+    promise_id: int | None = _fk("promise.id", nullable=True)  # the follow-up of this promise
 
 
 class CheckinAnswer(SQLModel, table=True):
@@ -125,6 +130,43 @@ class CheckinAnswer(SQLModel, table=True):
     share_note: bool = False  # the author chose to show the note at the reveal
     answered_at: datetime
     updated_at: datetime
+
+
+class PromiseStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    PARTLY = "partly"
+    LET_GO = "let_go"
+
+
+class Promise(SQLModel, table=True):
+    """A small commitment one partner made, asked about on its due day; shared or theirs alone.
+
+    Its words are read and written only through `promise_text` and `set_promise_text`, so they
+    can be encrypted at rest the way notes are, in one place.
+    """
+
+    __table_args__ = (Index("ix_promise_ask", "next_ask_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    member_id: int = _fk("member.id")
+    body: str = Field(max_length=1000)  # at most 200 characters typed; room for a ciphertext
+    shared: bool = False  # the partner sees it: made in the shared space, or "Shared" tapped
+    made_at: datetime
+    due_date: date  # a local date in the space's timezone
+    status: str = Field(default=PromiseStatus.OPEN, max_length=8)
+    next_ask_at: datetime | None = None  # when the follow-up is next due; None: not asked again
+    asks: int = 0  # follow-ups claimed so far
+    closed_at: datetime | None = None
+
+
+def promise_text(promise: Promise) -> str:
+    """The promise's words as the person typed them."""
+    return promise.body
+
+
+def set_promise_text(promise: Promise, text: str) -> None:
+    promise.body = text
 
 
 class ContentHistory(SQLModel, table=True):
@@ -184,7 +226,16 @@ async def done(session: AsyncSession, space_id: int, key: str) -> bool:
 
 async def erase_space(session: AsyncSession, space: Space) -> None:
     """Deletes every row about a space, children first, in the caller's transaction."""
-    for model in (CheckinAnswer, ContentHistory, Delivery, Schedule, Member, PairCode, Once):
+    for model in (
+        CheckinAnswer,
+        ContentHistory,
+        Delivery,
+        Promise,
+        Schedule,
+        Member,
+        PairCode,
+        Once,
+    ):
         await session.exec(delete(model).where(col(model.space_id) == space.id))
     await session.delete(space)
 
@@ -253,6 +304,13 @@ class Store:
         """A transaction: commits when the block ends, rolls back on any exception."""
         lock = self._write_lock if self.is_sqlite else contextlib.nullcontext()
         async with lock, AsyncSession(self.engine, expire_on_commit=False) as session:
+            async with session.begin():
+                yield session
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only look: it never waits for SQLite's one writer (WAL lets readers through)."""
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
             async with session.begin():
                 yield session
 

@@ -6,7 +6,7 @@ import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import time, timedelta, timezone, tzinfo
+from datetime import date, time, timedelta, timezone, tzinfo
 
 from bot.errors import UserError
 
@@ -245,3 +245,125 @@ def parse_pause(text: str) -> int | None:
         f"I couldn't read “{_clip(text.strip())}” as a number of days (1 to 365). "
         "Try /pause 3 days, or /pause for a pause until /resume."
     )
+
+
+# ---- Days a promise is due by: "fri", "tomorrow", "12 dec" -------------------------------------
+
+MAX_AHEAD = 365  # a promise is small: due within a year
+_DUE_EXAMPLE = "Try by fri, by tomorrow, by next week or by 12 dec."
+_MONTHS = {
+    name: index
+    for index, full in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        1,
+    )
+    for name in (full, full[:3])
+} | {"sept": 9}
+_ORDINAL = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
+_MONTH = r"(?P<m>[a-z]{3,9})\.?"
+_DAY_MONTH = re.compile(rf"{_ORDINAL}\s*(?:of\s+)?{_MONTH}")
+_MONTH_DAY = re.compile(rf"{_MONTH}\s*{_ORDINAL}")
+_ISO_DAY = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
+_IN_SPAN = re.compile(r"in\s+(?P<n>\d{1,3}|an?|one|two|three)\s+(?P<unit>days?|weeks?)")
+_SMALL_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+# Words that start a day. After "by", anything else is part of the promise ("stand by you").
+_DAY_STARTS = frozenset(
+    {"today", "tonight", "tomorrow", "tmrw", "next", "weekend", "the", "this", "in", "end"}
+    | set(_DAY_WORDS)
+    | set(_MONTHS)
+)
+_BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
+
+
+def parse_due_day(text: str, today: date) -> date:
+    """The local date a promise is due by: "fri" (this coming Friday, today if it is one),
+    "next fri", "today", "tomorrow", "the weekend", "next week", "in 3 days", "12 dec",
+    "dec 12th", "2026-12-12". A date already past this year is next year's."""
+    cleaned = _check_length(text, _DUE_EXAMPLE).strip(" .!,")
+    day = _due_day(cleaned, today)
+    if day is None:
+        raise UserError(f"I couldn't read “{_clip(text.strip())}” as a day. {_DUE_EXAMPLE}")
+    if day < today:
+        raise UserError(f"{day_name(day)} has already been. {_DUE_EXAMPLE}")
+    if (day - today).days > MAX_AHEAD:
+        raise UserError(
+            f"That's more than a year away; a promise here is something small and near. "
+            f"{_DUE_EXAMPLE}"
+        )
+    return day
+
+
+def day_name(day: date) -> str:
+    return day.strftime("%a %d %b").replace(" 0", " ")
+
+
+def _due_day(cleaned: str, today: date) -> date | None:
+    cleaned = cleaned.removeprefix("the ").removeprefix("this ")
+    if cleaned in ("today", "tonight", "end of today", "end of the day"):
+        return today
+    if cleaned in ("tomorrow", "tmrw", "tomorrow night", "tomorrow evening"):
+        return today + timedelta(days=1)
+    if cleaned in ("next week", "a week", "end of next week"):
+        return today + timedelta(days=7)
+    if cleaned in ("weekend", "end of the week", "end of week"):
+        return today + timedelta(days=(5 - today.weekday()) % 7 if today.weekday() != 6 else 0)
+    following = cleaned.startswith("next ")
+    word = cleaned.removeprefix("next ").strip()
+    if word in _DAY_WORDS:
+        ahead = (_DAY_WORDS[word] - today.weekday()) % 7
+        return today + timedelta(days=ahead + (7 if following and ahead == 0 else 0))
+    if following:
+        return None
+    if match := _IN_SPAN.fullmatch(cleaned):
+        count = _SMALL_NUMBERS.get(match["n"]) or int(match["n"])
+        return today + timedelta(days=count * (7 if match["unit"].startswith("w") else 1))
+    if match := _ISO_DAY.fullmatch(cleaned):
+        return _date(int(match["y"]), int(match["m"]), int(match["d"]))
+    match = _DAY_MONTH.fullmatch(cleaned) or _MONTH_DAY.fullmatch(cleaned)
+    if match is None or match["m"] not in _MONTHS:
+        return None
+    month, day_of_month = _MONTHS[match["m"]], int(match["d"])
+    this_year = _date(today.year, month, day_of_month)
+    if this_year is None and not (month == 2 and day_of_month == 29):
+        return None
+    if this_year is not None and this_year >= today:
+        return this_year
+    for year in range(today.year + 1, today.year + 5):  # 29 Feb: the next leap year
+        if (found := _date(year, month, day_of_month)) is not None:
+            return found
+    return None
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def split_due(text: str, today: date) -> tuple[str, date | None]:
+    """ "plan Saturday's walk by fri" -> ("plan Saturday's walk", Friday). A "by" followed by
+    something that is not a day stays in the words ("stand by you"); one followed by a day that
+    cannot be read ("by 31 feb") is a UserError with an example."""
+    matches = list(_BY.finditer(text))
+    if not matches:
+        return text.strip(), None
+    last = matches[-1]
+    tail = text[last.end() :].strip()
+    first = tail.split(None, 1)[0].lower().strip(".,!") if tail else ""
+    if not (first[:1].isdigit() or first in _DAY_STARTS):
+        return text.strip(), None
+    return text[: last.start()].strip(), parse_due_day(tail, today)

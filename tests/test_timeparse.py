@@ -1,6 +1,6 @@
 """What members type about time is read right, and anything else gets a friendly error."""
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 from hypothesis import given, settings
@@ -9,12 +9,15 @@ from hypothesis import strategies as st
 from bot.errors import UserError
 from bot.timeparse import (
     ALL_DAYS,
+    MAX_AHEAD,
     WEEKDAYS,
     format_days,
     parse_days,
+    parse_due_day,
     parse_pause,
     parse_time,
     parse_zone,
+    split_due,
     zone_suggestions,
 )
 
@@ -128,3 +131,92 @@ def test_every_24h_time_round_trips(hour: int, minute: int) -> None:
 def test_day_sets() -> None:
     assert parse_days("every day") == ALL_DAYS
     assert parse_days("weekday") == WEEKDAYS
+
+
+# ---- The day a promise is due by ----------------------------------------------------------------
+
+SATURDAY = date(2026, 11, 21)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("fri", date(2026, 11, 27)),
+        ("Friday", date(2026, 11, 27)),
+        ("sat", SATURDAY),  # "by saturday" on a Saturday: today
+        ("next sat", date(2026, 11, 28)),
+        ("today", SATURDAY),
+        ("tonight", SATURDAY),
+        ("tomorrow", date(2026, 11, 22)),
+        ("the weekend", SATURDAY),
+        ("next week", date(2026, 11, 28)),
+        ("in 3 days", date(2026, 11, 24)),
+        ("in two weeks", date(2026, 12, 5)),
+        ("12 dec", date(2026, 12, 12)),
+        ("12th December", date(2026, 12, 12)),
+        ("dec 12", date(2026, 12, 12)),
+        ("1 jan", date(2027, 1, 1)),  # already past this year: next year's
+        ("2026-12-24", date(2026, 12, 24)),
+    ],
+)
+def test_due_days_people_type(typed: str, expected: date) -> None:
+    assert parse_due_day(typed, SATURDAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("31 feb", "by fri, by tomorrow"),
+        ("dec 32", "by fri, by tomorrow"),
+        ("next", "by fri, by tomorrow"),
+        ("someday", "by fri, by tomorrow"),
+        ("2026-01-01", "has already been"),
+        ("2028-01-01", "more than a year away"),
+        ("29 feb", "more than a year away"),  # the next one is in 2028
+    ],
+)
+def test_bad_due_days_get_an_example(typed: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        parse_due_day(typed, SATURDAY)
+
+
+@pytest.mark.parametrize(
+    ("typed", "what", "by"),
+    [
+        ("plan Saturday's walk by fri", "plan Saturday's walk", date(2026, 11, 27)),
+        ("stand by you", "stand by you", None),  # not a day: part of the promise
+        ("drop by Mum's by tomorrow", "drop by Mum's", date(2026, 11, 22)),
+        ("text you when I'm late", "text you when I'm late", None),
+        ("by 12 dec", "", date(2026, 12, 12)),
+    ],
+)
+def test_a_promise_and_its_day(typed: str, what: str, by: date | None) -> None:
+    assert split_due(typed, SATURDAY) == (what, by)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80), st.dates(date(2000, 1, 1), date(2100, 1, 1)))
+def test_fuzz_due_days_are_within_a_year_or_a_user_error(text: str, today: date) -> None:
+    for typed in (text, f"by {text}", f"call Mum by {text}"):
+        try:
+            what, day = split_due(typed, today)
+        except UserError as err:
+            assert "Try" in err.message
+            continue
+        assert day is None or 0 <= (day - today).days <= MAX_AHEAD
+        assert what in typed
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(date(2000, 1, 1), date(2100, 1, 1)),
+    st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    st.integers(1, 28),
+    st.sampled_from(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct"]),
+)
+def test_fuzz_weekdays_and_dates_land_right(today: date, day: str, dom: int, month: str) -> None:
+    weekday = parse_due_day(day, today)
+    assert 0 <= (weekday - today).days < 7 and weekday.strftime("%a").lower() == day
+    dated = parse_due_day(f"{dom} {month}", today)
+    assert dated.day == dom and dated.strftime("%b").lower() == month
+    assert 0 <= (dated - today).days <= MAX_AHEAD

@@ -18,7 +18,7 @@ SECRET_PART = TOKEN.partition(":")[2]
 BOT_ID = 7000001
 USERNAME = "TandemTestBot"
 JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "reply_parameters"}
-SENDS = ("sendMessage", "sendDocument")
+SENDS = ("sendMessage", "sendDocument", "sendPhoto")
 DROPPED = 0  # Call.error when the fake was offline and dropped the connection
 
 
@@ -386,6 +386,15 @@ class FakeBotApi:
         }
         if method == "sendMessage":
             message["text"] = params["text"]
+        elif method == "sendPhoto":
+            # Telegram answers a photo with its sizes; the tests read the uploaded bytes.
+            photo = params["photo"]
+            message["photo"] = [
+                {"file_id": "p1", "file_unique_id": "pu1", "width": 640, "height": 256}
+            ]
+            assert photo["data"], "an empty photo upload"
+            if params.get("caption"):
+                message["caption"] = params["caption"]
         else:
             document = params["document"]
             message["document"] = {

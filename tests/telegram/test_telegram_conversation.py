@@ -163,7 +163,8 @@ async def test_export_arrives_as_a_json_file(bot: Running) -> None:
     assert document["filename"] == "tandem-export-2026-11-21.json"
     data = json.loads(document["data"])
     assert data["space"]["chat_id"] == str(GROUP.id)
-    assert data["schedules"][0]["local_time"] == "20:00"
+    [prompt] = [s for s in data["schedules"] if s["kind"] == "prompt"]
+    assert prompt["local_time"] == "20:00"
 
 
 async def test_forget_asks_first_and_then_erases(bot: Running) -> None:

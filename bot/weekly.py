@@ -1,0 +1,176 @@
+"""The weekly look back: the week in numbers, shared promises kept, the revealed scores beside
+last week's, one open question, and the chart of the last 8 weeks (which /progress shares)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.chart import DAYS, ChartData, Series
+from bot.checkins import complete_days, count_streak, visible
+from bot.content import TOPICS, Library, Prompt
+from bot.context import partners_of
+from bot.render import day_label
+from bot.store import CheckinAnswer, ContentHistory, Member, Promise, PromiseStatus, Space
+from bot.timeparse import zone_from_name
+
+DEFAULT_DAY = "sun"
+DEFAULT_TIME = "19:00"
+QUESTION_TOPIC = "open_questions"
+
+
+@dataclass(frozen=True)
+class LookBack:
+    """A look back as it will be sent: its text, and the chart's data (None: no chart)."""
+
+    text: str
+    chart: ChartData | None
+    end: date
+
+
+async def _revealed(session: AsyncSession, space: Space, since: date) -> set[date]:
+    return {d for d in await complete_days(session, space) if d >= since}
+
+
+async def _visible_scores(
+    session: AsyncSession, space: Space, partners: list[Member], since: date, until: date
+) -> dict[int, dict[date, int]]:
+    """Each partner's scores the shared space may see (by the reveal rule), per day."""
+    shown: dict[int, dict[date, int]] = defaultdict(dict)
+    if space.reveal == "never" or not partners:
+        return shown
+    revealed = await _revealed(session, space, since)
+    may_see = visible(space, None, revealed)
+    by_id = {p.id: p for p in partners}
+    rows = await session.exec(
+        select(CheckinAnswer).where(
+            CheckinAnswer.space_id == space.id,
+            CheckinAnswer.local_date >= since,
+            CheckinAnswer.local_date <= until,
+            col(CheckinAnswer.member_id).in_(list(by_id)),
+        )
+    )
+    for answer in rows.all():
+        member = by_id[answer.member_id]
+        if answer.score is not None and may_see(member, answer):
+            shown[answer.member_id][answer.local_date] = answer.score
+    return shown
+
+
+def _chart(
+    partners: list[Member], scores: dict[int, dict[date, int]], today: date, question: str
+) -> ChartData | None:
+    days = tuple(today - timedelta(days=DAYS - 1 - i) for i in range(DAYS))
+    series = tuple(
+        Series(p.display_name, tuple(scores.get(p.id or 0, {}).get(d) for d in days))
+        for p in partners
+    )
+    data = ChartData(days, series, question)
+    return None if data.empty else data
+
+
+async def chart_data(
+    session: AsyncSession, space: Space, today: date, library: Library
+) -> ChartData | None:
+    """The last 8 weeks of revealed scores, one series a partner; None when nothing is shown."""
+    partners = await partners_of(session, space)
+    since = today - timedelta(days=DAYS - 1)
+    scores = await _visible_scores(session, space, partners, since, today)
+    return _chart(partners, scores, today, library.scored_question(space.question_id).text)
+
+
+def _average(values: list[int]) -> str:
+    return f"{sum(values) / len(values):.1f}" if values else "–"
+
+
+def open_question(library: Library, space: Space, end: date) -> Prompt | None:
+    """One open question for the two of you, a different one each week."""
+    pool = [
+        p
+        for p in library.by_topic.get(QUESTION_TOPIC, ())
+        if p.audience == "both" and p.fits(19, space.apart)
+    ]
+    if not pool:
+        return None
+    return pool[(end.toordinal() // 7 + (space.id or 0)) % len(pool)]
+
+
+async def look_back(
+    session: AsyncSession, space: Space, now: datetime, library: Library
+) -> LookBack | None:
+    """The week that ends today (local), or None for a quiet week: nobody answered a check-in,
+    and no promise was made or settled (a week off is no one's failure, and gets no message)."""
+    end = now.astimezone(zone_from_name(space.timezone)).date()
+    start = end - timedelta(days=6)
+    partners = await partners_of(session, space)
+    if not partners:
+        return None
+    answered = await session.exec(
+        select(func.count(col(CheckinAnswer.id))).where(
+            CheckinAnswer.space_id == space.id,
+            CheckinAnswer.local_date >= start,
+            CheckinAnswer.local_date <= end,
+        )
+    )
+    week_start = now - timedelta(days=7)
+    promised = await session.exec(
+        select(Promise).where(
+            Promise.space_id == space.id,
+            (col(Promise.made_at) > week_start) | (col(Promise.closed_at) > week_start),
+        )
+    )
+    promises = list(promised.all())
+    if not answered.one() and not promises:
+        return None
+    days = await complete_days(session, space)
+    both = sum(1 for d in days if start <= d <= end)
+    streak = max(count_streak(days, end), count_streak(days, end - timedelta(days=1)))
+    lines = [
+        f"🌿 Your week, {day_label(start)} to {day_label(end)}",
+        f"📅 You both checked in on {both} of 7 days. Streak: {streak} "
+        f"day{'s' if streak != 1 else ''} in a row.",
+    ]
+    shown = await session.exec(
+        select(ContentHistory.prompt_id).where(
+            ContentHistory.space_id == space.id,
+            ContentHistory.member_id == 0,  # the shared prompts, never a partner's side ones
+            col(ContentHistory.shown_at) > week_start,
+        )
+    )
+    topics = {library.by_id[p].topic for p in shown.all() if p in library.by_id}
+    if topics:
+        lines.append("🌱 Practised: " + ", ".join(TOPICS[t] for t in TOPICS if t in topics) + ".")
+    kept = sum(
+        1
+        for p in promises
+        if p.shared
+        and p.status == PromiseStatus.DONE
+        and p.closed_at is not None
+        and p.closed_at > week_start
+    )
+    if kept:
+        lines.append(f"🤝 Shared promises kept this week: {kept}.")
+    since = end - timedelta(days=DAYS - 1)
+    scores = await _visible_scores(session, space, partners, since, end)
+    question = library.scored_question(space.question_id)
+    if space.reveal != "never" and any(scores.values()):
+        lines.append(f"📈 {question.text}")
+        for partner in partners:
+            mine = scores.get(partner.id or 0, {})
+            week = [(d, s) for d, s in sorted(mine.items()) if start <= d <= end]
+            before = [s for d, s in mine.items() if start - timedelta(days=7) <= d < start]
+            daily = " · ".join(f"{d.strftime('%a')} {s}" for d, s in week) or "no scores shown"
+            lines.append(
+                f"{partner.display_name}: {daily}; average {_average([s for _, s in week])} "
+                f"(last week {_average(before)})"
+            )
+    if (prompt := open_question(library, space, end)) is not None:
+        lines.append(f"💬 Something to talk about: {prompt.render(end.strftime('%A'))}")
+    chart = _chart(partners, scores, end, question.text)
+    if chart is not None:
+        lines.append(f"🖼 {chart.summary()}")
+    return LookBack("\n".join(lines), chart, end)
