@@ -219,10 +219,12 @@ class Matcher:
     def __init__(self, needs: Sequence[tuple[str, Iterable[str]]], exceptions: Iterable[str]):
         self.order = [kind for kind, _ in needs]
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self.forms = 0
         for kind, phrases in needs:
             for phrase in phrases:
                 for form in expand(phrase):
                     self._phrases.setdefault(form[0], []).append((form, kind))
+                    self.forms += 1
         self._exceptions: dict[str, list[tuple[str, ...]]] = {}
         for phrase in exceptions:
             for form in expand(phrase):
@@ -301,6 +303,16 @@ class Safety:
             raise ValueError("need.kind: each need is listed once")
         matcher = Matcher([(n.kind, n.phrases) for n in crisis.need], crisis.exceptions)
         return cls(helplines, {n.kind: n for n in crisis.need}, matcher)
+
+    def counts(self) -> dict[str, int]:
+        """For `tandem content check`: how many helplines, regions and crisis phrases."""
+        regions = self.helplines.region if self.helplines else ()
+        return {
+            "helpline regions": len(regions),
+            "helplines": sum(len(r.line) for r in regions),
+            "crisis phrases": sum(len(n.phrases) for n in self.replies.values()),
+            "crisis phrase forms": self.matcher.forms,
+        }
 
     def region(self, zone: str | None = None, code: str | None = None) -> Region | None:
         """The region for a zone (or a code); the elsewhere region when no country matches."""
