@@ -344,8 +344,8 @@ class Safety:
 
     def assumed(self, region: Region | None, zone: str | None, from_code: bool = False) -> str:
         """Which region was assumed, from what, and where to look instead."""
-        directory = self._directory()
-        if region is None or directory is None:
+        directory, helplines = self._directory(), self.helplines
+        if region is None or directory is None or helplines is None:
             return ""
         if region.code != ELSEWHERE:
             source = "your shared chat's timezone" if from_code else f"your timezone {zone}"
@@ -354,7 +354,7 @@ class Safety:
                 f"({directory.host}) lists the lines for every country."
             )
         if zone and country_of(zone):
-            others = [r.name for r in self.helplines.region if r.code != ELSEWHERE]  # type: ignore[union-attr]
+            others = [r.name for r in helplines.region if r.code != ELSEWHERE]
             listed = (
                 ", ".join(others[:-1]) + f" or {others[-1]}" if len(others) > 1 else "".join(others)
             )

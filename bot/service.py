@@ -350,8 +350,8 @@ class Tandem:
         """A /support button from a shared chat opened this private chat: the answer comes here,
         for the region that chat's timezone suggested."""
         code = args.partition("-")[2] or None
-        texts, found = self.library.texts, self.library.safety
-        return Outgoing(incoming.to, found.support(texts.support, None, code), protect=True)
+        text = self.library.safety.support(self.library.texts.support, None, code)
+        return Outgoing(incoming.to, text, protect=True)
 
     async def _redeem(self, session: AsyncSession, incoming: Incoming, code: str) -> list[Outgoing]:
         """ "/start <code>" in a private chat: a pairing link was opened."""
