@@ -470,3 +470,37 @@ async def test_words_typed_in_a_private_chat_are_read_for_crisis_words_only(
     # A private chat that is linked to no space gets the same care, for anywhere.
     [stranger] = await lite.handle(privately(BOB, "I don't feel safe at home"))
     assert "findahelpline.com" in stranger.text
+
+
+# ---- Once through the console adapter -------------------------------------------------------
+
+
+async def test_the_console_answers_support_and_crisis_words_in_the_private_chat(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import App
+    from bot.settings import Settings
+
+    out = io.StringIO()
+    console = ConsoleAdapter(out=out, export_dir=tmp_path)
+    app = App(Settings(database_url=f"sqlite:///{tmp_path}/app.db"), [console], clock=FixedClock())
+    await app.start()
+    try:
+        for line in ("/start", "/timezone London", "/pair", "1", "/shared"):
+            await console.feed(line)
+        mark = len(out.getvalue())
+        await console.feed("/support")
+        shown = out.getvalue()[mark:]
+        assert "Alice's private chat]: 🆘 In danger right now? Call 999" in shown
+        assert "shared chat]: (only Alice sees this) 🔒 I've answered in your private chat" in shown
+        await console.feed("/private")
+        mark = len(out.getvalue())
+        await console.feed("some days I want to die")
+        shown = out.getvalue()[mark:]
+        assert "Alice's private chat]: Thank you for telling me." in shown
+        assert "116 123" in shown
+    finally:
+        await app.stop()
