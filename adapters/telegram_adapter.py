@@ -426,6 +426,9 @@ class TelegramAdapter:
         app.add_handler(
             MessageHandler(message & filters.TEXT & filters.REPLY & ~filters.COMMAND, self._on_note)
         )
+        # Words typed to Tandem in a private chat: the core reads them for crisis words only.
+        private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~filters.REPLY
+        app.add_handler(MessageHandler(message & private_text, self._on_private_text))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_error_handler(self._on_error)
         return app
@@ -613,6 +616,13 @@ class TelegramAdapter:
         incoming = from_member(
             message.chat, message.from_user, text=message.text, reply_to=str(original.message_id)
         )
+        await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
+
+    async def _on_private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        incoming = from_member(message.chat, message.from_user, text=message.text)
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

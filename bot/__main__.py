@@ -61,6 +61,8 @@ def _content_check(settings: Settings) -> int:
     print(f"{'prompts':<{width + 2}}  {len(library.prompts):>4}")
     print(f"{'check-in questions':<{width + 2}}  {len(library.questions):>4}")
     print(f"{'first week':<{width + 2}}  {len(library.first_week):>4}")
+    for label, count in library.safety.counts().items():
+        print(f"{label:<{width + 2}}  {count:>4}")
     pairs = near_duplicates(library.prompts)
     print(f"Near-duplicate pairs (word overlap >= {NEAR_DUPLICATE}): {len(pairs) or 'none'}")
     for score, first, second in pairs:

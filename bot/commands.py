@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot import actions, pairing, promises
+from bot import actions, pairing, promises, safety
 from bot.checkins import REVEAL_MODES, progress_text
 from bot.content import TOPICS, fitting, pick_prompt, topic_key
 from bot.context import (
@@ -819,7 +819,22 @@ async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
 
 
 async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.support)]
+    """Answered where the partner can't see it: in a shared chat it would be in front of them."""
+    library = ctx.tandem.library
+    text = library.safety.support(library.texts.support, ctx.space.timezone)
+    sent = safety.privately(ctx, text)
+    if sent:
+        if sent[0].to != ctx.incoming.to:
+            sent.append(ctx.whisper("🔒 I've answered in your private chat with me."))
+        return sent
+    region = library.safety.region(ctx.space.timezone)
+    code = f"{safety.SUPPORT_START}-{region.code}" if region else safety.SUPPORT_START
+    return [
+        ctx.reply(
+            "🔒 I'll answer that in your private chat with me. Tap below to open it.",
+            buttons=(Button("Open my private chat", start=code),),
+        )
+    ]
 
 
 _TIME = Option(

@@ -22,6 +22,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.safety import CrisisFile, Helplines, Safety
+
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",
     "gratitude": "Gratitude",
@@ -174,6 +176,7 @@ class Library:
     by_id: dict[str, Prompt] = field(default_factory=dict)
     by_topic: dict[str, tuple[Prompt, ...]] = field(default_factory=dict)
     question_by_id: dict[str, Question] = field(default_factory=dict)
+    safety: Safety = field(default_factory=Safety)  # helplines and crisis phrases
 
     @classmethod
     def build(
@@ -182,6 +185,7 @@ class Library:
         questions: Sequence[Question],
         texts: Texts,
         first_week: Sequence[str] = (),
+        safety: Safety | None = None,
     ) -> Library:
         """Raises ValueError (naming the entry) for a first week that is not 7 gentle prompts."""
         by_id = {p.id: p for p in prompts}
@@ -195,6 +199,7 @@ class Library:
             by_id=by_id,
             by_topic={t: ps for t, ps in by_topic.items() if ps},
             question_by_id={q.id: q for q in questions},
+            safety=safety or Safety(),
         )
 
     def counts(self) -> dict[str, int]:
@@ -309,10 +314,30 @@ def load_content(root: Path) -> Library:
         texts = Texts.model_validate(_read_toml(texts_path))
     except ValidationError as err:
         raise ContentError(f"{texts_path}: {_describe(err)}") from None
+    safety = load_safety(root)
     try:
-        return Library.build(prompts, questions, texts, first_week)
+        return Library.build(prompts, questions, texts, first_week, safety)
     except ValueError as err:
         raise ContentError(f"{week_path}: {err}") from None
+
+
+def load_safety(root: Path) -> Safety:
+    """content/helplines.toml and content/crisis.toml; raises ContentError naming the field."""
+    helplines_path, crisis_path = root / "helplines.toml", root / "crisis.toml"
+    for path in (helplines_path, crisis_path):
+        if not path.exists():
+            raise ContentError(f"{path}: missing (/support and the crisis replies read it)")
+    try:
+        helplines = Helplines.model_validate(_read_toml(helplines_path))
+    except ValidationError as err:
+        raise ContentError(f"{helplines_path}: {_describe(err)}") from None
+    try:
+        crisis = CrisisFile.model_validate(_read_toml(crisis_path))
+        return Safety.build(helplines, crisis)
+    except ValidationError as err:
+        raise ContentError(f"{crisis_path}: {_describe(err)}") from None
+    except ValueError as err:
+        raise ContentError(f"{crisis_path}: {err}") from None
 
 
 def default_content_dir() -> Path:

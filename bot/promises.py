@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import actions
+from bot import actions, safety
 from bot.context import Ctx, partners_of, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
@@ -129,12 +129,14 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
     assert promise.id is not None
     where = "privately" if ctx.member.private_chat else "here"
     said = f"{quoted(promise)}, by {day_label(due)}"
+    care = safety.crisis_replies(ctx, what)
     if not ctx.private:
         return [
             ctx.reply(
                 f"🤝 Promise noted, {ctx.member.display_name}: {said}. On that day I'll ask you "
                 f"{where} how it went."
-            )
+            ),
+            *care,
         ]
     buttons = (
         Button("Shared", actions.share_promise(promise.id, True)),
@@ -146,7 +148,8 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
             "your partner, or just for you? It stays just for you unless you choose Shared.",
             buttons=buttons,
             protect=True,
-        )
+        ),
+        *care,
     ]
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import actions, checkins, pairing, promises
+from bot import actions, checkins, pairing, promises, safety
 from bot.chart import ChartData, Charts
 from bot.commands import (
     COMMANDS,
@@ -223,22 +223,24 @@ class Tandem:
             # behind this event: that message greets or links, so nothing is made here.
             return []
         name, args = split_command(incoming.text) if incoming.text.startswith("/") else ("", "")
+        if incoming.direct and name == "start" and safety.is_support_start(args):
+            return [self._support_here(incoming, args)]
         if incoming.direct and name == "start" and args:
             return await self._redeem(session, incoming, args)
         space, member, place = await self._locate(session, incoming)
         is_command = bool(name)
         if not (incoming.event or incoming.action or is_command):
             if space is None or not incoming.reply_to or not incoming.user_id:
-                return []  # ordinary chatter is not ours to read
+                return self._private_words(incoming, space)  # else chatter, not ours to read
             member = member or await self._known_member(session, space, incoming.user_id)
             if member is None:
-                return []
+                return self._private_words(incoming, space)
             recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
             delivery = await checkins.find_checkin_by_message(
                 session, space, incoming.reply_to, recipient or 0
             )
             if delivery is None:
-                return []
+                return self._private_words(incoming, space)
             ctx = Ctx(self, session, space, member, incoming, self.clock.now(), place, after)
             return await self._note(ctx, delivery, incoming.text)
         was_active = space is not None and space.active
@@ -330,6 +332,26 @@ class Tandem:
             select(Member).where(Member.space_id == space.id, Member.user_id == user_id)
         )
         return found.first()
+
+    def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
+        """Free text typed to Tandem in a private chat is read for crisis words only: a gentle
+        word back if it holds one, else nothing (and never a log line either way)."""
+        if not incoming.direct:
+            return []
+        found = self.library.safety
+        needs = found.needs(incoming.text)
+        if not needs:
+            return []
+        zone = space.timezone if space is not None else self.default_timezone
+        reply = found.crisis_reply(needs, zone)
+        return [Outgoing(incoming.to, reply, private=True, protect=True)]
+
+    def _support_here(self, incoming: Incoming, args: str) -> Outgoing:
+        """A /support button from a shared chat opened this private chat: the answer comes here,
+        for the region that chat's timezone suggested."""
+        code = args.partition("-")[2] or None
+        text = self.library.safety.support(self.library.texts.support, None, code)
+        return Outgoing(incoming.to, text, protect=True)
 
     async def _redeem(self, session: AsyncSession, incoming: Incoming, code: str) -> list[Outgoing]:
         """ "/start <code>" in a private chat: a pairing link was opened."""
@@ -479,6 +501,8 @@ class Tandem:
         # nature. A note written in private, or in a form only its author sees, is private.
         in_public = not ctx.private and ctx.incoming.action is None
         partners = await partners_of(ctx.session, ctx.space)
+        earlier = await checkins.answer_of(ctx.session, ctx.space, ctx.member, delivery.local_date)
+        shared_before = earlier is not None and earlier.share_note
         rec = await checkins.record(
             ctx.session,
             ctx.space,
@@ -494,15 +518,28 @@ class Tandem:
             if rec.answer.score is not None or rec.answer.skipped
             else " Tap a number on the check-in to add your score too."
         )
+        # A note in crisis words stays with its author at the reveal, whatever was chosen
+        # before, until they choose "Share at the reveal" again (a later, harmless addition
+        # typed in the shared chat does not share it).
+        words = ctx.tandem.library.safety.needs
+        if words(text) or (not shared_before and rec.answer.note and words(rec.answer.note)):
+            rec.answer.share_note = False
+            ctx.session.add(rec.answer)
+        care = safety.crisis_replies(
+            ctx, text, "This note stays private at the reveal, unless you choose to share it again."
+        )
         head = f"📝 Note saved with your check-in for {day_label(rec.day)}, {ctx.member.display_name}.{hint}"
         if in_public:
-            return [ctx.whisper(head)]
+            return [ctx.whisper(head), *care]
         assert rec.answer.id is not None
         buttons = (
             Button("Keep private", actions.share_note(rec.answer.id, False)),
             Button("Share at the reveal", actions.share_note(rec.answer.id, True)),
         )
-        return [ctx.whisper(head + " It's private unless you choose to share it.", buttons=buttons)]
+        return [
+            ctx.whisper(head + " It's private unless you choose to share it.", buttons=buttons),
+            *care,
+        ]
 
     async def _share_note(self, ctx: Ctx, action: actions.ShareNote) -> list[Outgoing]:
         assert ctx.member is not None

@@ -49,7 +49,7 @@ async def test_first_day(tandem: Tandem) -> None:
             ("/resume", "Welcome back"),
             ("/progress", "Streak: 0 days"),
             ("/privacy", "never: the other's private notes"),
-            ("/support", "emergency"),
+            ("/support", "I'll answer that in your private chat with me"),
             ("/help", "/remind <time> [days]"),
             ("/remind off", "Daily prompt turned off."),
             ("/checkin off", "Daily check-in turned off."),

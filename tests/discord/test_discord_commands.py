@@ -127,7 +127,6 @@ async def test_a_couples_first_day_of_commands(couple: Couple, library: Library)
         ("resume", {}, "Welcome back"),
         ("progress", {}, "Streak: 0 days"),
         ("privacy", {}, "never: the other's private notes"),
-        ("support", {}, "emergency"),
         ("help", {}, "/remind <time> [days]"),
         ("remind", {"time": "off"}, "Daily prompt turned off."),
         ("checkin", {"time": "off"}, "Daily check-in turned off."),
@@ -137,6 +136,16 @@ async def test_a_couples_first_day_of_commands(couple: Couple, library: Library)
         assert said.private == [], f"/{name} {options}"
         assert any(expected in text for text in said.public), f"/{name} {options}: {said.public}"
     assert couple.fake.thinking() == []
+
+
+async def test_support_is_answered_only_to_the_one_who_asked(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")
+    await couple.slash(ALICE, "timezone", zone="London")
+    said = await couple.slash(ALICE, "support")
+    assert said.public == []  # the channel, and the partner in it, see nothing of it
+    [answer] = said.private
+    assert answer.startswith("🆘 In danger right now? Call 999")
+    assert "0808 2000 247" in answer and "I assumed the UK from your timezone" in answer
 
 
 @pytest.mark.parametrize(
