@@ -815,7 +815,11 @@ async def cmd_help(ctx: Ctx, args: str) -> list[Outgoing]:
 
 
 async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.privacy)]
+    keep = ctx.tandem.retention
+    text = ctx.tandem.library.texts.privacy.format(
+        note_days=keep.note_days, inactive_days=keep.inactive_days
+    )
+    return [ctx.reply(text)]
 
 
 async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:
