@@ -719,7 +719,12 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
             ContentHistory.id,
             col(ContentHistory.member_id).in_([0, member.id if member else 0]),
         ),
-        "promises": await promises.export_rows(session, space, member),
+        # A promise just for its author goes only where their private notes may go.
+        "promises": [
+            row
+            for row in await promises.export_rows(session, space, member)
+            if with_private or row["shared"]
+        ],
     }
 
 

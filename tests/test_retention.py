@@ -259,22 +259,3 @@ def test_a_privacy_text_with_an_unknown_placeholder_is_refused(tmp_path: Path) -
     texts.write_text(texts.read_text().replace("{inactive_days} days later", "{days} later"))
     with pytest.raises(ContentError, match=r"texts\.toml.*privacy"):
         load_content(root)
-
-
-async def test_privacy_is_true_that_a_changed_reveal_rule_applies_to_earlier_days(
-    lite: Tandem, messenger: FakeMessenger
-) -> None:
-    """/privacy says so; if this behaviour changes, change that line with it."""
-    await couple(lite)
-    await lite.handle(said(ALICE, "/reveal never"))
-    await lite.handle(said(ALICE, "/checkin"))
-    [checkin] = [m for m in messenger.take() if m.buttons]
-    await lite.handle(said(ALICE, action=checkin.buttons[3].action))
-    await lite.handle(said(BOB, action=checkin.buttons[1].action))
-    assert "Bob 2" not in (await one(lite, said(ALICE, "/progress"))).text
-
-    await lite.handle(said(ALICE, "/reveal together"))
-
-    assert "Bob 2" in (await one(lite, said(ALICE, "/progress"))).text
-    privacy = (await one(lite, said(ALICE, "/privacy"))).text
-    assert "if either of you changes it, answers already given are shown by the new rule" in privacy
