@@ -57,3 +57,25 @@ async def test_a_flood_of_tip_does_not_hold_up_other_couples_prompts(
     assert all("🌱" in c.text for c in flooder[:10])
     assert flooder[10].text == SLOW_DOWN
     assert "Daily prompt" in last.text  # Bob, in the same group, is answered as usual
+
+
+async def test_tapping_too_fast_gets_the_slow_down_in_the_taps_own_notice(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    bot = await start_app(api, db, library, clock)
+    try:
+        await bot.say("/start")
+        checkin = await bot.say("/checkin")
+        clock.advance(minutes=1)  # a fresh minute for the taps alone
+        mark = len(api.calls)
+        toasts = [
+            (await bot.tap(checkin.result["message_id"], checkin.actions[n % 5])).params.get("text")
+            for n in range(12)
+        ]
+    finally:
+        await bot.stop()
+
+    assert all(t and t.startswith("Thanks, Alice.") for t in toasts[:10])
+    assert toasts[10] == SLOW_DOWN  # only the one who tapped sees it
+    assert toasts[11] is None  # the tap is acknowledged, with nothing said
+    assert [c for c in api.sent(GROUP.id) if api.calls.index(c) >= mark] == []
