@@ -15,6 +15,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chart import Charts, default_processes
 from bot.content import Library, load_content
+from bot.flood import FloodGate
+from bot.housekeeping import Retention
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.migrate import upgrade
 from bot.ports import Clock, SystemClock
@@ -83,6 +85,7 @@ class App:
     store: Store | None = None
     tandem: Tandem | None = None
     scheduler: AsyncIOScheduler | None = None
+    stopping: bool = False
 
     async def start(self) -> Tandem:
         library = self.library or load_content(self.settings.content_dir)
@@ -98,6 +101,10 @@ class App:
             grace=timedelta(minutes=self.settings.catchup_grace_minutes),
             platforms=frozenset(router.adapters),
             charts=Charts(default_processes()),
+            retention=Retention(
+                self.settings.note_retention_days, self.settings.inactive_retention_days
+            ),
+            flood=FloodGate(),
         )
         interrupted = await self.tandem.recover()
         if interrupted:
@@ -126,6 +133,13 @@ class App:
         except Exception as err:  # the next tick tries again; a tick must never kill the job
             log.error("dispatch failed with %s", type(err).__name__)
             return
+        if self.stopping:
+            return
+        try:
+            # Once a day (claimed in the database), on the tick that first sees the new day.
+            await self.tandem.housekeeper.run()
+        except Exception as err:
+            log.error("housekeeping failed with %s; the next tick tries again", type(err).__name__)
         if report.sent or report.missed or report.failed or report.retrying:
             log.info(
                 "dispatch: sent %d, missed %d, retrying %d, failed %d",
@@ -136,6 +150,7 @@ class App:
             )
 
     async def stop(self) -> None:
+        self.stopping = True
         running = self.scheduler is not None and self.scheduler.running
         if running:
             self.scheduler.pause()  # type: ignore[union-attr]
@@ -143,7 +158,10 @@ class App:
             # Let an in-flight tick finish recording what it sent, so nothing is half-written;
             # shutting the scheduler down first would cancel it in the middle.
             try:
-                await asyncio.wait_for(self.tandem.dispatcher.idle(), STOP_TIMEOUT)
+                await asyncio.wait_for(
+                    asyncio.gather(self.tandem.dispatcher.idle(), self.tandem.housekeeper.idle()),
+                    STOP_TIMEOUT,
+                )
             except TimeoutError:
                 log.warning("stopping while a delivery was still in flight")
         if running:

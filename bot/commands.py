@@ -719,7 +719,12 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
             ContentHistory.id,
             col(ContentHistory.member_id).in_([0, member.id if member else 0]),
         ),
-        "promises": await promises.export_rows(session, space, member),
+        # A promise just for its author goes only where their private notes may go.
+        "promises": [
+            row
+            for row in await promises.export_rows(session, space, member)
+            if with_private or row["shared"]
+        ],
     }
 
 
@@ -815,7 +820,11 @@ async def cmd_help(ctx: Ctx, args: str) -> list[Outgoing]:
 
 
 async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
-    return [ctx.reply(ctx.tandem.library.texts.privacy)]
+    keep = ctx.tandem.retention
+    text = ctx.tandem.library.texts.privacy.format(
+        note_days=keep.note_days, inactive_days=keep.inactive_days
+    )
+    return [ctx.reply(text)]
 
 
 async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:

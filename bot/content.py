@@ -144,6 +144,18 @@ class Texts(_Strict):
     privacy: str = Field(min_length=1, max_length=3500)
     support: str = Field(min_length=1, max_length=3500)
 
+    @field_validator("privacy")
+    @classmethod
+    def _periods(cls, text: str) -> str:
+        # /privacy states the configured retention periods: a placeholder each, and no other.
+        try:
+            text.format(note_days=1, inactive_days=1)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                f"may use only {{note_days}} and {{inactive_days}} in braces ({err!r})"
+            ) from None
+        return text
+
 
 class _PromptFile(_Strict):
     topic: str

@@ -878,7 +878,9 @@ class Dispatcher:
                 )
             if gone:
                 await conn.execute(
-                    update(Space).where(Space.__table__.c.id.in_(gone)).values(active=False)  # type: ignore[attr-defined]
+                    update(Space)
+                    .where(Space.__table__.c.id.in_(gone))  # type: ignore[attr-defined]
+                    .values(active=False, deactivated_at=now)
                 )
                 report.deactivated += len(gone)
                 log.info(

@@ -25,6 +25,8 @@ from bot.content import TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, partners_of, reschedule, shared_addresses
 from bot.delivery import Dispatcher, DispatchReport, Job, Partner, checkin_targets
 from bot.errors import UserError
+from bot.flood import SLOW_DOWN, FloodGate, Verdict
+from bot.housekeeping import Housekeeper, Retention
 from bot.messages import Address, Attachment, Button, Event, Incoming, Outgoing
 from bot.ports import Clock, Messenger
 from bot.render import day_label
@@ -62,6 +64,8 @@ class Tandem:
         grace: timedelta = timedelta(hours=3),
         platforms: frozenset[str] | None = None,
         charts: Charts | None = None,
+        retention: Retention | None = None,
+        flood: FloodGate | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -69,6 +73,10 @@ class Tandem:
         self.messenger = messenger
         self.default_timezone = default_timezone
         self.charts = charts or Charts()
+        self.retention = retention or Retention()
+        self.housekeeper = Housekeeper(store, clock, self.retention)
+        # None: no flood protection (the composition root always gives one).
+        self.flood = flood
         self.dispatcher = Dispatcher(
             store,
             clock,
@@ -182,6 +190,13 @@ class Tandem:
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answers one incoming event; bad input gets a friendly reply and changes nothing."""
+        if self.flood is not None and self.flood.counts(incoming):
+            # Before any database work, so a flood costs next to nothing.
+            verdict = self.flood.check(incoming.to, incoming.user_id, self.clock.now())
+            if verdict is Verdict.IGNORE:
+                return []
+            if verdict is Verdict.SLOW_DOWN:
+                return [Outgoing(incoming.to, SLOW_DOWN, private=True)]
         after: list[AfterCommit] = []
         try:
             async with self.store.unit() as session:
@@ -283,6 +298,7 @@ class Tandem:
         if linked is None:
             if space is not None:
                 space.active = False
+                space.deactivated_at = self.clock.now()
                 session.add(space)
             return []
         # A partner blocked Tandem in their private chat: only their link ends. With no group,
@@ -296,6 +312,7 @@ class Tandem:
                 home.chat_id = others[0].private_chat
             else:
                 home.active = False
+                home.deactivated_at = self.clock.now()
             session.add(home)
         return []
 
@@ -320,6 +337,7 @@ class Tandem:
         elif space is not None and create and not space.active:
             # Added back to the chat: its settings return, and nothing stale is sent.
             space.active = True
+            space.deactivated_at = None
             session.add(space)
             found = await session.exec(select(Schedule).where(Schedule.space_id == space.id))
             for schedule in found.all():

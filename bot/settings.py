@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     catchup_grace_minutes: int = Field(default=180, ge=0, le=24 * 60)
     tick_seconds: float = Field(default=5.0, ge=0.5, le=60)
     content_dir: Path = Field(default_factory=default_content_dir)
+    # Retention: notes (and closed promises) older than this are erased by the daily pass...
+    note_retention_days: int = Field(default=365, ge=1, le=3650)
+    # ...and a space whose bot was removed is erased this long after.
+    inactive_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("log_level", mode="before")
     @classmethod

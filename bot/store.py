@@ -47,6 +47,9 @@ class Space(SQLModel, table=True):
     reveal: str = Field(default="together", max_length=16)  # together | never | instant
     question_id: str = Field(default="checkin-01", max_length=40)  # the scored question
     apart: bool = False  # the couple lives apart: prompts that need one home are skipped
+    # When the bot was removed (active turned off); the space is erased once this is older than
+    # INACTIVE_RETENTION_DAYS. None while active.
+    deactivated_at: datetime | None = None
 
 
 class Member(SQLModel, table=True):
@@ -202,6 +205,24 @@ class Once(SQLModel, table=True):
     space_id: int = _fk("space.id")
     key: str = Field(max_length=64)  # "reveal:2026-11-21", "nudge:2026-11-21:7"
     at: datetime
+
+
+class Housekeeping(SQLModel, table=True):
+    """The daily housekeeping pass: one row a day, claimed by the one process that runs it."""
+
+    day: date = Field(primary_key=True)  # the UTC date of the pass
+    at: datetime
+
+
+async def claim_housekeeping(session: AsyncSession, day: date, at: datetime) -> bool:
+    """Claims the day's housekeeping pass; True only for the one caller that claimed it first."""
+    table = Housekeeping.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_(table).values(day=day, at=at).on_conflict_do_nothing(index_elements=["day"])
+    conn = await session.connection()
+    result = await conn.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def once(session: AsyncSession, space_id: int, key: str, at: datetime) -> bool:
