@@ -19,6 +19,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
+UNBOUNDED = 1 << 30  # PTB's own semaphore, made a no-op (see PerChatOrder)
 PACED = ("send", "copy", "forward")  # the methods that post a message, which the limits are for
 
 
@@ -178,22 +179,30 @@ class PerChatOrder(BaseUpdateProcessor):
     """Updates from different chats run side by side; those from one chat run in order.
 
     One group waiting out its 20-a-minute limit must not hold up every other couple's replies.
+    PTB's `process_update` (final) takes its semaphore before calling `do_process_update`; with
+    the chat lock taken inside, 64 queued updates of one throttled group held all 64 slots while
+    they waited for their turn, and every other chat waited behind them. So PTB's semaphore is
+    made unbounded here, and our own `max_concurrent_updates` slots are taken after the chat lock:
+    an update waiting for its chat's turn holds no slot. (PTB creates a task per update either
+    way; only the running ones are bounded.)
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(UNBOUNDED)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
         if key is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._users[key] -= 1

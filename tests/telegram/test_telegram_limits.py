@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.telegram_limits import Limits
+from adapters.telegram_limits import FloodControl, Limits
 from bot.content import Library
 from bot.messages import Address, Outgoing, SendStatus
 from tests.fakes import FixedClock
@@ -128,3 +128,28 @@ def test_the_defaults_are_telegrams_published_limits() -> None:
     assert limits.overall == (30, 1.0)
     assert limits.per_group == (20, 60.0)
     assert limits.per_chat is not None and limits.per_chat[0] / limits.per_chat[1] == 1.0
+
+
+async def test_a_throttled_groups_queue_does_not_take_every_other_chats_turn(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    # The group may post once a minute; 80 commands queue up behind its limit.
+    limits = Limits(overall=None, per_group=(1, 60.0), per_chat=None)
+    bot = await running(api, db, library, clock, limits)
+    try:
+        await bot.say("/help")  # the group's one message this minute
+        for _ in range(80):  # more than PTB's 64 concurrent updates
+            api.say("/privacy")
+        await api.wait_for(lambda: len(api.of("getUpdates")) >= 3)  # they have been fetched
+
+        dm = await bot.say("/help", chat=DM)  # another couple is answered at once
+
+        assert dm.error is None
+        assert len(api.sent(GROUP.id)) == 1  # while the group still waits its turn
+    finally:
+        flood = bot.adapter._app.bot.rate_limiter if bot.adapter._app else None
+        if isinstance(flood, FloodControl):  # let the group's queue drain, so stop is quick
+            for window in flood._groups.values():
+                window.count = 1000
+                window._freed.set()
+        await bot.stop()
