@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from adapters.telegram_limits import FloodControl, Limits
 from bot.content import Library
 from bot.messages import Address, Outgoing, SendStatus
 from tests.fakes import FixedClock
-from tests.telegram.fake_api import ALICE, DM, GROUP, Call, FakeBotApi
+from tests.telegram.fake_api import ALICE, DM, GROUP, Call, FakeBotApi, FloodRules
 from tests.telegram.harness import Running, start_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -153,3 +154,27 @@ async def test_a_throttled_groups_queue_does_not_take_every_other_chats_turn(
                 window.count = 1000
                 window._freed.set()
         await bot.stop()
+
+
+async def test_one_busy_groups_flood_wait_holds_up_only_that_group(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    api.flood = FloodRules()  # Telegram's 30 a second and 20 a minute per group, on arrival
+    bot = await running(api, db, library, clock, Limits())
+    loop = asyncio.get_running_loop()
+    api.flood.groups[GROUP.id] = deque([loop.time()] * 20)  # it posted 20 times this minute
+    others = [Address("telegram", str(-2000 - n)) for n in range(40)]
+    try:
+        busy = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
+        began = loop.time()
+        results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in others))
+        took = loop.time() - began
+        again = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
+    finally:
+        await bot.stop()
+
+    assert busy.status is SendStatus.RETRY and (busy.retry_after or 0) > 30
+    assert [r.status for r in results] == [SendStatus.DELIVERED] * 40
+    assert took < 5.0  # 40 at 30 a second, not after the busy group's minute
+    assert again.status is SendStatus.RETRY  # the busy group itself is not asked again...
+    assert len(api.of("sendMessage", chat_id=GROUP.id, ok=False)) == 1  # ...Telegram is spared
