@@ -337,6 +337,7 @@ class TelegramAdapter:
         self._app: TgApp | None = None
         self._tandem: Tandem | None = None
         self._webhook: web.AppRunner | None = None
+        self.flood = FloodControl(self.limits)
         self.username = ""
 
     # -- lifecycle --
@@ -395,7 +396,7 @@ class TelegramAdapter:
             .token(self._token)
             .base_url(base_url)
             .base_file_url(file_url(base_url))
-            .rate_limiter(FloodControl(self.limits))
+            .rate_limiter(self.flood)
             .concurrent_updates(PerChatOrder())
             .job_queue(None)  # the core owns the one scheduler
             .connect_timeout(timeout)
@@ -488,6 +489,10 @@ class TelegramAdapter:
         if self._telegram_level is not None:
             logging.getLogger("telegram").setLevel(self._telegram_level)
             self._telegram_level = None
+
+    def set_instances(self, n: int) -> None:
+        """`n` live instances share this bot token: take 1/n of Telegram's 30 a second."""
+        self.flood.share(n)
 
     # -- sending --
 

@@ -75,6 +75,10 @@ class Window:
             self._answered.append(loop.time())
             self._freed.set()
 
+    def wake(self) -> None:
+        """Lets waiters look again (after `count` changed)."""
+        self._freed.set()
+
     def idle(self, now: float) -> bool:
         return (
             not self._busy
@@ -112,6 +116,17 @@ class FloodControl(BaseRateLimiter[int]):
         self._chats: dict[str, Window] = {}
         self._groups: dict[str, Window] = {}
         self._paused: dict[str, float] = {}  # chat -> when its 429 ends (loop time)
+
+    def share(self, instances: int) -> None:
+        """Takes 1/`instances` of the bot's overall rate (rounded down, at least one a second),
+        so that instances sharing one token stay under Telegram's 30 a second together. Per-group
+        and per-chat windows stay whole: a chat's messages come from the instance that claimed
+        them."""
+        if self._overall is None or self.limits.overall is None:
+            return
+        count, _ = self.limits.overall
+        self._overall.count = max(1, count // max(1, instances))
+        self._overall.wake()
 
     async def initialize(self) -> None:
         return None

@@ -178,3 +178,18 @@ async def test_one_busy_groups_flood_wait_holds_up_only_that_group(
     assert took < 5.0  # 40 at 30 a second, not after the busy group's minute
     assert again.status is SendStatus.RETRY  # the busy group itself is not asked again...
     assert len(api.of("sendMessage", chat_id=GROUP.id, ok=False)) == 1  # ...Telegram is spared
+
+
+async def test_instances_sharing_a_token_each_take_their_share_of_30_a_second(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    bot = await running(api, db, library, clock, Limits(per_group=None, per_chat=None))
+    bot.adapter.set_instances(3)  # three live instances: 10 a second each
+    try:
+        chats = [Address("telegram", str(3000 + n)) for n in range(25)]
+        results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in chats))
+    finally:
+        await bot.stop()
+
+    assert all(r.status is SendStatus.DELIVERED for r in results)
+    assert most_in_any_window(api.sent(), 1.0) <= 10
