@@ -76,6 +76,8 @@ class Leader:
                     await self._hold(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
                 log.warning("%s: lost the database connection (%s)", self.name, type(err).__name__)
+            except Exception as err:  # `lead` failed (say, no network): let go, and try again
+                log.error("%s: failed with %s; trying again", self.name, type(err).__name__)
             finally:
                 if self.leading:
                     self.leading = False
