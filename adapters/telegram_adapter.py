@@ -48,6 +48,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram_limits import FloodControl, Limits, PerChatOrder, retry_seconds
 from bot.commands import REGISTRY
+from bot.leader import RETRY_SECONDS, Leader, plain_dsn
 from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import Tandem
 from bot.settings import Settings
@@ -318,6 +319,7 @@ class TelegramAdapter:
         limits: Limits | None = None,
         request_timeout: float = 10.0,
         poll_timeout: float = 10.0,
+        leader_retry: float = RETRY_SECONDS,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -325,6 +327,8 @@ class TelegramAdapter:
         self.limits = limits or Limits()
         self.request_timeout = request_timeout
         self.poll_timeout = poll_timeout
+        self.leader_retry = leader_retry
+        self._leader: Leader | None = None
         self._token = settings.telegram_bot_token.get_secret_value()
         configured = settings.telegram_webhook_secret
         # Telegram repeats the secret on every webhook call; without one anyone could post updates.
@@ -337,6 +341,7 @@ class TelegramAdapter:
         self._app: TgApp | None = None
         self._tandem: Tandem | None = None
         self._webhook: web.AppRunner | None = None
+        self.flood = FloodControl(self.limits)
         self.username = ""
 
     # -- lifecycle --
@@ -357,24 +362,51 @@ class TelegramAdapter:
             await app.start()
             if self.settings.telegram_webhook_url:
                 await self._start_webhook(app, self.settings.telegram_webhook_url)
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    poll_interval=0.0,
-                    timeout=timedelta(seconds=self.poll_timeout),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    error_callback=self._polling_failed,
+                mode = "webhook"
+            elif (dsn := plain_dsn(self.settings.database_url)) is not None:
+                # On PostgreSQL several instances may run; Telegram lets only one poll (another
+                # getUpdates gets 409 Conflict). The holder of an advisory lock polls; the others
+                # only deliver, and one of them takes over when the poller's connection closes.
+                name = f"tandem telegram polling {self._token.partition(':')[0]}"
+                self._leader = Leader(
+                    dsn, name, self._start_polling, self._stop_polling, self.leader_retry
                 )
+                self._leader.start()
+                mode = "long polling by one instance at a time"
+            else:
+                await self._start_polling()
+                mode = "long polling"
         except BaseException:
             await self.stop()
             raise
-        log.info(
-            "telegram: connected as @%s (%s)",
-            self.username,
-            "webhook" if self.settings.telegram_webhook_url else "long polling",
+        log.info("telegram: connected as @%s (%s)", self.username, mode)
+
+    @property
+    def polling(self) -> bool:
+        """Whether this instance is the one fetching updates with getUpdates."""
+        app = self._app
+        return app is not None and app.updater is not None and app.updater.running
+
+    async def _start_polling(self) -> None:
+        app = self._app
+        if app is None or app.updater is None or app.updater.running:
+            return
+        await app.updater.start_polling(
+            poll_interval=0.0,
+            timeout=timedelta(seconds=self.poll_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+            error_callback=self._polling_failed,
         )
 
+    async def _stop_polling(self) -> None:
+        app = self._app
+        if app is not None and app.updater is not None and app.updater.running:
+            await app.updater.stop()
+
     async def stop(self) -> None:
+        leader, self._leader = self._leader, None
+        if leader is not None:
+            await leader.stop()  # stops polling, and frees the lock for another instance
         app, self._app = self._app, None
         if app is not None:
             if self._webhook is not None:
@@ -395,7 +427,7 @@ class TelegramAdapter:
             .token(self._token)
             .base_url(base_url)
             .base_file_url(file_url(base_url))
-            .rate_limiter(FloodControl(self.limits))
+            .rate_limiter(self.flood)
             .concurrent_updates(PerChatOrder())
             .job_queue(None)  # the core owns the one scheduler
             .connect_timeout(timeout)
@@ -492,6 +524,10 @@ class TelegramAdapter:
             logging.getLogger("telegram").setLevel(self._telegram_level)
             self._telegram_level = None
 
+    def set_instances(self, n: int) -> None:
+        """`n` live instances share this bot token: take 1/n of Telegram's 30 a second."""
+        self.flood.share(n)
+
     # -- sending --
 
     async def send(self, msg: Outgoing) -> SendResult:
@@ -504,18 +540,30 @@ class TelegramAdapter:
         if not all(sendable(b) for b in msg.buttons):
             log.error("a button's action or start payload is more than Telegram takes")
             return SendResult(SendStatus.FAILED, reason="button too long")
+        progress = [msg.resume_at_part]
         try:
-            sent = await self._post(app, msg, reply_to)
+            sent = await self._post(app, msg, reply_to, progress)
         except TelegramError as err:
-            result = outcome(err)
+            result = replace(outcome(err), parts_sent=progress[0])
             log.info("telegram: send failed with %s (%s)", result.reason, result.status.value)
             return result
-        if sent is None:
+        if sent is None and not progress[0]:
             return SendResult(SendStatus.FAILED, reason="empty message")
-        return SendResult.delivered(str(sent.message_id))
+        return replace(
+            SendResult.delivered(str(sent.message_id) if sent else None), parts_sent=progress[0]
+        )
 
-    async def _post(self, app: TgApp, msg: Outgoing, reply_to: int | None) -> Message | None:
-        """Sends every part; returns the last (the one with the buttons, the one to reply to)."""
+    async def _post(
+        self, app: TgApp, msg: Outgoing, reply_to: int | None, progress: list[int]
+    ) -> Message | None:
+        """Sends every part from `progress[0]` on, counting each Telegram confirms there; returns
+        the last (the one with the buttons, the one to reply to).
+
+        A retry resumes after the parts already confirmed, so a failure in the middle of a long
+        message never repeats its head. A part whose request timed out after it was sent may
+        have arrived all the same; it is not confirmed, so the retry sends it again: at most
+        that one part can show twice, and nothing is lost.
+        """
         bot, chat = app.bot, chat_ref(msg.to.chat_id)
         markup = keyboard(msg.buttons, self.username)
         protect = True if msg.protect else None  # None leaves the parameter out
@@ -526,8 +574,9 @@ class TelegramAdapter:
         if document is not None and len(texts) == 1 and utf16_len(texts[0]) <= MAX_CAPTION:
             caption, texts = texts[0], []
         sent: Message | None = None
-        # A failure after some parts went out is still reported: a repeated head beats a lost tail.
         for index, text in enumerate(texts):
+            if index < progress[0]:
+                continue  # delivered by an earlier attempt
             last = index == len(texts) - 1 and document is None
             sent = await bot.send_message(
                 chat,
@@ -536,7 +585,8 @@ class TelegramAdapter:
                 reply_parameters=replying if index == 0 else None,
                 protect_content=protect,
             )
-        if document is not None:
+            progress[0] = index + 1
+        if document is not None and progress[0] <= len(texts):
             file = InputFile(document.data, filename=document.filename)
             # A picture is a photo (shown inline); anything else, such as the export, a document.
             send_file = bot.send_photo if document.image else bot.send_document
@@ -548,6 +598,7 @@ class TelegramAdapter:
                 reply_parameters=replying if not texts else None,
                 protect_content=protect,
             )
+            progress[0] = len(texts) + 1
         return sent
 
     async def is_member(self, chat: Address, user_id: str) -> bool:

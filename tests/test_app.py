@@ -343,3 +343,64 @@ def test_a_space_from_before_two_voices_keeps_working_after_the_upgrade(tmp_path
     assert list(shared.scalars()) == [1]
     assert revealed == ["reveal:2026-11-20"]  # the 21st had one answer: not revealed
     assert direct == [0, 1] and linked == "42"
+
+
+async def test_the_ticker_runs_on_wall_time_whatever_the_injected_clock_says(
+    tmp_path: Path,
+) -> None:
+    """The domain reads the injected clock; the scheduler's job must not start from its date,
+    or APScheduler steps through every interval since then (more of them every day)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import App
+    from bot.settings import Settings
+    from tests.fakes import FixedClock
+
+    clock = FixedClock("2026-01-01T12:00:00+00:00")  # weeks before today
+    app = App(
+        Settings(database_url=f"sqlite:///{tmp_path}/tick.db", tick_seconds=5), [], clock=clock
+    )
+    await app.start()
+    try:
+        assert app.scheduler is not None
+        job = app.scheduler.get_job("dispatch")
+        assert job is not None and job.next_run_time is not None
+        assert abs(job.next_run_time - datetime.now(UTC)) < timedelta(minutes=1)
+    finally:
+        await app.stop()
+
+
+async def test_a_second_process_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path) -> None:
+    from bot.app import App
+    from bot.settings import Settings
+    from tests.fakes import FixedClock
+
+    first = App(Settings(database_url=f"sqlite:///{tmp_path}/t.db"), [], clock=FixedClock())
+    await first.start()
+    try:
+        second = run_tandem(["run"], tmp_path)  # a real `tandem run`, on the same file
+    finally:
+        await first.stop()
+
+    assert second.returncode == 2
+    assert "another Tandem is already running on" in second.stderr
+    assert "t.db.lock" in second.stderr and "PostgreSQL" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+async def test_the_lock_is_freed_when_the_first_stops(tmp_path: Path) -> None:
+    from bot.app import App
+    from bot.settings import Settings
+    from bot.single import AlreadyRunning
+    from tests.fakes import FixedClock
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/two.db")
+    first, second = App(settings, [], clock=FixedClock()), App(settings, [], clock=FixedClock())
+    await first.start()
+    try:
+        with pytest.raises(AlreadyRunning):
+            await second.start()
+    finally:
+        await first.stop()
+    await second.start()  # the first has stopped: the file is free
+    await second.stop()
