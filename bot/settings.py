@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     catchup_grace_minutes: int = Field(default=180, ge=0, le=24 * 60)
     tick_seconds: float = Field(default=5.0, ge=0.5, le=60)
     content_dir: Path = Field(default_factory=default_content_dir)
+    # The key that encrypts notes and promises at rest ("new,old" while rotating); when unset, a
+    # key file next to the SQLite database (or data/tandem.key), created at the first start.
+    tandem_data_key: SecretStr | None = None
+    tandem_key_file: Path | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
