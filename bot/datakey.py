@@ -28,10 +28,10 @@ KEY_FILE_HEADER = (
     "# Tandem's data key: it decrypts notes and promises. Back it up apart from the database;\n"
     "# without it they cannot be read. Newest key first; an older one only during a rotation.\n"
 )
-# Every sealed column: (table, column name, purpose as Sealed() binds it).
-SEALED: tuple[tuple[Table, str, str], ...] = (
-    (CheckinAnswer.__table__, "note", "note"),  # type: ignore[attr-defined]
-    (Promise.__table__, "body", "promise"),  # type: ignore[attr-defined]
+# Every column of the Sealed type (bot/store.py).
+SEALED: tuple[tuple[Table, str], ...] = (
+    (CheckinAnswer.__table__, "note"),  # type: ignore[attr-defined]
+    (Promise.__table__, "body"),  # type: ignore[attr-defined]
 )
 
 
@@ -184,16 +184,17 @@ async def reseal(
     With `plain_only`, only values from before encryption (the first start after the upgrade).
     """
     total = 0
-    for table, name, _purpose in SEALED:
+    for table, name in SEALED:
         column = table.c[name]
         stale = ~column.startswith("tk1:" if plain_only else store.keyring.prefix())
+        after = 0  # walking by id, so even a value that would not reseal can't loop forever
         while True:
             async with store.unit() as session:
                 conn = await session.connection()
                 rows = (
                     await conn.execute(
                         select(table.c.id, column)
-                        .where(column.is_not(None), stale)
+                        .where(table.c.id > after, column.is_not(None), stale)
                         .order_by(table.c.id)
                         .limit(batch)
                     )
@@ -204,6 +205,7 @@ async def reseal(
                     )
             if not rows:
                 break
+            after = rows[-1][0]
             total += len(rows)
             if on_batch is not None:
                 on_batch(total)
