@@ -145,8 +145,8 @@ class PromiseStatus(StrEnum):
 class Promise(SQLModel, table=True):
     """A small commitment one partner made, asked about on its due day; shared or theirs alone.
 
-    Its words are read and written only through `promise_text` and `set_promise_text`, so they
-    can be encrypted at rest the way notes are, in one place.
+    Its words are read and written through `promise_text` and `set_promise_text`; the column
+    type encrypts them at rest, as it does notes (bot/crypto.py).
     """
 
     __table_args__ = (Index("ix_promise_ask", "next_ask_at"),)
