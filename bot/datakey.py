@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crypto import DataKeyError, Keyring, new_key
+from bot.migrate import upgrade
 from bot.settings import Settings
 from bot.store import CheckinAnswer, DataKey, Promise, Store
 
@@ -216,8 +217,6 @@ async def reseal(
 
 async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
     """Start-up: prove the key before anything is written, then migrate and seal old rows."""
-    from bot.migrate import upgrade  # alembic is only needed once the key is proven
-
     try:
         keyring = await unlock(engine, settings)
     except BaseException:
@@ -226,10 +225,12 @@ async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
     store = Store(engine, keyring)
     await upgrade(engine)
     if await read_proof(engine) is None:
+        # The first start with a key: what was stored before encryption is sealed first, and
+        # only then the proof marks the database as keyed, so an interrupted start redoes it.
+        sealed = await reseal(store, plain_only=True)
+        if sealed:
+            log.info("encrypted %d note(s) and promise(s) stored before encryption", sealed)
         await seal_proof(store)
-    sealed = await reseal(store, plain_only=True)
-    if sealed:
-        log.info("encrypted %d note(s) and promise(s) stored before encryption", sealed)
     return store
 
 
