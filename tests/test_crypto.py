@@ -363,6 +363,13 @@ async def test_notes_and_promises_from_before_encryption_are_sealed_at_the_first
                 "INSERT INTO once (space_id, key, at) VALUES (1, 'reveal:2026-11-20', '2026-11-20')"
             )
         )
+        conn.execute(  # the promise's follow-up, which must outlive the column's widening
+            text(
+                "INSERT INTO delivery (space_id, kind, recipient, local_date, due_at, status,"
+                " attempts, promise_id) VALUES (1, 'promise', 1, '2026-11-27', '2026-11-27',"
+                " 'sent', 1, 1)"
+            )
+        )
     engine.dispose()
     assert b"zebra" in on_disk(db)  # the old way: in the clear
 
@@ -372,6 +379,11 @@ async def test_notes_and_promises_from_before_encryption_are_sealed_at_the_first
     assert NOTE in mine and PROMISE in mine
     await tandem.store.close()
     assert b"zebra" not in on_disk(db) and b"quokka" not in on_disk(db)
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        follow_ups = conn.execute(text("SELECT count(*) FROM delivery WHERE promise_id = 1"))
+        assert follow_ups.scalar() == 1  # widening promise.body cascaded nothing away
+    engine.dispose()
 
 
 def test_a_sealed_value_is_tamper_evident_and_bound_to_its_column() -> None:
