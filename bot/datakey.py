@@ -118,12 +118,32 @@ def replace_key_file(path: Path, keys: list[str]) -> None:
 
 async def read_proof(engine: AsyncEngine) -> str | None:
     """The sealed proof, or None when the database has never had a key (or does not exist yet)."""
+    found = await _evidence(engine, proof_only=True)
+    return None if found is None else found[0]
 
-    def read(conn: Connection) -> str | None:
-        if not inspect(conn).has_table("datakey"):
+
+async def _evidence(engine: AsyncEngine, *, proof_only: bool = False) -> tuple[str, str] | None:
+    """A sealed value and its purpose that only the right key opens: the proof row, or else
+    (a first start stopped before writing it) any sealed note or promise; None: never keyed."""
+
+    def read(conn: Connection) -> tuple[str, str] | None:
+        tables = set(inspect(conn).get_table_names())
+        if "datakey" in tables:
+            row = conn.execute(text("SELECT proof FROM datakey ORDER BY id LIMIT 1")).first()
+            if row is not None:
+                return str(row[0]), PROOF_PURPOSE
+        if proof_only:
             return None
-        row = conn.execute(text("SELECT proof FROM datakey ORDER BY id LIMIT 1")).first()
-        return None if row is None else str(row[0])
+        for table, name, purpose in (
+            ("checkinanswer", "note", "note"),
+            ("promise", "body", "promise"),
+        ):
+            if table in tables:
+                query = f"SELECT {name} FROM {table} WHERE {name} LIKE 'tk1:%' LIMIT 1"
+                row = conn.execute(text(query)).first()
+                if row is not None:
+                    return str(row[0]), purpose
+        return None
 
     async with engine.connect() as conn:
         return await conn.run_sync(read)
@@ -133,12 +153,12 @@ async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
     """The keyring that opens this database; raises DataKeyError having written nothing to it.
 
     With no key configured: a database that never had one gets a new key file; one that did
-    (its proof row is there) stops, since a new key could not read what the old one sealed.
+    (its proof row, or any sealed value, is there) stops, since a new key could not read it.
     """
     source = find_keys(settings)
-    proof = await read_proof(engine)
+    evidence = await _evidence(engine)
     if source.keyring is None:
-        if proof is not None:
+        if evidence is not None:
             raise DataKeyError(
                 f"this database's notes are encrypted, but there is no data key: set "
                 f"TANDEM_DATA_KEY or put back the key file {source.file} from your backup. "
@@ -146,7 +166,7 @@ async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
             )
         log.info("no data key yet: created the key file %s (back it up apart)", source.file)
         return create_key_file(source.file)
-    if proof is not None and not source.keyring.opens(proof, PROOF_PURPOSE):
+    if evidence is not None and not source.keyring.opens(*evidence):
         where = "TANDEM_DATA_KEY" if source.from_env else f"the key file {source.file}"
         raise DataKeyError(
             f"the data key in {where} does not open this database (a wrong or changed key). "

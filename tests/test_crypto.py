@@ -396,3 +396,33 @@ def test_a_sealed_value_is_tamper_evident_and_bound_to_its_column() -> None:
     flipped = sealed[:at] + ("A" if sealed[at] != "A" else "B") + sealed[at + 1 :]
     with pytest.raises(DataKeyError):
         keyring.open(flipped, "note")
+
+
+async def test_without_the_proof_row_sealed_notes_still_tell_a_wrong_or_missing_key(
+    tmp_path: Path, library: Library
+) -> None:
+    """A first start stopped after sealing old notes but before writing the proof."""
+    config = settings(sqlite(tmp_path))
+    tandem, messenger = await start(config, library)
+    await write_note_and_promise(tandem, messenger)
+    await tandem.store.close()
+    db = tmp_path / "data" / "tandem.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM datakey"))
+    engine.dispose()
+    key_file = tmp_path / "data" / "tandem.key"
+    key_file.rename(tmp_path / "backup.key")
+    with pytest.raises(DataKeyError, match="there is no data key"):
+        await open_store(make_engine(config.database_url), config)
+    assert not key_file.exists()
+    wrong = settings(sqlite(tmp_path), tandem_data_key=SecretStr(new_key()))
+    with pytest.raises(DataKeyError, match="does not open"):
+        await open_store(make_engine(config.database_url), wrong)
+    (tmp_path / "backup.key").rename(key_file)
+    tandem, _ = await start(config, library)
+    assert NOTE in await exported(tandem)
+    await tandem.store.close()
+    wrong_again = settings(sqlite(tmp_path), tandem_data_key=SecretStr(new_key()))
+    with pytest.raises(DataKeyError, match="does not open"):  # the proof is back
+        await open_store(make_engine(config.database_url), wrong_again)
