@@ -1,4 +1,4 @@
-"""Command line: `tandem run`, `tandem console`, `tandem content check`."""
+"""Command line: `tandem run`, `tandem console`, `tandem content check`, `tandem keys rotate`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Literal
 
 from bot.app import Adapter, App, run_until_stopped, setup_logging
 from bot.content import NEAR_DUPLICATE, TOPICS, ContentError, load_content, near_duplicates
+from bot.crypto import DataKeyError
+from bot.datakey import find_keys
 from bot.settings import Settings, SettingsError, load_settings
 from bot.single import AlreadyRunning
 
@@ -71,6 +73,28 @@ def _content_check(settings: Settings) -> int:
     return 0
 
 
+async def _keys_rotate(settings: Settings) -> int:
+    from bot.datakey import rotate
+    from bot.store import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        done = await rotate(engine, settings, on_batch=lambda n: print(f"  re-encrypted {n}"))
+    finally:
+        await engine.dispose()
+    if done.new_env_key is not None:
+        print(
+            "TANDEM_DATA_KEY holds one key. Put a new one in front of it, keep the old one after a"
+            " comma, then run `tandem keys rotate` again:\n"
+            f"  TANDEM_DATA_KEY={done.new_env_key},<your current key>"
+        )
+        return 0
+    print(f"Re-encrypted {done.resealed} note(s) and promise(s) with key {done.key_id}.")
+    if find_keys(settings).from_env:
+        print("Now set TANDEM_DATA_KEY to the first key alone (drop the old one after the comma).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: a couple's daily trust companion."
@@ -80,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("console", help="chat with Tandem in this terminal")
     content = sub.add_parser("content", help="content tools")
     content.add_argument("action", choices=["check"], help="validate content/ and print counts")
+    keys = sub.add_parser("keys", help="the data key that encrypts notes and promises")
+    keys.add_argument("action", choices=["rotate"], help="re-encrypt everything with a new key")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -90,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "content":
             return _content_check(settings)
+        if args.command == "keys":
+            return asyncio.run(_keys_rotate(settings))
         if args.command in (None, "run", "console"):
             if args.command is None:
                 parser.print_help()
@@ -102,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as err:
         print(f"tandem: invalid content: {err}", file=sys.stderr)
         return 2
-    except AlreadyRunning as err:
+    except (AlreadyRunning, DataKeyError) as err:
         print(f"tandem: {err}", file=sys.stderr)
         return 2
     return 0

@@ -18,8 +18,8 @@ from bot.chart import Charts, default_processes
 from bot.content import Library, load_content
 from bot.flood import FloodGate
 from bot.housekeeping import Retention
+from bot.datakey import open_store
 from bot.messages import Address, Outgoing, SendResult, SendStatus
-from bot.migrate import upgrade
 from bot.ports import Clock, SystemClock
 from bot.service import Tandem
 from bot.settings import Settings
@@ -103,8 +103,8 @@ class App:
 
     async def _start(self) -> Tandem:
         library = self.library or load_content(self.settings.content_dir)
-        self.store = Store(make_engine(self.settings.database_url))
-        await upgrade(self.store.engine)
+        # The data key is proven before anything is written; a wrong one raises DataKeyError.
+        self.store = await open_store(make_engine(self.settings.database_url), self.settings)
         router = Router({a.platform: a for a in self.adapters})
         self.tandem = Tandem(
             self.store,

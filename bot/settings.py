@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     note_retention_days: int = Field(default=365, ge=1, le=3650)
     # ...and a space whose bot was removed is erased this long after.
     inactive_retention_days: int = Field(default=90, ge=1, le=3650)
+    # The key that encrypts notes and promises at rest ("new,old" while rotating); when unset, a
+    # key file next to the SQLite database (or data/tandem.key), created at the first start.
+    tandem_data_key: SecretStr | None = None
+    tandem_key_file: Path | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.crypto import Keyring, Sealed, attach
+
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
     return Field(
@@ -129,7 +131,8 @@ class CheckinAnswer(SQLModel, table=True):
     local_date: date
     score: int | None = None  # 1..5; None while only a note was given, or skipped
     skipped: bool = False  # "Skip today": taking part without a number
-    note: str | None = Field(default=None, max_length=1000)
+    # At most 1000 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
+    note: str | None = Field(default=None, sa_column=Column(Sealed("note"), nullable=True))
     share_note: bool = False  # the author chose to show the note at the reveal
     answered_at: datetime
     updated_at: datetime
@@ -145,15 +148,16 @@ class PromiseStatus(StrEnum):
 class Promise(SQLModel, table=True):
     """A small commitment one partner made, asked about on its due day; shared or theirs alone.
 
-    Its words are read and written only through `promise_text` and `set_promise_text`, so they
-    can be encrypted at rest the way notes are, in one place.
+    Its words are read and written through `promise_text` and `set_promise_text`; the column
+    type encrypts them at rest, as it does notes (bot/crypto.py).
     """
 
     __table_args__ = (Index("ix_promise_ask", "next_ask_at"),)
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = _fk("space.id")
     member_id: int = _fk("member.id")
-    body: str = Field(max_length=1000)  # at most 200 characters typed; room for a ciphertext
+    # At most 200 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
+    body: str = Field(sa_column=Column(Sealed("promise"), nullable=False))
     shared: bool = False  # the partner sees it: made in the shared space, or "Shared" tapped
     made_at: datetime
     due_date: date  # a local date in the space's timezone
@@ -170,6 +174,18 @@ def promise_text(promise: Promise) -> str:
 
 def set_promise_text(promise: Promise, text: str) -> None:
     promise.body = text
+
+
+class DataKey(SQLModel, table=True):
+    """Proof of the data key: a known value sealed with it, never the key itself.
+
+    At start-up it tells a wrong key from the right one, and a new database from one whose key
+    went missing.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    proof: str = Field(max_length=200)
+    sealed_at: datetime
 
 
 class ContentHistory(SQLModel, table=True):
@@ -314,8 +330,12 @@ def make_engine(url: str) -> AsyncEngine:
 class Store:
     """The database: one engine, and units of work that commit whole or not at all."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Keyring | None = None) -> None:
         self.engine = engine
+        # Notes and promises are sealed with this keyring (bot/crypto.py). Without one, a key that
+        # dies with the process: fine for throwaway stores; the app always passes the real one.
+        self.keyring = keyring or Keyring.ephemeral()
+        attach(engine.dialect, self.keyring)
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; queueing writers here avoids "database is locked" upgrades.
         self._write_lock = asyncio.Lock()

@@ -1,0 +1,294 @@
+"""Where the data key comes from, proving it at start-up, sealing old rows, and key rotation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlmodel
+from sqlalchemy import Table, inspect, select, text, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.crypto import DataKeyError, Keyring, new_key
+from bot.migrate import upgrade
+from bot.settings import Settings
+from bot.store import CheckinAnswer, DataKey, Promise, Store
+
+log = logging.getLogger(__name__)
+
+PROOF = "tandem data key proof"
+PROOF_PURPOSE = "proof"
+BATCH = 500
+KEY_FILE_HEADER = (
+    "# Tandem's data key: it decrypts notes and promises. Back it up apart from the database;\n"
+    "# without it they cannot be read. Newest key first; an older one only during a rotation.\n"
+)
+# Every column of the Sealed type (bot/store.py).
+SEALED: tuple[tuple[Table, str], ...] = (
+    (CheckinAnswer.__table__, "note"),  # type: ignore[attr-defined]
+    (Promise.__table__, "body"),  # type: ignore[attr-defined]
+)
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the keys live: the environment (read-only for us) or a key file."""
+
+    keyring: Keyring | None
+    file: Path
+    from_env: bool
+
+
+def key_file_path(settings: Settings) -> Path:
+    if settings.tandem_key_file is not None:
+        return settings.tandem_key_file
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).expanduser().parent / "tandem.key"
+    return Path("data") / "tandem.key"
+
+
+def find_keys(settings: Settings) -> KeySource:
+    """The keys as configured, without creating anything."""
+    path = key_file_path(settings)
+    if settings.tandem_data_key is not None:
+        try:
+            keyring = Keyring.parse(settings.tandem_data_key.get_secret_value())
+        except DataKeyError as err:
+            raise DataKeyError(f"TANDEM_DATA_KEY is not a valid data key: {err}") from None
+        return KeySource(keyring, path, from_env=True)
+    try:
+        content = path.read_text()
+    except FileNotFoundError:
+        return KeySource(None, path, from_env=False)
+    except OSError as err:
+        raise DataKeyError(f"cannot read the key file {path}: {err.strerror}") from None
+    try:
+        return KeySource(Keyring.parse(content), path, from_env=False)
+    except DataKeyError as err:
+        raise DataKeyError(f"the key file {path} is not a valid data key: {err}") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_new(path: Path, keys: list[str]) -> None:
+    """Writes a file that must not exist yet, mode 0600 from the first byte, and syncs it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        os.write(fd, (KEY_FILE_HEADER + "".join(f"{k}\n" for k in keys)).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create_key_file(path: Path) -> Keyring:
+    """The first start's key. O_EXCL: a file that appeared meanwhile is used, never overwritten."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = new_key()
+    try:
+        _write_new(path, [key])
+    except FileExistsError:
+        return Keyring.parse(path.read_text())
+    _fsync_dir(path.parent)
+    return Keyring([key])
+
+
+def replace_key_file(path: Path, keys: list[str]) -> None:
+    """Swaps the key file's content in one rename, so a crash leaves the old or the new file."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    _write_new(temporary, keys)
+    os.replace(temporary, path)
+    _fsync_dir(path.parent)
+
+
+async def read_proof(engine: AsyncEngine) -> str | None:
+    """The sealed proof, or None when the database has never had a key (or does not exist yet)."""
+    found = await _evidence(engine, proof_only=True)
+    return None if found is None else found[0]
+
+
+async def _evidence(engine: AsyncEngine, *, proof_only: bool = False) -> tuple[str, str] | None:
+    """A sealed value and its purpose that only the right key opens: the proof row, or else
+    (a first start stopped before writing it) any sealed note or promise; None: never keyed."""
+
+    def read(conn: Connection) -> tuple[str, str] | None:
+        tables = set(inspect(conn).get_table_names())
+        if "datakey" in tables:
+            row = conn.execute(text("SELECT proof FROM datakey ORDER BY id LIMIT 1")).first()
+            if row is not None:
+                return str(row[0]), PROOF_PURPOSE
+        if proof_only:
+            return None
+        for table, name, purpose in (
+            ("checkinanswer", "note", "note"),
+            ("promise", "body", "promise"),
+        ):
+            if table in tables:
+                query = f"SELECT {name} FROM {table} WHERE {name} LIKE 'tk1:%' LIMIT 1"
+                row = conn.execute(text(query)).first()
+                if row is not None:
+                    return str(row[0]), purpose
+        return None
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
+    """The keyring that opens this database; raises DataKeyError having written nothing to it.
+
+    With no key configured: a database that never had one gets a new key file; one that did
+    (its proof row, or any sealed value, is there) stops, since a new key could not read it.
+    """
+    source = find_keys(settings)
+    evidence = await _evidence(engine)
+    if source.keyring is None:
+        if evidence is not None:
+            raise DataKeyError(
+                f"this database's notes are encrypted, but there is no data key: set "
+                f"TANDEM_DATA_KEY or put back the key file {source.file} from your backup. "
+                "Nothing was changed."
+            )
+        log.info("no data key yet: created the key file %s (back it up apart)", source.file)
+        return create_key_file(source.file)
+    if evidence is not None and not source.keyring.opens(*evidence):
+        where = "TANDEM_DATA_KEY" if source.from_env else f"the key file {source.file}"
+        raise DataKeyError(
+            f"the data key in {where} does not open this database (a wrong or changed key). "
+            "Nothing was changed."
+        )
+    return source.keyring
+
+
+async def seal_proof(store: Store) -> None:
+    """Records (or renews) the proof under the newest key, before any data is sealed with it."""
+    proof = store.keyring.seal(PROOF, PROOF_PURPOSE)
+    async with store.unit() as session:
+        found = (
+            await session.exec(sqlmodel.select(DataKey).order_by(sqlmodel.col(DataKey.id)))
+        ).first()
+        row = found or DataKey(proof=proof, sealed_at=_now())
+        row.proof, row.sealed_at = proof, _now()
+        session.add(row)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def reseal(
+    store: Store,
+    *,
+    plain_only: bool = False,
+    batch: int = BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Re-encrypts with the newest key every value not yet under it; returns how many.
+
+    Each batch is its own transaction, and a resealed value no longer matches the filter, so an
+    interrupted run leaves every value readable and the next run carries on where it stopped.
+    With `plain_only`, only values from before encryption (the first start after the upgrade).
+    """
+    total = 0
+    for table, name in SEALED:
+        column = table.c[name]
+        stale = ~column.startswith("tk1:" if plain_only else store.keyring.prefix())
+        after = 0  # walking by id, so even a value that would not reseal can't loop forever
+        while True:
+            async with store.unit() as session:
+                conn = await session.connection()
+                rows = (
+                    await conn.execute(
+                        select(table.c.id, column)
+                        .where(table.c.id > after, column.is_not(None), stale)
+                        .order_by(table.c.id)
+                        .limit(batch)
+                    )
+                ).all()
+                for row_id, plain in rows:
+                    await conn.execute(
+                        update(table).where(table.c.id == row_id).values({name: plain})
+                    )
+            if not rows:
+                break
+            after = rows[-1][0]
+            total += len(rows)
+            if on_batch is not None:
+                on_batch(total)
+    if total:
+        await store.scrub()  # the old copies leave the SQLite write-ahead log too
+    return total
+
+
+async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
+    """Start-up: prove the key before anything is written, then migrate and seal old rows."""
+    try:
+        keyring = await unlock(engine, settings)
+    except BaseException:
+        await engine.dispose()
+        raise
+    store = Store(engine, keyring)
+    await upgrade(engine)
+    if await read_proof(engine) is None:
+        # The first start with a key: what was stored before encryption is sealed first, and
+        # only then the proof marks the database as keyed, so an interrupted start redoes it.
+        sealed = await reseal(store, plain_only=True)
+        if sealed:
+            log.info("encrypted %d note(s) and promise(s) stored before encryption", sealed)
+        await seal_proof(store)
+    return store
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What `tandem keys rotate` did, for the command line to report."""
+
+    resealed: int
+    key_id: str
+    new_env_key: str | None = None  # from the environment: the key the operator must add first
+
+
+async def rotate(
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    batch: int = BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> Rotation:
+    """Re-encrypts everything with a new key; the old key opens data until the very end.
+
+    Key file: the new key is written in front of the old one first, then data is resealed in
+    batches, then the old key is dropped. A file that already holds two keys is an interrupted
+    rotation: it is carried on, not started again. TANDEM_DATA_KEY: with one key, a new one is
+    made for the operator to put in front ("new,old"); with two, data is resealed to the first.
+    """
+    store = await open_store(engine, settings)
+    source = find_keys(settings)
+    current = [k.text for k in store.keyring.keys]
+    if source.from_env and len(current) == 1:
+        return Rotation(0, store.keyring.primary.id, new_env_key=new_key())
+    if not source.from_env and len(current) == 1:
+        current = [new_key(), *current]
+        replace_key_file(source.file, current)
+    keyring = Keyring(current)
+    store = Store(engine, keyring)
+    await seal_proof(store)  # from here on, only a keyring with the new key opens the database
+    count = await reseal(store, batch=batch, on_batch=on_batch)
+    if not source.from_env:
+        replace_key_file(source.file, current[:1])
+    return Rotation(count, keyring.primary.id)
