@@ -16,9 +16,9 @@ from filelock import FileLock
 
 from bot.chart import Charts, default_processes
 from bot.content import Library, load_content
+from bot.datakey import open_store
 from bot.flood import FloodGate
 from bot.housekeeping import Retention
-from bot.datakey import open_store
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.ports import Clock, SystemClock
 from bot.service import Tandem
