@@ -142,6 +142,7 @@ async def record(
             local_date=day,
             answered_at=now,
             updated_at=now,
+            reveal=space.reveal,
         )
     if tapped:
         changed = _took_part(answer) and (answer.score != score or answer.skipped != skip)
@@ -204,8 +205,11 @@ def reveal_text(
     days = f"{streak} day{'s' if streak != 1 else ''}"
     lines = [f"💛 You've both checked in for {day_label(day)}. Streak: {days} in a row."]
     if space.reveal != "never":
-        lines.append(" · ".join(f"{m.display_name} {_said(a)}" for m, a in pairs if _took_part(a)))
-        lines += shared_note_lines(pairs)
+        # An answer given under /reveal never stays unsaid, even if the rule changed since.
+        out = [(m, a) for m, a in pairs if a.reveal != "never"]
+        if said := " · ".join(f"{m.display_name} {_said(a)}" for m, a in out if _took_part(a)):
+            lines.append(said)
+        lines += shared_note_lines(out)
     if milestone := milestone_text(streak):
         lines.append(milestone)
     return "\n".join(lines)
@@ -251,6 +255,16 @@ def milestone_text(streak: int) -> str | None:
     )
 
 
+def shown(space: Space, answer: CheckinAnswer, revealed: set[date]) -> bool:
+    """Whether the other partner may see this answer: by the rule it was given under, unless the
+    space has since chosen never. Loosening /reveal never shows an answer given under a stricter
+    rule, so switching to instant or together cannot be used to read back what was kept private.
+    """
+    if space.reveal == "never" or answer.reveal == "never":
+        return False
+    return answer.reveal == "instant" or answer.local_date in revealed
+
+
 def visible(
     space: Space, viewer: Member | None, revealed: set[date]
 ) -> Callable[[Member, CheckinAnswer], bool]:
@@ -259,9 +273,7 @@ def visible(
     def may_see(member: Member, answer: CheckinAnswer) -> bool:
         if viewer is not None and member.id == viewer.id:
             return True
-        if space.reveal == "never":
-            return False
-        return space.reveal == "instant" or answer.local_date in revealed
+        return shown(space, answer, revealed)
 
     return may_see
 

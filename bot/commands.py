@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from bot import actions, pairing, promises, safety
 from bot.checkins import REVEAL_MODES, progress_text
+from bot.checkins import shown as checkins_shown
 from bot.content import TOPICS, fitting, pick_prompt, topic_key
 from bot.context import (
     DM_BY_COMMAND,
@@ -578,9 +579,31 @@ async def cmd_reveal(ctx: Ctx, args: str) -> list[Outgoing]:
         return [ctx.reply("\n".join(lines))]
     if mode not in REVEAL_MODES:
         raise UserError("Choose together, never or instant: for example /reveal together.")
+    before = ctx.space.reveal
+    if mode == before:
+        return [ctx.reply(f"👀 Reveal is already {mode}: {REVEAL_MODES[mode]}.")]
     ctx.space.reveal = mode
     ctx.session.add(ctx.space)
-    return [ctx.reply(f"✅ Reveal set to {mode}: {REVEAL_MODES[mode]}.")]
+    if OPENNESS[mode] < OPENNESS[before]:
+        return [
+            ctx.reply(
+                f"✅ Reveal set to {mode}: {REVEAL_MODES[mode]}. This covers earlier days too."
+            )
+        ]
+    # Showing more only ever covers answers given from now on, and both partners hear of it
+    # wherever they answer, so nobody's next score is shown without their knowing.
+    text = (
+        f"👀 {ctx.member.display_name if ctx.member else 'Someone'} set the reveal to {mode}: "
+        f"{REVEAL_MODES[mode]}. This applies to answers given from now on; answers already "
+        "given keep the rule they were given under."
+    )
+    addresses = shared_addresses(ctx.space, await partners_of(ctx.session, ctx.space))
+    if ctx.incoming.to not in addresses:
+        return [ctx.reply(text)] + [Outgoing(to, text) for to in addresses]
+    return [Outgoing(to, text) for to in addresses]
+
+
+OPENNESS = {"never": 0, "together": 1, "instant": 2}
 
 
 TOGETHER = {
@@ -689,8 +712,8 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         )
     ).all():
         mine = member is not None and answer.member_id == member.id
-        shown = space.reveal == "instant" or answer.local_date.isoformat() in revealed
-        if not mine and (space.reveal == "never" or not shown):
+        shown = checkins_shown(space, answer, {date.fromisoformat(d) for d in revealed})
+        if not mine and not shown:
             continue
         row = answer.model_dump(exclude={"space_id", "note", "share_note"})
         if answer.note and ((mine and with_private) or (answer.share_note and shown)):

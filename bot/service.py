@@ -461,14 +461,15 @@ class Tandem:
         replies: list[Outgoing] = []
         if rec.waiting_for:
             names = " and ".join(p.display_name for p in rec.waiting_for)
-            if ctx.space.reveal == "together":
+            rule = "never" if ctx.space.reveal == "never" else rec.answer.reveal
+            if rule == "together":
                 head += f" You'll both see the answers when {names} has answered."
-            elif ctx.space.reveal == "never":
+            elif rule == "never":
                 head += " It stays private to you."
             replies += await self._nudge(ctx, rec)
         elif rec.complete_now:
             replies += await self._reveal(ctx, rec, partners)
-        if ctx.space.reveal == "instant" and not rec.changed:
+        if ctx.space.reveal == rec.answer.reveal == "instant" and not rec.changed:
             replies += [
                 Outgoing(to, f"{ctx.member.display_name}: {said} for {day_label(rec.day)}.")
                 for to in shared_addresses(ctx.space, partners)
@@ -570,13 +571,14 @@ class Tandem:
         revealed = await checkins.done_day(ctx.session, ctx.space, answer.local_date)
         if not action.share:
             return [ctx.whisper("🔒 Kept private: only you will see this note.")]
-        if revealed and ctx.space.reveal != "never" and answer.note:
+        never = "never" in (ctx.space.reveal, answer.reveal)  # the rule now, or when it was given
+        if revealed and not never and answer.note:
             partners = await partners_of(ctx.session, ctx.space)
             line = f"📝 {ctx.member.display_name} added a note to {day_label(answer.local_date)}: “{answer.note}”"
             return [ctx.whisper("Shared.")] + [
                 Outgoing(to, line, protect=True) for to in shared_addresses(ctx.space, partners)
             ]
-        if ctx.space.reveal == "never":
+        if never:
             return [ctx.whisper("Noted; with /reveal never, notes stay private all the same.")]
         return [
             ctx.whisper("👍 Your note will be shown with the answers, once you've both answered.")

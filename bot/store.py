@@ -134,6 +134,9 @@ class CheckinAnswer(SQLModel, table=True):
     # At most 1000 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
     note: str | None = Field(default=None, sa_column=Column(Sealed("note"), nullable=True))
     share_note: bool = False  # the author chose to show the note at the reveal
+    # The /reveal rule in force when this answer was first given. A later /reveal that shows more
+    # never reaches back to it; one that shows less (never) hides it at once.
+    reveal: str = Field(default="together", max_length=16)
     answered_at: datetime
     updated_at: datetime
 

@@ -12,10 +12,10 @@ from tests.test_retention import couple
 from tests.test_two_voices import dm, pair, privately
 
 
-async def test_privacy_is_true_that_a_changed_reveal_rule_applies_to_earlier_days(
+async def test_privacy_is_true_that_showing_more_never_reaches_back(
     lite: Tandem, messenger: FakeMessenger
 ) -> None:
-    """/privacy says so; if this behaviour changes, change that line with it."""
+    """/privacy says an answer keeps the rule it was given under; this holds the code to it."""
     await couple(lite)
     await lite.handle(said(ALICE, "/reveal never"))
     await lite.handle(said(ALICE, "/checkin"))
@@ -26,9 +26,9 @@ async def test_privacy_is_true_that_a_changed_reveal_rule_applies_to_earlier_day
 
     await lite.handle(said(ALICE, "/reveal together"))
 
-    assert "Bob 2" in (await one(lite, said(ALICE, "/progress"))).text
+    assert "Bob 2" not in (await one(lite, said(ALICE, "/progress"))).text
     privacy = (await one(lite, said(ALICE, "/privacy"))).text
-    assert "if either of you changes it, answers already given are shown by the new rule" in privacy
+    assert "it covers only answers given from then on" in privacy
 
 
 async def test_an_export_posted_in_the_group_holds_no_promise_just_for_you(lite: Tandem) -> None:

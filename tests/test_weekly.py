@@ -238,6 +238,7 @@ async def seed_answers(
                             score=score,
                             answered_at=now,
                             updated_at=now,
+                            reveal=space.reveal,  # given under the space's rule, as the core does
                         )
                     )
         for day in revealed:
