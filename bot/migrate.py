@@ -24,5 +24,25 @@ async def upgrade(engine: AsyncEngine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+        return
+    # SQLite changes a table by rebuilding it. With foreign keys enforced, dropping the old table
+    # would fire its ON DELETE actions (every answer's delivery_id set to NULL, say), so they are
+    # off while migrating (the pragma only takes effect outside a transaction), the result is
+    # checked, and they are on again before the connection goes back to the pool.
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.commit()
+            async with connection.begin():
+                await connection.run_sync(run)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(
+                        f"migration left {len(broken)} row(s) with a broken reference"
+                    )
+        finally:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()

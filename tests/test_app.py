@@ -404,3 +404,59 @@ async def test_the_lock_is_freed_when_the_first_stops(tmp_path: Path) -> None:
         await first.stop()
     await second.start()  # the first has stopped: the file is free
     await second.stop()
+
+
+async def test_upgrading_an_old_sqlite_file_keeps_each_answers_delivery(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to change it; with foreign keys on, dropping the old `delivery`
+    would set every answer's delivery_id to NULL (ON DELETE SET NULL). The upgrade the app runs
+    must keep them."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.migrate import alembic_config, upgrade
+    from bot.store import make_engine
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    with create_engine(url).begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        conn.execute(
+            text(
+                "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
+                " created_at, direct, reveal, question_id, apart) VALUES (1, 'telegram', '-100',"
+                " 'UTC', 'gratitude', 1, 0, '2026-11-01', 0, 'together', 'checkin-01', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO member (id, space_id, user_id, display_name, joined_at, partner,"
+                " side_cycle) VALUES (1, 1, '7', 'Alice', '2026-11-01', 1, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO delivery (id, space_id, kind, recipient, local_date, due_at, status,"
+                " attempts) VALUES (5, 1, 'checkin', 0, '2026-11-20', '2026-11-20', 'sent', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO checkinanswer (space_id, member_id, delivery_id, local_date, score,"
+                " skipped, share_note, answered_at, updated_at) VALUES"
+                " (1, 1, 5, '2026-11-20', 4, 0, 0, '2026-11-20', '2026-11-20')"
+            )
+        )
+
+    engine = make_engine(url)  # the app's engine: foreign keys on
+    try:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            kept = (await conn.exec_driver_sql("SELECT delivery_id FROM checkinanswer")).all()
+            deliveries = (await conn.exec_driver_sql("SELECT id FROM delivery")).all()
+            enforced = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+    finally:
+        await engine.dispose()
+    assert deliveries == [(5,)]
+    assert kept == [(5,)]
+    assert enforced == 1  # the connection goes back to the pool enforcing foreign keys again
