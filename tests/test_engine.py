@@ -229,6 +229,9 @@ async def test_recovery_takes_only_expired_claims_of_instances_that_stopped_beat
         await second.dispatch_due()
         assert messenger.take() == []
     assert await statuses(first.store) == {"handing": 1, "claimed": 1}
+    async with first.store.read() as session:
+        leases = {d.lease_until for d in (await session.exec(sm_select(Delivery))).all()}
+    assert leases == {clock.now() + LEASE}  # each beat moved its open leases on
     # Then it dies: once its lease runs out, the other sends what it never handed over.
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert await second.dispatcher.beat() == 1
