@@ -265,3 +265,25 @@ def test_a_privacy_text_with_an_unknown_placeholder_is_refused(tmp_path: Path) -
     texts.write_text(texts.read_text().replace("{inactive_days} days later", "{days} later"))
     with pytest.raises(ContentError, match=r"texts\.toml.*privacy"):
         load_content(root)
+
+
+async def test_a_space_found_gone_at_delivery_is_erased_after_the_period(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """Telegram can tell of a removal only when a send fails (the bot was kicked while down):
+    that space ages out like one removed while Tandem watched."""
+    from bot.messages import SendResult, SendStatus
+
+    await couple(tandem)
+    await tandem.handle(said(ALICE, "/remind 21:00"))
+    messenger.fail(HOME.chat_id, SendResult(SendStatus.GONE, reason="Forbidden"))
+    clock.set("2026-11-21T21:00:00+00:00")
+    report = await tandem.dispatch_due()
+    assert report.deactivated == 1
+
+    clock.advance(days=89)
+    await tandem.housekeeper.run()
+    assert await spaces(tandem) == {HOME.chat_id}
+    clock.advance(days=2)
+    await tandem.housekeeper.run()
+    assert await spaces(tandem) == set()
