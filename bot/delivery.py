@@ -82,6 +82,7 @@ class Job:
     attempts: int = 0
     recipient: int = 0  # 0: the space's own chat; else a partner's private chat
     variant: str | None = None
+    parts_sent: int = 0  # a split message's parts that arrived before a retry: never sent again
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ _RECORD = (
         message_ref=bindparam("message_ref"),
         sent_at=bindparam("sent_at"),
         reason=bindparam("reason"),
+        parts_sent=bindparam("parts_sent"),
         lease_until=None,
     )
 )
@@ -852,6 +854,7 @@ class Dispatcher:
                 d.due_at,
                 d.recipient,
                 d.variant,
+                d.parts_sent,
                 sp.platform,
                 sp.chat_id,
                 m.private_chat,
@@ -908,6 +911,7 @@ class Dispatcher:
                 r.attempts,
                 recipient=r.recipient,
                 variant=r.variant,
+                parts_sent=r.parts_sent,
             )
             for r in rows
         ]
@@ -947,6 +951,10 @@ class Dispatcher:
                 continue
             for index, message in zip(indexes, composed, strict=True):
                 messages[index] = message
+        for index, job in enumerate(jobs):
+            message = messages[index]
+            if message is not None and job.parts_sent:
+                messages[index] = replace(message, resume_at_part=job.parts_sent)
         return messages, broken
 
     async def _send_and_record(self, jobs: list[Job], report: DispatchReport) -> None:
@@ -1058,6 +1066,8 @@ class Dispatcher:
             "message_ref": result.message_id,
             "sent_at": None,
             "reason": result.reason or None,
+            # Parts of a split message that arrived stay counted across retries.
+            "parts_sent": max(job.parts_sent, result.parts_sent),
         }
         if result.status is SendStatus.DELIVERED:
             row["sent_at"] = now
@@ -1099,6 +1109,7 @@ class Dispatcher:
                         "message_ref": None,
                         "sent_at": None,
                         "reason": broken.get(index, "nothing to send"),
+                        "parts_sent": job.parts_sent,
                     }
                 )
                 report.failed += index in broken

@@ -118,6 +118,8 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = None
     reason: str | None = Field(default=None, max_length=80)
     promise_id: int | None = _fk("promise.id", nullable=True)  # the follow-up of this promise
+    # How many parts of a split message arrived before a failed send; a retry starts after them.
+    parts_sent: int = 0
     # The instance that claimed this row, and until when its claim holds (see Instance).
     claimed_by: str | None = Field(default=None, max_length=36)
     lease_until: datetime | None = None

@@ -506,3 +506,24 @@ async def test_prompts_fit_the_hour_they_arrive_and_a_couple_living_apart(
     assert [p.id for p in sent[:7]] == list(library.first_week)
     assert not [p.id for p in sent if p.when == "morning" or p.home == "together"]
     assert any(p.home == "apart" for p in sent)  # written for them, and they get it
+
+
+async def test_a_retry_of_a_split_message_starts_after_the_parts_that_arrived(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """The adapter says how many parts of a long message went out before a failure; the retry
+    (after a restart even: it is stored) asks it to send only the rest, so nothing repeats."""
+    await setup(tandem, "/remind 13:00")
+    messenger.fail(
+        HOME.chat_id,
+        SendResult(SendStatus.RETRY, reason="NetworkError", parts_sent=2),
+        SendResult(SendStatus.RETRY, reason="timeout"),  # nothing more arrived this time
+    )
+    clock.set("2026-11-21T13:00:00+00:00")
+    await tandem.dispatch_due()
+    clock.advance(minutes=2)
+    await tandem.dispatch_due()
+    clock.advance(minutes=10)
+    await tandem.dispatch_due()
+    assert [m.resume_at_part for m in messenger.attempts] == [0, 2, 2]
+    assert len(messenger.take()) == 1
