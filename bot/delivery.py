@@ -48,6 +48,9 @@ CONCURRENCY = 64
 # Rows are marked `handing` this many at a time, just before their sends start: a kill loses at
 # most what was marked and not yet answered, fewer than 2 x CONCURRENCY, never a whole batch.
 HAND_GROUP = CONCURRENCY
+# With other instances alive, a claim takes only this many rows, so a burst is shared out
+# instead of one instance holding it all behind its share of the platform's rate.
+SHARED_BATCH = 2 * HAND_GROUP
 # Each instance beats this often; a claim holds this long past the last beat that renewed it.
 HEARTBEAT = timedelta(seconds=30)
 LEASE = timedelta(seconds=90)
@@ -235,6 +238,12 @@ class Dispatcher:
         # claims its predecessor left for its own.
         self.instance = str(uuid.uuid4())
         self._started: datetime | None = None
+        self.instances = 1  # live instances at the last beat
+
+    @property
+    def batch(self) -> int:
+        """How many rows one claim takes: all it can (a batch) alone, a fair slice when shared."""
+        return BATCH if self.instances <= 1 else SHARED_BATCH
 
     async def dispatch_due(self) -> DispatchReport:
         report = DispatchReport()
@@ -309,7 +318,8 @@ class Dispatcher:
                 )
             ).scalar_one()
         await self.recover()
-        return max(int(live), 1)
+        self.instances = max(int(live), 1)
+        return self.instances
 
     async def leave(self) -> None:
         """A clean stop: this instance no longer counts as live (its share of the rate goes
@@ -401,7 +411,7 @@ class Dispatcher:
             )
             .where(s.next_due_at <= now)
             .order_by(s.next_due_at)
-            .limit(BATCH)
+            .limit(self.batch)
         )
         async with self.store.unit() as session:
             conn = await session.connection()
@@ -729,7 +739,7 @@ class Dispatcher:
             .join(Member, and_(m.id == p.member_id, m.partner.is_(True)))
             .where(p.next_ask_at <= now, p.status == PromiseStatus.OPEN)
             .order_by(p.next_ask_at)
-            .limit(BATCH)
+            .limit(self.batch)
         )
         async with self.store.unit() as session:
             conn = await session.connection()
@@ -866,7 +876,7 @@ class Dispatcher:
             .outerjoin(Member, m.id == d.recipient)
             .where(d.status == "retry", d.next_attempt_at <= now)
             .order_by(d.next_attempt_at)
-            .limit(BATCH)
+            .limit(self.batch)
         )
         async with self.store.unit() as session:
             conn = await session.connection()

@@ -400,3 +400,46 @@ async def test_a_batch_that_fails_half_way_is_given_back_not_left_claimed(
         {"c0", "c1", "c2"} - {first.to.chat_id}
     )
     assert await statuses(lite.store) == {"interrupted": 1, "sent": 2}
+
+
+class Gated(FakeMessenger):
+    """A platform that holds every send until opened: an instance busy behind its rate share."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.busy = asyncio.Event()
+
+    async def send(self, msg: Outgoing) -> SendResult:
+        self.busy.set()
+        await self.gate.wait()
+        return await super().send(msg)
+
+
+@pytest.mark.postgres
+async def test_a_busy_instance_leaves_the_rest_of_a_burst_to_the_others(
+    pg_url: str, clock: FixedClock, library: Library
+) -> None:
+    """With another instance alive, a claim takes a slice, not the whole burst: while the first
+    waits on the platform, the second finds work instead of nothing."""
+    slow, quick = Gated(), FakeMessenger()
+    first = await build(pg_url, clock, slow, library)
+    second = await build(pg_url, clock, quick, library)
+    try:
+        await populate(first.store, 300, clock.now())
+        for bot in (first, second, first):
+            await bot.dispatcher.beat()
+        clock.set("2026-11-21T13:00:00+00:00")
+        waiting = asyncio.create_task(first.dispatch_due())
+        await asyncio.wait_for(slow.busy.wait(), 30)
+
+        report = await asyncio.wait_for(second.dispatch_due(), 60)
+        slow.gate.set()
+        await asyncio.wait_for(waiting, 60)
+
+        assert report.sent > 0
+        assert sorted(per_chat(slow.take() + quick.take()).values()) == [1] * 300
+    finally:
+        slow.gate.set()
+        for bot in (first, second):
+            await bot.store.close()
