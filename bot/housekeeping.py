@@ -123,6 +123,7 @@ class Housekeeper:
             swept = await sweep(session, now, self.retention) if claimed else None
         self._done = day
         if swept is not None:
+            await self.store.analyze()  # the planner's statistics follow the tables' growth
             if swept.erased:
                 await self.store.scrub()  # fold the WAL, so the erased words leave the file
             log.info(

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +46,13 @@ async def upgrade(engine: AsyncEngine) -> None:
         finally:
             await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             await connection.commit()
+        await analyze(connection)
+
+
+async def analyze(connection: AsyncConnection) -> None:
+    """Gives SQLite's planner statistics, sampled (cheap on a million rows). Without them it
+    answers the delivery claim through the space's address index and sorts every space for each
+    batch, instead of walking the due-time index: several times slower at a million spaces."""
+    await connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+    await connection.exec_driver_sql("ANALYZE")
+    await connection.commit()

@@ -389,5 +389,14 @@ class Store:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    async def analyze(self) -> None:
+        """Refreshes SQLite's planner statistics as the tables grow (PostgreSQL's autovacuum
+        does this by itself)."""
+        if self.is_sqlite:
+            from bot.migrate import analyze
+
+            async with self._write_lock, self.engine.connect() as conn:
+                await analyze(conn)
+
     async def close(self) -> None:
         await self.engine.dispose()
