@@ -46,7 +46,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from adapters.telegram_limits import FloodControl, Limits, PerChatOrder, retry_seconds
+from adapters.telegram_limits import BULK, FloodControl, Limits, PerChatOrder, retry_seconds
 from bot.commands import REGISTRY
 from bot.leader import RETRY_SECONDS, Leader, plain_dsn
 from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
@@ -567,6 +567,7 @@ class TelegramAdapter:
         bot, chat = app.bot, chat_ref(msg.to.chat_id)
         markup = keyboard(msg.buttons, self.username)
         protect = True if msg.protect else None  # None leaves the parameter out
+        pace = BULK if msg.bulk else None  # a scheduled delivery waits behind people's replies
         replying = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         texts = split_text(msg.text)
         document = msg.attachment
@@ -584,6 +585,7 @@ class TelegramAdapter:
                 reply_markup=markup if last else None,
                 reply_parameters=replying if index == 0 else None,
                 protect_content=protect,
+                rate_limit_args=pace,
             )
             progress[0] = index + 1
         if document is not None and progress[0] <= len(texts):
@@ -597,6 +599,7 @@ class TelegramAdapter:
                 reply_markup=markup,
                 reply_parameters=replying if not texts else None,
                 protect_content=protect,
+                rate_limit_args=pace,
             )
             progress[0] = len(texts) + 1
         return sent

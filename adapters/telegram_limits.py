@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 UNBOUNDED = 1 << 30  # PTB's own semaphore, made a no-op (see PerChatOrder)
 PACED = ("send", "copy", "forward")  # the methods that post a message, which the limits are for
+BULK = 1  # rate_limit_args of a scheduled delivery: it waits behind replies people wait for
 
 
 @dataclass(frozen=True)
@@ -50,24 +51,35 @@ class Window:
         self.period = period
         self._answered: deque[float] = deque()
         self._busy = 0
-        self._queue = asyncio.Lock()  # first come, first served: one chat's parts stay in order
+        # First come, first served within each class, so one chat's parts stay in order; a reply
+        # someone is waiting for goes before the scheduled deliveries queued for the same slot.
+        self._queue = asyncio.Lock()
+        self._urgent = asyncio.Lock()
+        self._urgent_waiting = 0
         self._freed = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, urgent: bool = False) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        async with self._queue:
-            while True:
-                now = loop.time()
-                while self._answered and now - self._answered[0] >= self.period:
-                    self._answered.popleft()
-                if len(self._answered) + self._busy < self.count:
-                    break
-                expires = self._answered[0] + self.period - now if self._answered else None
-                self._freed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), expires)
-            self._busy += 1
+        self._urgent_waiting += urgent
+        try:
+            async with self._urgent if urgent else self._queue:
+                while True:
+                    now = loop.time()
+                    while self._answered and now - self._answered[0] >= self.period:
+                        self._answered.popleft()
+                    free = len(self._answered) + self._busy < self.count
+                    if free and (urgent or not self._urgent_waiting):
+                        break
+                    expires = self._answered[0] + self.period - now if self._answered else None
+                    self._freed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._freed.wait(), expires)
+                self._busy += 1
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1
+                self._freed.set()  # a scheduled send held back for it may go now
         try:
             yield
         finally:
@@ -83,6 +95,7 @@ class Window:
         return (
             not self._busy
             and not self._queue.locked()
+            and not self._urgent.locked()
             and (not self._answered or now - self._answered[-1] >= self.period)
         )
 
@@ -149,12 +162,13 @@ class FloodControl(BaseRateLimiter[int]):
             return await callback(*args, **kwargs)
         loop = asyncio.get_running_loop()
         chat, attempt = str(chat_id), 0
+        urgent = rate_limit_args != BULK
         while True:
             await self._wait_out_flood(loop, chat)
             try:
                 async with contextlib.AsyncExitStack() as slots:
                     for window in self._windows(chat, loop.time()):
-                        await slots.enter_async_context(window.slot())
+                        await slots.enter_async_context(window.slot(urgent))
                     return await callback(*args, **kwargs)
             except RetryAfter as err:
                 wait = retry_seconds(err)

@@ -333,7 +333,7 @@ class Dispatcher:
     async def send_jobs(self, jobs: list[Job]) -> DispatchReport:
         """Sends deliveries claimed elsewhere (an on-demand check-in) and records the outcome."""
         report = DispatchReport()
-        await self._send_and_record(jobs, report)
+        await self._send_and_record(jobs, report, bulk=False)  # someone asked and is waiting
         return report
 
     async def recover(self) -> int:
@@ -967,8 +967,12 @@ class Dispatcher:
                 messages[index] = replace(message, resume_at_part=job.parts_sent)
         return messages, broken
 
-    async def _send_and_record(self, jobs: list[Job], report: DispatchReport) -> None:
+    async def _send_and_record(
+        self, jobs: list[Job], report: DispatchReport, bulk: bool = True
+    ) -> None:
         messages, broken = await self._render_all(jobs)
+        if bulk:
+            messages = [m if m is None else replace(m, bulk=True) for m in messages]
         quiet = {i for i, m in enumerate(messages) if m is None and i not in broken}
         sendable = [i for i, m in enumerate(messages) if m is not None]
         results: dict[int, SendResult] = {}

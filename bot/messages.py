@@ -86,6 +86,9 @@ class Outgoing:
     # A retry of a message split into parts: the parts an earlier attempt already delivered
     # (its SendResult.parts_sent). The adapter sends from the next part on, never those again.
     resume_at_part: int = 0
+    # A scheduled delivery (a daily prompt, a check-in due at its time): the platform may hold it
+    # behind replies someone is waiting for, so a burst of prompts never slows a couple's /checkin.
+    bulk: bool = False
 
 
 class SendStatus(StrEnum):

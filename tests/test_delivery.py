@@ -527,3 +527,18 @@ async def test_a_retry_of_a_split_message_starts_after_the_parts_that_arrived(
     await tandem.dispatch_due()
     assert [m.resume_at_part for m in messenger.attempts] == [0, 2, 2]
     assert len(messenger.take()) == 1
+
+
+async def test_scheduled_deliveries_may_wait_and_an_asked_for_checkin_may_not(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """The platform may hold a scheduled prompt behind replies people wait for (bulk), but not
+    the check-in someone just asked for with /checkin, nor a reply."""
+    await setup(tandem, "/remind 13:00")
+    clock.set("2026-11-21T13:00:00+00:00")
+    await tandem.dispatch_due()
+    [prompt] = messenger.take()
+    assert prompt.bulk
+    replies = await tandem.handle(said(ALICE, "/checkin"))
+    asked = messenger.take()
+    assert asked and not any(m.bulk for m in asked + replies)

@@ -193,3 +193,29 @@ async def test_instances_sharing_a_token_each_take_their_share_of_30_a_second(
 
     assert all(r.status is SendStatus.DELIVERED for r in results)
     assert most_in_any_window(api.sent(), 1.0) <= 10
+
+
+async def test_a_reply_someone_waits_for_goes_before_queued_scheduled_prompts(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    """30 prompts a second for everyone: a burst of scheduled prompts queues at the overall
+    limit, and a couple's reply (a /checkin, an answer to a tap) takes the next free slot instead
+    of waiting behind all of them."""
+    limits = Limits(overall=(2, 0.2), per_group=None, per_chat=None)  # 30 a second, sped up
+    bot = await running(api, db, library, clock, limits)
+    try:
+        prompts = [
+            asyncio.create_task(
+                bot.adapter.send(Outgoing(Address("telegram", str(2000 + n)), "prompt", bulk=True))
+            )
+            for n in range(12)
+        ]
+        await api.wait_for(lambda: len(api.sent()) >= 2, 10)  # the burst is under way
+        reply = await bot.adapter.send(Outgoing(Address("telegram", str(DM.id)), "your check-in"))
+        await asyncio.gather(*prompts)
+    finally:
+        await bot.stop()
+
+    assert reply.status is SendStatus.DELIVERED
+    order = [c.chat_id for c in api.sent()]
+    assert order.index(DM.id) <= 4, order  # the next slot or so, not the 13th
