@@ -267,7 +267,13 @@ class Dispatcher:
             return
 
     def _connected(self, platform_column: Any) -> Any:
-        return true() if self.platforms is None else platform_column.in_(self.platforms)
+        if self.platforms is None:
+            return true()
+        # On SQLite, `platform || ''` keeps the planner off the space's (platform, chat_id) index:
+        # through it, a claim sorted every space for each batch instead of walking the due-time
+        # index (100 ms a batch at 200,000 spaces, against 1 ms), whatever the statistics say.
+        column = platform_column.concat("") if self.store.is_sqlite else platform_column
+        return column.in_(self.platforms)
 
     def _locked(self, query: Any, table: Any) -> Any:
         """On PostgreSQL, the rows a claim reads are locked, and rows another instance is

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -443,3 +445,36 @@ async def test_a_busy_instance_leaves_the_rest_of_a_burst_to_the_others(
         slow.gate.set()
         for bot in (first, second):
             await bot.store.close()
+
+
+async def test_on_sqlite_the_schedule_claim_walks_the_due_index_without_statistics(
+    tmp_path: Path, clock: FixedClock, library: Library
+) -> None:
+    """Through the space's (platform, chat_id) index, a claim sorted every space for each batch
+    (make bench: a million spaces); the claim must walk `ix_schedule_due` whatever SQLite's
+    statistics say, here with none at all."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path}/t.db"
+    bot = await build(url, clock, FakeMessenger(), library, platforms=frozenset({HOME.platform}))
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if "FROM schedule JOIN space" in statement:
+            seen.append((statement, params))
+
+    event.listen(bot.store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await populate(bot.store, 50, clock.now())
+        clock.set("2026-11-21T13:00:00+00:00")
+        assert (await bot.dispatch_due()).sent == 50
+    finally:
+        await bot.store.close()
+    assert seen
+    statement, params = seen[0]
+    with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as db:
+        db.execute("DROP TABLE IF EXISTS sqlite_stat1")
+        plan = " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}", params))
+    assert "ix_schedule_due" in plan and "TEMP B-TREE" not in plan, plan
