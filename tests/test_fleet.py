@@ -1,0 +1,154 @@
+"""Several real `tandem run` processes sharing one burst of due prompts; kill -9 in the middle.
+
+Each instance is its own process (tests/fleet.py), talking to the fake Bot API served here.
+What counts is what a couple would notice: every group gets its prompt exactly once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.delivery import CONCURRENCY
+from tests.conftest import _postgres_database
+from tests.fleet import (
+    Fleet,
+    PacedBotApi,
+    deliveries,
+    migrate,
+    seed_groups,
+    settled,
+    tally,
+    until,
+)
+
+GROUPS = 200
+WITHIN = 60.0  # generous: a loaded two-core machine starts four Pythons slowly
+# Until issue 9's engine lands (SKIP LOCKED claims, leases, claimed vs handed over).
+ENGINE = pytest.mark.xfail(strict=False, reason="needs issue9-engine: shared claims and leases")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from _postgres_database()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[PacedBotApi]:
+    server = PacedBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def fleet(
+    api: PacedBotApi, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Fleet]:
+    url = request.getfixturevalue("pg_url") if "pg" in request.fixturenames else None
+    fleet = Fleet(api, url or f"sqlite:///{tmp_path}/tandem.db", tmp_path)
+    await migrate(fleet.url)  # the schema first, so the instances start side by side
+    yield fleet
+    for instance in fleet.instances:
+        if instance.process.returncode is None:
+            instance.kill()
+            await instance.process.wait()
+
+
+@pytest.fixture
+def pg(pg_url: str) -> str:
+    return pg_url
+
+
+@ENGINE
+@pytest.mark.postgres
+@pytest.mark.parametrize("count", [2, 4])
+async def test_instances_share_a_burst_without_doubles_or_losses(
+    pg: str, fleet: Fleet, api: PacedBotApi, count: int
+) -> None:
+    await fleet.start(count)
+    chats = await seed_groups(fleet.url, GROUPS)
+
+    await until(lambda: tally(api, chats).reached == GROUPS, WITHIN)
+    await until(lambda: settled(fleet.url, chats), WITHIN)
+    rows = await deliveries(fleet.url)
+    codes = await fleet.stop()
+
+    sent = tally(api, chats)
+    assert sent.doubles == [], f"{len(sent.doubles)} groups got their prompt twice"
+    assert sent.lost == []
+    assert Counter(r["status"] for r in rows) == {"sent": GROUPS}
+    assert codes == {i.name: 0 for i in fleet.instances}
+    assert fleet.tracebacks() == {}
+    # Each instance sent a share, as Telegram saw it (which process each message came from).
+    shares = api.shares()
+    assert sum(shares.values()) == GROUPS
+    assert set(shares) == {i.name for i in fleet.instances}, f"not split: {dict(shares)}"
+
+
+@ENGINE
+@pytest.mark.postgres
+async def test_kill_9_mid_burst_the_others_finish_and_lose_at_most_what_was_in_flight(
+    pg: str, fleet: Fleet, api: PacedBotApi
+) -> None:
+    api.pace = 0.05  # a slow Telegram: the burst lasts several seconds
+    await fleet.start(3)
+    chats = await seed_groups(fleet.url, GROUPS)
+
+    await until(lambda: len(api.sent()) >= GROUPS // 5, WITHIN)
+    # The instance sending the most right now is the one with the most in hand.
+    busiest, _ = api.shares().most_common(1)[0]
+    victim = next(i for i in fleet.instances if i.name == busiest)
+    others = [i for i in fleet.instances if i is not victim]
+    victim.kill()
+    await victim.process.wait()
+    at_kill = len(api.sent())
+
+    await until(lambda: settled(fleet.url, chats), WITHIN)
+    rows = await deliveries(fleet.url)
+    codes = await fleet.stop()
+
+    sent = tally(api, chats)
+    interrupted = {r["chat"] for r in rows if r["status"] == "interrupted"}
+    assert at_kill < GROUPS, "the burst ended before the kill: the test proves nothing"
+    assert sent.doubles == []
+    # Only what the killed instance had handed to Telegram may be lost, and it is marked so.
+    assert set(sent.lost) <= interrupted
+    assert len(interrupted) <= CONCURRENCY
+    assert {r["status"] for r in rows} <= {"sent", "interrupted"}
+    assert codes == {i.name: 0 for i in others}
+    assert fleet.tracebacks() == {}
+
+
+@ENGINE
+async def test_kill_9_a_lone_sqlite_instance_then_restart_sends_what_was_never_handed_over(
+    fleet: Fleet, api: PacedBotApi
+) -> None:
+    api.pace = 0.05
+    [first] = await fleet.start(1)
+    chats = await seed_groups(fleet.url, GROUPS)
+
+    await until(lambda: len(api.sent()) >= GROUPS // 5, WITHIN)
+    first.kill()
+    await first.process.wait()
+    at_kill = len(api.sent())
+    await fleet.start(1)
+
+    await until(lambda: settled(fleet.url, chats), WITHIN)
+    rows = await deliveries(fleet.url)
+    codes = await fleet.stop()
+
+    sent = tally(api, chats)
+    interrupted = {r["chat"] for r in rows if r["status"] == "interrupted"}
+    assert at_kill < GROUPS
+    assert sent.doubles == []
+    assert set(sent.lost) <= interrupted
+    assert len(interrupted) <= CONCURRENCY, (
+        f"{len(interrupted)} deliveries given up after the restart; only those handed over "
+        "to Telegram may be"
+    )
+    assert codes == {fleet.instances[1].name: 0}
+    assert fleet.tracebacks() == {}
