@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import aiohttp
 import discord
+from aiolimiter import AsyncLimiter
 from discord import app_commands
 
 from bot import actions
@@ -34,6 +35,7 @@ ACK_AFTER = 2.0  # Discord drops an interaction not acknowledged within 3 s; lea
 SEND_TIMEOUT = 45.0  # below the core's own send timeout, so a stuck send is a RETRY we chose
 READY_TIMEOUT = 30.0
 IDLE_ON_STOP = 3.0  # within the app's 5 s for a whole adapter stop
+GLOBAL_RATE = 50  # Discord's requests a second per bot, across all its processes
 MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of holding a delivery slot
 NOTE_TIMEOUT = 15 * 60.0  # an interaction token lives 15 minutes; the modal cannot outlive it
 NOTE_LABEL = "Add a note"
@@ -204,7 +206,7 @@ class NoteModal(discord.ui.Modal, title="Add a note to your check-in"):
 class TandemClient(discord.Client):
     """The discord.py client: minimal intents, no pings, and the events the adapter cares about."""
 
-    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
+    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float, **shards: Any) -> None:
         # Tandem never joins voice; the missing-voice-library warnings would only puzzle operators.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
@@ -215,6 +217,7 @@ class TandemClient(discord.Client):
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             guild_ready_timeout=guild_ready_timeout,
+            **shards,
         )
         self.adapter = adapter
 
@@ -233,6 +236,20 @@ class TandemClient(discord.Client):
 
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
         await self.adapter.removed([discord.Object(payload.thread_id)])
+
+
+class ShardedTandemClient(TandemClient, discord.AutoShardedClient):
+    """The same client running some of the bot's shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS),
+    so several processes share one bot. Discord sends DMs to shard 0 only."""
+
+
+def make_client(
+    adapter: DiscordAdapter, guild_ready_timeout: float, shards: tuple[int, list[int]] | None
+) -> TandemClient:
+    if shards is None:
+        return TandemClient(adapter, guild_ready_timeout)
+    count, ids = shards
+    return ShardedTandemClient(adapter, guild_ready_timeout, shard_count=count, shard_ids=ids)
 
 
 def adapter_of(interaction: discord.Interaction[discord.Client]) -> DiscordAdapter:
@@ -262,7 +279,9 @@ class DiscordAdapter:
         self.ack_after = ack_after
         self.send_timeout = send_timeout
         self.ready_timeout = ready_timeout
-        self.client = TandemClient(self, guild_ready_timeout)
+        self.client = make_client(self, guild_ready_timeout, settings.discord_shards)
+        # Discord allows a bot 50 requests a second; instances sharing it take a share each.
+        self._pace = AsyncLimiter(GLOBAL_RATE, 1.0)
         self.tree = build_tree(self.client)
         self._tandem: Tandem | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -334,6 +353,10 @@ class DiscordAdapter:
         where = "the dev guild" if self.dev_guild_id is not None else "all servers"
         log.info("synced %d slash commands to %s", len(synced), where)
 
+    def set_instances(self, n: int) -> None:
+        """`n` live instances share this bot: take 1/n of Discord's 50 requests a second."""
+        self._pace = AsyncLimiter(max(1, GLOBAL_RATE // max(1, n)), 1.0)
+
     # Outgoing
 
     async def send(self, msg: Outgoing) -> SendResult:
@@ -354,7 +377,8 @@ class DiscordAdapter:
         try:
             async with asyncio.timeout(self.send_timeout):
                 for piece in render(msg):
-                    sent = await channel.send(**piece.kwargs())
+                    async with self._pace:
+                        sent = await channel.send(**piece.kwargs())
                     message_id = str(sent.id)
         except TimeoutError:
             return SendResult(SendStatus.RETRY, reason="timeout")

@@ -337,6 +337,7 @@ class TelegramAdapter:
         self._app: TgApp | None = None
         self._tandem: Tandem | None = None
         self._webhook: web.AppRunner | None = None
+        self.flood = FloodControl(self.limits)
         self.username = ""
 
     # -- lifecycle --
@@ -395,7 +396,7 @@ class TelegramAdapter:
             .token(self._token)
             .base_url(base_url)
             .base_file_url(file_url(base_url))
-            .rate_limiter(FloodControl(self.limits))
+            .rate_limiter(self.flood)
             .concurrent_updates(PerChatOrder())
             .job_queue(None)  # the core owns the one scheduler
             .connect_timeout(timeout)
@@ -489,6 +490,10 @@ class TelegramAdapter:
             logging.getLogger("telegram").setLevel(self._telegram_level)
             self._telegram_level = None
 
+    def set_instances(self, n: int) -> None:
+        """`n` live instances share this bot token: take 1/n of Telegram's 30 a second."""
+        self.flood.share(n)
+
     # -- sending --
 
     async def send(self, msg: Outgoing) -> SendResult:
@@ -501,18 +506,30 @@ class TelegramAdapter:
         if not all(sendable(b) for b in msg.buttons):
             log.error("a button's action or start payload is more than Telegram takes")
             return SendResult(SendStatus.FAILED, reason="button too long")
+        progress = [msg.resume_at_part]
         try:
-            sent = await self._post(app, msg, reply_to)
+            sent = await self._post(app, msg, reply_to, progress)
         except TelegramError as err:
-            result = outcome(err)
+            result = replace(outcome(err), parts_sent=progress[0])
             log.info("telegram: send failed with %s (%s)", result.reason, result.status.value)
             return result
-        if sent is None:
+        if sent is None and not progress[0]:
             return SendResult(SendStatus.FAILED, reason="empty message")
-        return SendResult.delivered(str(sent.message_id))
+        return replace(
+            SendResult.delivered(str(sent.message_id) if sent else None), parts_sent=progress[0]
+        )
 
-    async def _post(self, app: TgApp, msg: Outgoing, reply_to: int | None) -> Message | None:
-        """Sends every part; returns the last (the one with the buttons, the one to reply to)."""
+    async def _post(
+        self, app: TgApp, msg: Outgoing, reply_to: int | None, progress: list[int]
+    ) -> Message | None:
+        """Sends every part from `progress[0]` on, counting each Telegram confirms there; returns
+        the last (the one with the buttons, the one to reply to).
+
+        A retry resumes after the parts already confirmed, so a failure in the middle of a long
+        message never repeats its head. A part whose request timed out after it was sent may
+        have arrived all the same; it is not confirmed, so the retry sends it again: at most
+        that one part can show twice, and nothing is lost.
+        """
         bot, chat = app.bot, chat_ref(msg.to.chat_id)
         markup = keyboard(msg.buttons, self.username)
         protect = True if msg.protect else None  # None leaves the parameter out
@@ -523,8 +540,9 @@ class TelegramAdapter:
         if document is not None and len(texts) == 1 and utf16_len(texts[0]) <= MAX_CAPTION:
             caption, texts = texts[0], []
         sent: Message | None = None
-        # A failure after some parts went out is still reported: a repeated head beats a lost tail.
         for index, text in enumerate(texts):
+            if index < progress[0]:
+                continue  # delivered by an earlier attempt
             last = index == len(texts) - 1 and document is None
             sent = await bot.send_message(
                 chat,
@@ -533,7 +551,8 @@ class TelegramAdapter:
                 reply_parameters=replying if index == 0 else None,
                 protect_content=protect,
             )
-        if document is not None:
+            progress[0] = index + 1
+        if document is not None and progress[0] <= len(texts):
             file = InputFile(document.data, filename=document.filename)
             # A picture is a photo (shown inline); anything else, such as the export, a document.
             send_file = bot.send_photo if document.image else bot.send_document
@@ -545,6 +564,7 @@ class TelegramAdapter:
                 reply_parameters=replying if not texts else None,
                 protect_content=protect,
             )
+            progress[0] = len(texts) + 1
         return sent
 
     async def is_member(self, chat: Address, user_id: str) -> bool:

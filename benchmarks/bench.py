@@ -382,6 +382,8 @@ def main() -> None:
         delivery()
     if wanted("weekly"):
         weekly()
+    if wanted("flood"):
+        telegram_flood()
     scale()
 
 
@@ -786,6 +788,27 @@ def scale() -> None:
         )
         ok = mine["busy_p99_s"] < TARGET_P99_S
         print(f"targets: p99 reply < 1 s during the burst: {'met' if ok else 'MISSED'}")
+
+
+def telegram_flood() -> None:
+    """600 groups due at once against a Telegram-like 30/s and 20/min per group (429s beyond),
+    30 of them busy beforehand: when does each prompt arrive after it was due?"""
+    from benchmarks.telegram_flood import burst
+
+    print("\n600 Telegram groups due at once, 30 of them busy this minute (fake Bot API, 429s)...")
+    got = asyncio.run(burst(600, 30))
+    print(f"{'600 groups due at once':38}{'Tandem':>12}{'possible':>14}{'ratio':>10}")
+    for label, key in (
+        ("p50 arrival after due, s", "p50_s"),
+        ("p95 arrival after due, s", "p95_s"),
+    ):
+        print(f"{label:38}{got[key]:>12.1f}")
+    print(
+        f"{'last quiet group after due, s':38}{got['last_s']:>12.1f}{got['ideal_s']:>14.1f}"
+        f"{got['last_s'] / got['ideal_s']:>9.2f}x"
+    )
+    print(f"{'last busy group after due, s':38}{got['busy_last_s']:>12.1f}   (its own 429 wait)")
+    print(f"({got['arrived']:.0f} arrived; {got['refused_429']:.0f} sends refused with 429)")
 
 
 if __name__ == "__main__":

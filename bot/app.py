@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -114,7 +114,9 @@ class App:
             id="dispatch",
             max_instances=1,
             coalesce=True,
-            next_run_time=self.clock.now(),
+            # Wall time: the ticker is infrastructure. Handed the injected clock (a fixed date in
+            # tests), APScheduler would step through every interval since that date.
+            next_run_time=datetime.now(UTC),
         )
         self.scheduler.start()
         return self.tandem

@@ -83,6 +83,9 @@ class Outgoing:
     attachment: Attachment | None = None
     private: bool = False  # only for the member who asked (callback answer, ephemeral reply)
     protect: bool = False  # not to be forwarded or saved (Telegram's protect_content)
+    # A retry of a message split into parts: the parts an earlier attempt already delivered
+    # (its SendResult.parts_sent). The adapter sends from the next part on, never those again.
+    resume_at_part: int = 0
 
 
 class SendStatus(StrEnum):
@@ -102,6 +105,9 @@ class SendResult:
     new_address: Address | None = None
     retry_after: float | None = None
     reason: str = ""  # a short error class name, never message contents
+    # How many parts of a split message the platform confirmed, those of earlier attempts
+    # included; on RETRY, what the retry passes back as Outgoing.resume_at_part.
+    parts_sent: int = 0
 
     @classmethod
     def delivered(cls, message_id: str | None = None) -> SendResult:

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from apscheduler.triggers.cron import CronTrigger
+from bot.timeparse import days_from_cron, zone_from_name
 
-from bot.timeparse import zone_from_name
-
-_TICK = timedelta(microseconds=1)
 FAR_FUTURE = datetime.fromisoformat("9999-01-01T00:00:00+00:00")  # "paused until /resume"
-
-
-@functools.lru_cache(maxsize=4096)
-def _trigger(hour: int, minute: int, days: str, zone: str) -> CronTrigger:
-    # CronTrigger resolves DST: a nonexistent local time fires once, shifted past the gap.
-    return CronTrigger(hour=hour, minute=minute, day_of_week=days, timezone=zone_from_name(zone))
+_TICK = timedelta(microseconds=1)
+_LOOKAHEAD = 9  # local dates to look at: a week of weekdays, plus the day before and after
 
 
 def parse_hhmm(text: str) -> time:
@@ -28,43 +21,48 @@ def local_date(instant: datetime, zone: str) -> date:
     return instant.astimezone(zone_from_name(zone)).date()
 
 
+@functools.lru_cache(maxsize=1024)
+def _weekdays(days: str) -> frozenset[int]:
+    return days_from_cron(days) or frozenset(range(7))
+
+
+def wall_instant(day: date, at: time, tz: tzinfo) -> datetime:
+    """The instant (UTC) the wall clock shows `at` on the local `day`, once per local date.
+
+    On a fall-back night the time happens twice: this is the first pass (fold=0). A time that
+    does not exist (a spring-forward gap, which in Havana, Santiago, Beirut or Cairo starts at
+    midnight) is moved forward by the gap's length, so 00:30 in a 00:00-01:00 gap is 01:30, the
+    same local date. zoneinfo resolves both with the offset in force before the transition.
+    """
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
 def next_due(local_time: str, days: str, zone: str, after: datetime) -> datetime:
     """The first due instant strictly after `after`, at most one per local date.
 
-    On a fall-back day the same wall-clock time happens twice; CronTrigger would fire at both,
-    so the second is skipped here (the delivery key would refuse it anyway).
+    Each allowed local date has exactly one instant (`wall_instant`), so a fall-back night's
+    second pass never comes due, and a spring-forward gap at midnight never skips its day.
     """
     at = parse_hhmm(local_time)
-    trigger = _trigger(at.hour, at.minute, days, zone)
     tz = zone_from_name(zone)
-    previous_date = after.astimezone(tz).date()
-    candidate = _after(trigger, after)
-    while candidate.astimezone(tz).date() == previous_date and _fired_on(trigger, after, tz):
-        candidate = _after(trigger, candidate)
-    return candidate
-
-
-def _after(trigger: CronTrigger, instant: datetime) -> datetime:
-    # Step in UTC: wall-clock arithmetic on an aware datetime drops `fold` and loops on fall-back.
-    result: datetime = trigger.get_next_fire_time(None, instant.astimezone(UTC) + _TICK)
-    return result.astimezone(UTC)
-
-
-def _fired_on(trigger: CronTrigger, after: datetime, tz: object) -> bool:
-    """Whether the trigger already fired on `after`'s local date, at or before `after`."""
-    day_start = after.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)  # type: ignore[arg-type]
-    first: datetime = trigger.get_next_fire_time(None, day_start)
-    return first <= after
+    allowed = _weekdays(days)
+    start = after.astimezone(tz).date() - timedelta(days=1)  # a shifted time may cross midnight
+    for offset in range(_LOOKAHEAD):
+        day = start + timedelta(days=offset)
+        if day.weekday() not in allowed:
+            continue
+        candidate = wall_instant(day, at, tz)
+        if candidate > after:
+            return candidate
+    raise ValueError(f"no due date within a week for days {days!r}")  # pragma: no cover
 
 
 def first_due(
     local_time: str, days: str, zone: str, now: datetime, paused_until: datetime | None
 ) -> datetime | None:
-    """When a schedule is first due from `now`, honouring a pause; None while paused for good."""
+    """When a schedule is first due from `now` (inclusive), honouring a pause; None while paused
+    for good. The same one-per-local-date rule as `next_due`."""
     if paused_until is not None and paused_until >= FAR_FUTURE:
         return None
     start = max(now, paused_until) if paused_until else now
-    at = parse_hhmm(local_time)
-    trigger = _trigger(at.hour, at.minute, days, zone)
-    result: datetime = trigger.get_next_fire_time(None, start.astimezone(UTC))
-    return result.astimezone(UTC)
+    return next_due(local_time, days, zone, start - _TICK)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.content import default_content_dir
@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     discord_bot_token: SecretStr | None = None
     discord_dev_guild_id: int | None = None  # sync slash commands to this guild only (instant)
+    # Several processes on one Discord bot: how many shards in all, and which this process runs
+    # ("0,1" or "0-3"); empty: one process runs every shard (one, unless a count is set).
+    discord_shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    discord_shard_ids: str | None = None
     database_url: str = "sqlite:///data/tandem.db"
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -52,6 +56,33 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shards(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        count = info.data.get("discord_shard_count")
+        example = "e.g. DISCORD_SHARD_COUNT=4 and DISCORD_SHARD_IDS=0,1 (or 0-1)"
+        if count is None:
+            raise ValueError(f"needs DISCORD_SHARD_COUNT as well; {example}")
+        ids = shard_list(value)
+        if ids is None:
+            raise ValueError(f"should be shard numbers like 0,1 or 0-3; {example}")
+        if any(i >= count for i in ids):
+            raise ValueError(
+                f"shard {max(ids)} is not below DISCORD_SHARD_COUNT={count} "
+                f"(shards are 0 to {count - 1}); {example}"
+            )
+        return ",".join(map(str, ids))
+
+    @property
+    def discord_shards(self) -> tuple[int, list[int]] | None:
+        """(shard count, the shards this process runs), or None for discord.py's single shard."""
+        if self.discord_shard_count is None:
+            return None
+        ids = shard_list(self.discord_shard_ids or "")
+        return self.discord_shard_count, ids or list(range(self.discord_shard_count))
+
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -59,6 +90,20 @@ class Settings(BaseSettings):
             return parse_zone(value).name
         except UserError as err:
             raise ValueError(err.message) from None
+
+
+def shard_list(text: str) -> list[int] | None:
+    """ "0,1" or "0-3" or "0-1,4" -> sorted distinct shard numbers; None if malformed or empty."""
+    ids: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            return None
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low or high - low > 10_000:
+            return None
+        ids.update(range(low, high + 1))
+    return sorted(ids) or None
 
 
 def load_settings(env_file: str | None = ".env") -> Settings:

@@ -343,3 +343,28 @@ def test_a_space_from_before_two_voices_keeps_working_after_the_upgrade(tmp_path
     assert list(shared.scalars()) == [1]
     assert revealed == ["reveal:2026-11-20"]  # the 21st had one answer: not revealed
     assert direct == [0, 1] and linked == "42"
+
+
+async def test_the_ticker_runs_on_wall_time_whatever_the_injected_clock_says(
+    tmp_path: Path,
+) -> None:
+    """The domain reads the injected clock; the scheduler's job must not start from its date,
+    or APScheduler steps through every interval since then (more of them every day)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import App
+    from bot.settings import Settings
+    from tests.fakes import FixedClock
+
+    clock = FixedClock("2026-01-01T12:00:00+00:00")  # weeks before today
+    app = App(
+        Settings(database_url=f"sqlite:///{tmp_path}/tick.db", tick_seconds=5), [], clock=clock
+    )
+    await app.start()
+    try:
+        assert app.scheduler is not None
+        job = app.scheduler.get_job("dispatch")
+        assert job is not None and job.next_run_time is not None
+        assert abs(job.next_run_time - datetime.now(UTC)) < timedelta(minutes=1)
+    finally:
+        await app.stop()

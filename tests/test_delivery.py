@@ -92,6 +92,30 @@ async def test_prompt_arrives_at_the_local_time_once(
             "2026-11-01T05:30:00+00:00",
             "2026-11-01T06:30:00+00:00",
         ),
+        # Havana springs forward at midnight on 8 March: 00:30 becomes 01:30 CDT, the same day.
+        (
+            "America/Havana",
+            "0:30",
+            "2026-03-08T05:29:00+00:00",
+            "2026-03-08T05:30:00+00:00",
+            "2026-03-08T23:00:00+00:00",
+        ),
+        # Santiago springs forward at midnight on 6 September: 00:30 becomes 01:30.
+        (
+            "America/Santiago",
+            "0:30",
+            "2026-09-06T04:29:00+00:00",
+            "2026-09-06T04:30:00+00:00",
+            "2026-09-06T23:00:00+00:00",
+        ),
+        # Havana falls back at 01:00 on 1 November: 00:30 happens twice; only the first fires.
+        (
+            "America/Havana",
+            "0:30",
+            "2026-11-01T04:29:00+00:00",
+            "2026-11-01T04:30:00+00:00",
+            "2026-11-01T05:30:00+00:00",
+        ),
         # A half-hour zone: 8 pm in Kolkata is 14:30 UTC.
         (
             "Asia/Kolkata",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -100,6 +101,42 @@ class Failure:
     description: str
     parameters: dict[str, Any]
     chat_id: int | None
+    skip: int = 0  # calls that still pass before this one fails
+
+
+@dataclass
+class FloodRules:
+    """Telegram-like limits, counted when a send arrives: over them, a 429 with retry_after
+    (whole seconds, as Telegram gives them). A refused send does not count."""
+
+    overall: tuple[int, float] = (30, 1.0)
+    per_group: tuple[int, float] = (20, 60.0)
+    arrivals: deque[float] = field(default_factory=deque)
+    groups: dict[Any, deque[float]] = field(default_factory=dict)
+
+    def admit(self, chat_id: Any, now: float) -> int | None:
+        """None when the send may pass (and it is counted); else the seconds to wait."""
+        waits = [_wait(self.arrivals, *self.overall, now)]
+        group = self.groups.setdefault(chat_id, deque()) if _is_group(chat_id) else None
+        if group is not None:
+            waits.append(_wait(group, *self.per_group, now))
+        wait = max(waits)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        self.arrivals.append(now)
+        if group is not None:
+            group.append(now)
+        return None
+
+
+def _is_group(chat_id: Any) -> bool:
+    return isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
+
+
+def _wait(times: deque[float], count: int, period: float, now: float) -> float:
+    while times and now - times[0] >= period:
+        times.popleft()
+    return times[0] + period - now if len(times) >= count else 0.0
 
 
 @dataclass
@@ -113,6 +150,7 @@ class FakeBotApi:
     # (chat_id, user_id) pairs getChatMember answers "member" for; anyone else has "left".
     members: set[tuple[int, int]] = field(default_factory=set)
     closing: bool = False
+    flood: FloodRules | None = None  # Telegram-like limits on sends; None: no limits
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _failures: dict[str, deque[Failure]] = field(default_factory=dict)
@@ -151,10 +189,12 @@ class FakeBotApi:
         description: str,
         *,
         chat_id: int | None = None,
+        skip: int = 0,
         **parameters: Any,
     ) -> None:
-        """The next call of `method` (to `chat_id`, if given) gets this Bot API error."""
-        failure = Failure(code, description, parameters, chat_id)
+        """The next call of `method` (to `chat_id`, if given) gets this Bot API error; with
+        `skip`, the call after that many more pass."""
+        failure = Failure(code, description, parameters, chat_id, skip)
         self._failures.setdefault(method, deque()).append(failure)
 
     def stall_next(self, method: str, seconds: float) -> None:
@@ -312,6 +352,12 @@ class FakeBotApi:
         stalls = self._stalls.get(method)
         if stalls:
             await asyncio.sleep(stalls.popleft())
+        if self.flood is not None and method in SENDS:
+            wait = self.flood.admit(params.get("chat_id"), asyncio.get_running_loop().time())
+            if wait is not None:
+                call.error = 429
+                self._notify()
+                return _error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
         failure = self._take_failure(method, params.get("chat_id"))
         if failure is not None:
             call.error = failure.code
@@ -332,6 +378,9 @@ class FakeBotApi:
             return None
         for failure in queue:
             if failure.chat_id is None or failure.chat_id == chat_id:
+                if failure.skip:
+                    failure.skip -= 1
+                    return None
                 queue.remove(failure)
                 return failure
         return None

@@ -10,7 +10,7 @@ import pytest
 from telegram.error import InvalidToken
 
 from bot.content import Library
-from bot.messages import Address, Outgoing, SendStatus
+from bot.messages import Address, Attachment, Outgoing, SendStatus
 from tests.fakes import FixedClock
 from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, SECRET_PART, TOKEN, Chat, FakeBotApi
 from tests.telegram.harness import Running, settings_for, start_app, until
@@ -49,12 +49,14 @@ async def test_a_long_flood_wait_goes_back_to_the_core_without_a_retry_storm(bot
     bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 600", retry_after=600)
 
     first = await bot.adapter.send(Outgoing(to(GROUP), "hello"))
-    second = await bot.adapter.send(Outgoing(to(DM), "hello"))
+    second = await bot.adapter.send(Outgoing(to(GROUP), "hello"))
+    other = await bot.adapter.send(Outgoing(to(DM), "hello"))
 
     assert first.status is SendStatus.RETRY and first.retry_after == 600
     assert second.status is SendStatus.RETRY and (second.retry_after or 0) > 590
     assert len(bot.api.of("sendMessage", ok=False)) == 1  # the second never reached Telegram
-    assert bot.api.of("sendMessage") == []
+    assert bot.api.of("sendMessage", chat_id=GROUP.id) == []
+    assert other.status is SendStatus.DELIVERED  # the wait was that group's, not every chat's
 
 
 async def test_a_403_switches_the_chat_off_and_nothing_more_is_sent(bot: Running) -> None:
@@ -281,3 +283,35 @@ async def test_the_token_and_message_texts_never_reach_the_logs(
     assert SECRET_PART not in caplog.text
     assert "our private words" not in caplog.text
     assert all(SECRET_PART not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_retried_long_message_never_repeats_the_parts_already_delivered(
+    bot: Running,
+) -> None:
+    text = "\n".join(["first " * 600, "second " * 585, "third"])  # three parts of <= 4096
+    bot.api.fail_next("sendMessage", 500, "Internal Server Error", skip=1)  # the second part
+
+    failed = await bot.adapter.send(Outgoing(to(GROUP), text))
+    retried = await bot.adapter.send(Outgoing(to(GROUP), text, resume_at_part=failed.parts_sent))
+
+    assert failed.status is SendStatus.RETRY and failed.parts_sent == 1
+    assert retried.status is SendStatus.DELIVERED and retried.parts_sent == 3
+    delivered = [c.text.split()[0] for c in bot.api.sent(GROUP.id)]
+    assert delivered == ["first", "second", "third"]  # each once, in order
+
+
+async def test_a_retried_export_sends_only_the_file_when_its_words_went_out(
+    bot: Running,
+) -> None:
+    words = "x " * 800  # too long for a caption: the words go first, then the file
+    export = Attachment("tandem-export.json", b"{}")
+    bot.api.fail_next("sendDocument", 500, "Internal Server Error")
+
+    failed = await bot.adapter.send(Outgoing(to(DM), words, attachment=export))
+    retried = await bot.adapter.send(
+        Outgoing(to(DM), words, attachment=export, resume_at_part=failed.parts_sent)
+    )
+
+    assert (failed.status, failed.parts_sent) == (SendStatus.RETRY, 1)
+    assert (retried.status, retried.parts_sent) == (SendStatus.DELIVERED, 2)
+    assert [c.method for c in bot.api.sent(DM.id)] == ["sendMessage", "sendDocument"]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from pathlib import Path
 
 import pytest
 
-from adapters.telegram_limits import Limits
+from adapters.telegram_limits import FloodControl, Limits
 from bot.content import Library
 from bot.messages import Address, Outgoing, SendStatus
 from tests.fakes import FixedClock
-from tests.telegram.fake_api import ALICE, DM, GROUP, Call, FakeBotApi
+from tests.telegram.fake_api import ALICE, DM, GROUP, Call, FakeBotApi, FloodRules
 from tests.telegram.harness import Running, start_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -128,3 +129,67 @@ def test_the_defaults_are_telegrams_published_limits() -> None:
     assert limits.overall == (30, 1.0)
     assert limits.per_group == (20, 60.0)
     assert limits.per_chat is not None and limits.per_chat[0] / limits.per_chat[1] == 1.0
+
+
+async def test_a_throttled_groups_queue_does_not_take_every_other_chats_turn(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    # The group may post once a minute; 80 commands queue up behind its limit.
+    limits = Limits(overall=None, per_group=(1, 60.0), per_chat=None)
+    bot = await running(api, db, library, clock, limits)
+    try:
+        await bot.say("/help")  # the group's one message this minute
+        for _ in range(80):  # more than PTB's 64 concurrent updates
+            api.say("/privacy")
+        await api.wait_for(lambda: len(api.of("getUpdates")) >= 3)  # they have been fetched
+
+        dm = await bot.say("/help", chat=DM)  # another couple is answered at once
+
+        assert dm.error is None
+        assert len(api.sent(GROUP.id)) == 1  # while the group still waits its turn
+    finally:
+        flood = bot.adapter._app.bot.rate_limiter if bot.adapter._app else None
+        if isinstance(flood, FloodControl):  # let the group's queue drain, so stop is quick
+            for window in flood._groups.values():
+                window.count = 1000
+                window._freed.set()
+        await bot.stop()
+
+
+async def test_one_busy_groups_flood_wait_holds_up_only_that_group(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    api.flood = FloodRules()  # Telegram's 30 a second and 20 a minute per group, on arrival
+    bot = await running(api, db, library, clock, Limits())
+    loop = asyncio.get_running_loop()
+    api.flood.groups[GROUP.id] = deque([loop.time()] * 20)  # it posted 20 times this minute
+    others = [Address("telegram", str(-2000 - n)) for n in range(40)]
+    try:
+        busy = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
+        began = loop.time()
+        results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in others))
+        took = loop.time() - began
+        again = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
+    finally:
+        await bot.stop()
+
+    assert busy.status is SendStatus.RETRY and (busy.retry_after or 0) > 30
+    assert [r.status for r in results] == [SendStatus.DELIVERED] * 40
+    assert took < 5.0  # 40 at 30 a second, not after the busy group's minute
+    assert again.status is SendStatus.RETRY  # the busy group itself is not asked again...
+    assert len(api.of("sendMessage", chat_id=GROUP.id, ok=False)) == 1  # ...Telegram is spared
+
+
+async def test_instances_sharing_a_token_each_take_their_share_of_30_a_second(
+    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
+) -> None:
+    bot = await running(api, db, library, clock, Limits(per_group=None, per_chat=None))
+    bot.adapter.set_instances(3)  # three live instances: 10 a second each
+    try:
+        chats = [Address("telegram", str(3000 + n)) for n in range(25)]
+        results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in chats))
+    finally:
+        await bot.stop()
+
+    assert all(r.status is SendStatus.DELIVERED for r in results)
+    assert most_in_any_window(api.sent(), 1.0) <= 10
