@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chart import Charts, default_processes
 from bot.content import Library, load_content
+from bot.delivery import HEARTBEAT
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.migrate import upgrade
 from bot.ports import Clock, SystemClock
@@ -118,8 +119,31 @@ class App:
             # tests), APScheduler would step through every interval since that date.
             next_run_time=datetime.now(UTC),
         )
+        # The heartbeat runs apart from the dispatch job, so a long burst never looks like a
+        # dead instance to the others.
+        await self._beat()
+        self.scheduler.add_job(
+            self._beat,
+            IntervalTrigger(seconds=HEARTBEAT.total_seconds()),
+            id="heartbeat",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.start()
         return self.tandem
+
+    async def _beat(self) -> None:
+        """This instance is alive; each adapter takes its share of the platform's rate."""
+        assert self.tandem is not None
+        try:
+            live = await self.tandem.dispatcher.beat()
+        except Exception as err:  # the next beat tries again
+            log.error("heartbeat failed with %s", type(err).__name__)
+            return
+        for adapter in self.adapters:
+            share = getattr(adapter, "set_instances", None)
+            if share is not None:
+                share(live)
 
     async def _tick(self) -> None:
         assert self.tandem is not None
@@ -159,6 +183,10 @@ class App:
                 )
         if self.tandem is not None:
             self.tandem.close()
+            try:
+                await self.tandem.dispatcher.leave()
+            except Exception as err:
+                log.warning("could not sign off the heartbeat: %s", type(err).__name__)
         if self.store is not None:
             await self.store.close()
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.content import Library, Pick, fitting, pick_prompt
@@ -26,6 +29,7 @@ from bot.schedule import local_date, next_due
 from bot.store import (
     ContentHistory,
     Delivery,
+    Instance,
     Member,
     Promise,
     PromiseStatus,
@@ -39,9 +43,17 @@ from bot.timeparse import zone_from_name
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-MAX_ATTEMPTS = 5
 SEND_TIMEOUT = 60.0
 CONCURRENCY = 64
+# Rows are marked `handing` this many at a time, just before their sends start: a kill loses at
+# most what was marked and not yet answered, fewer than 2 x CONCURRENCY, never a whole batch.
+HAND_GROUP = CONCURRENCY
+# Each instance beats this often; a claim holds this long past the last beat that renewed it.
+HEARTBEAT = timedelta(seconds=30)
+LEASE = timedelta(seconds=90)
+# A claim still open when its instance stopped: sent by another instance if it never left
+# (`claimed`), given up if it may have (`handing`).
+OPEN = ("claimed", "handing")
 
 
 _RETURNED = (
@@ -152,13 +164,12 @@ class DispatchReport:
     moved: int = 0
 
 
-async def _nothing() -> SendResult:
-    return SendResult(SendStatus.FAILED, reason="nothing to send")
-
-
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 30 min, with jitter so retries do not arrive in step."""
-    base = min(30 * 2 ** max(attempts - 1, 0), 1800)
+    """30 s, 1 min, 2 min, ... capped at 10 min, with jitter so retries do not arrive in step.
+
+    A retry goes on until the grace window has passed (then it is recorded missed), so an hour's
+    outage delays the day's prompt rather than losing it."""
+    base = min(30 * 2 ** max(attempts - 1, 0), 600)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
@@ -176,6 +187,22 @@ def render(job: Job, library: Library) -> Outgoing:
     return checkin_message(
         job.address, question, job.delivery_id, job.variant or "full", reflection
     )
+
+
+# Records a send's outcome; its lease ends with it.
+_RECORD = (
+    update(Delivery)
+    .where(Delivery.__table__.c.id == bindparam("did"))  # type: ignore[attr-defined]
+    .values(
+        status=bindparam("status"),
+        attempts=bindparam("attempts"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        message_ref=bindparam("message_ref"),
+        sent_at=bindparam("sent_at"),
+        reason=bindparam("reason"),
+        lease_until=None,
+    )
+)
 
 
 class Dispatcher:
@@ -202,17 +229,25 @@ class Dispatcher:
         self.grace = grace
         self._limit = asyncio.Semaphore(CONCURRENCY)
         self._running = asyncio.Lock()
+        # Who claims: a fresh id per process, so a restarted process never mistakes the
+        # claims its predecessor left for its own.
+        self.instance = str(uuid.uuid4())
+        self._started: datetime | None = None
 
     async def dispatch_due(self) -> DispatchReport:
         report = DispatchReport()
         async with self._running:  # two ticks never claim the same rows
             now = self.clock.now()
-            while jobs := await self._claim_schedules(now, report):
-                await self._send_and_record(jobs, report)
-            while self.next_ask is not None and (jobs := await self._claim_promises(now, report)):
-                await self._send_and_record(jobs, report)
-            while jobs := await self._claim_retries(now):
-                await self._send_and_record(jobs, report)
+            # Each loop runs until no due row is left: a batch that was all missed or stale
+            # must not leave fresh rows behind it for the next tick.
+            while (claimed := await self._claim_schedules(now, report)) is not None:
+                await self._send_and_record(claimed, report)
+            while self.next_ask is not None and (
+                (claimed := await self._claim_promises(now, report)) is not None
+            ):
+                await self._send_and_record(claimed, report)
+            while (claimed := await self._claim_retries(now, report)) is not None:
+                await self._send_and_record(claimed, report)
         return report
 
     async def idle(self) -> None:
@@ -223,6 +258,63 @@ class Dispatcher:
     def _connected(self, platform_column: Any) -> Any:
         return true() if self.platforms is None else platform_column.in_(self.platforms)
 
+    def _locked(self, query: Any, table: Any) -> Any:
+        """On PostgreSQL, the rows a claim reads are locked, and rows another instance is
+        claiming are skipped rather than waited for; SQLite has one writer already."""
+        if self.store.is_sqlite:
+            return query
+        return query.with_for_update(skip_locked=True, of=table)
+
+    def _insert(self) -> Any:
+        """An insert that skips a row whose key is already taken (another instance won it)."""
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        insert_ = sqlite_insert if self.store.is_sqlite else pg_insert
+        return insert_(table).on_conflict_do_nothing()
+
+    def _claim(self, now: datetime) -> dict[str, Any]:
+        return {"claimed_by": self.instance, "lease_until": now + LEASE}
+
+    async def beat(self) -> int:
+        """This instance is alive: its heartbeat and the leases of its open claims move on,
+        what stopped instances left is recovered, and the number of live instances returned
+        (each takes that share of the platform's rate)."""
+        now = self.clock.now()
+        self._started = self._started or now
+        i, d = Instance.__table__.c, Delivery.__table__.c  # type: ignore[attr-defined]
+        insert_ = sqlite_insert if self.store.is_sqlite else pg_insert
+        async with self.store.unit() as session:
+            conn = await session.connection()
+            await conn.execute(
+                insert_(Instance.__table__)  # type: ignore[attr-defined]
+                .values(id=self.instance, started_at=self._started, beat_at=now)
+                .on_conflict_do_update(index_elements=["id"], set_={"beat_at": now})
+            )
+            await conn.execute(
+                update(Delivery)
+                .where(d.status.in_(OPEN), d.claimed_by == self.instance)
+                .values(lease_until=now + LEASE)
+            )
+            # An instance silent for a day is long gone; its claims were recovered by then.
+            await conn.execute(delete(Instance).where(i.beat_at < now - timedelta(days=1)))
+            live = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(Instance.__table__)  # type: ignore[attr-defined]
+                    .where(i.beat_at >= now - LEASE)
+                )
+            ).scalar_one()
+        await self.recover()
+        return max(int(live), 1)
+
+    async def leave(self) -> None:
+        """A clean stop: this instance no longer counts as live (its share of the rate goes
+        to the others at their next beat)."""
+        async with self.store.unit() as session:
+            conn = await session.connection()
+            await conn.execute(
+                delete(Instance).where(Instance.__table__.c.id == self.instance)  # type: ignore[attr-defined]
+            )
+
     async def send_jobs(self, jobs: list[Job]) -> DispatchReport:
         """Sends deliveries claimed elsewhere (an on-demand check-in) and records the outcome."""
         report = DispatchReport()
@@ -230,17 +322,56 @@ class Dispatcher:
         return report
 
     async def recover(self) -> int:
-        """After a crash: a delivery claimed but never recorded may have been sent; never resend."""
+        """The open claims of instances that stopped: what was claimed but never handed to the
+        platform is sent (through the retry path, so a stale one is recorded missed); what was
+        being handed over may have arrived, and is marked interrupted, never resent.
+
+        On PostgreSQL only claims whose lease expired, of instances that stopped beating, are
+        taken. SQLite runs one process (a file lock refuses a second), so there every claim
+        not made by this instance is left over from before a restart. Returns how many were
+        interrupted."""
+        now = self.clock.now()
+        d, i = Delivery.__table__.c, Instance.__table__.c  # type: ignore[attr-defined]
+        mine = d.claimed_by == self.instance
+        if self.store.is_sqlite:
+            orphan = or_(d.claimed_by.is_(None), ~mine)
+        else:
+            live = select(i.id).where(i.beat_at >= now - LEASE)
+            orphan = and_(
+                or_(d.claimed_by.is_(None), and_(~mine, d.claimed_by.not_in(live))),
+                or_(d.lease_until.is_(None), d.lease_until < now),
+            )
         async with self.store.unit() as session:
             conn = await session.connection()
-            result = await conn.execute(
+            lost = await conn.execute(
                 update(Delivery)
-                .where(Delivery.status == "claimed")  # type: ignore[arg-type]
-                .values(status="interrupted", reason="stopped while sending")
+                .where(d.status == "handing", orphan)
+                .values(status="interrupted", reason="stopped while sending", lease_until=None)
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            again = await conn.execute(
+                update(Delivery)
+                .where(d.status == "claimed", orphan)
+                .values(
+                    status="retry",
+                    next_attempt_at=now,
+                    reason="claimed by an instance that stopped",
+                    claimed_by=None,
+                    lease_until=None,
+                )
+            )
+        interrupted = int(getattr(lost, "rowcount", 0) or 0)
+        reclaimed = int(getattr(again, "rowcount", 0) or 0)
+        if interrupted or reclaimed:
+            log.warning(
+                "recovered after a stop: %d claimed but never handed over, to be sent now; "
+                "%d were being handed over and are not resent",
+                reclaimed,
+                interrupted,
+            )
+        return interrupted
 
-    async def _claim_schedules(self, now: datetime, report: DispatchReport) -> list[Job]:
+    async def _claim_schedules(self, now: datetime, report: DispatchReport) -> list[Job] | None:
+        """The next batch of due schedules, claimed; None once no due schedule is left."""
         s, sp = Schedule.__table__.c, Space.__table__.c  # type: ignore[attr-defined]
         query = (
             select(
@@ -269,9 +400,9 @@ class Dispatcher:
         )
         async with self.store.unit() as session:
             conn = await session.connection()
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(self._locked(query, Schedule.__table__))).all()  # type: ignore[attr-defined]
             if not rows:
-                return []
+                return None
             return await self._claim_rows(conn, rows, now, report)
 
     async def _claim_rows(
@@ -344,14 +475,16 @@ class Dispatcher:
             for target, content in planned:
                 row = self._row(r, send_at, "claimed", content)
                 row.update(recipient=target.recipient, kind=target.kind, variant=target.variant)
+                row.update(self._claim(now))
                 inserts.append(row)
                 addresses[(r.id, target.recipient, target.kind)] = target.address
         jobs: list[Job] = []
         if inserts:
             # Written before the send: the unique (schedule, local date, recipient, kind) key makes
-            # a second send of the same day impossible, whatever happens after this commit.
+            # a second send of the same day impossible, whatever happens after this commit. A row
+            # another instance already wrote is skipped, not the whole batch.
             result = await conn.execute(
-                insert(Delivery).returning(
+                self._insert().returning(
                     *(Delivery.__table__.c[name] for name in _RETURNED)  # type: ignore[attr-defined]
                 ),
                 inserts,
@@ -372,12 +505,19 @@ class Dispatcher:
                     )
         if history:
             await conn.execute(insert(ContentHistory), history)
-            await conn.execute(
-                update(Space)
-                .where(Space.__table__.c.id == bindparam("spid"))  # type: ignore[attr-defined]
-                .values(last_topic=bindparam("lt"), content_cycle=bindparam("cy")),
-                [{"spid": k, "lt": v["last_topic"], "cy": v["cycle"]} for k, v in spaces.items()],
-            )
+            # Only the spaces whose prompt this claim picked (their prompt schedule is locked by
+            # it), in id order: another instance may be writing the others.
+            picked = sorted(k for k, v in spaces.items() if v.get("picked"))
+            if picked:
+                await conn.execute(
+                    update(Space)
+                    .where(Space.__table__.c.id == bindparam("spid"))  # type: ignore[attr-defined]
+                    .values(last_topic=bindparam("lt"), content_cycle=bindparam("cy")),
+                    [
+                        {"spid": k, "lt": spaces[k]["last_topic"], "cy": spaces[k]["cycle"]}
+                        for k in picked
+                    ],
+                )
             cycles = [
                 {"mid": mid, "cy": state["cycle"]}
                 for mid, state in sides.items()
@@ -408,6 +548,7 @@ class Dispatcher:
         send_at: datetime,
     ) -> str:
         state = spaces[r.space_id]
+        state["picked"] = True
         seen_here = seen.setdefault(r.space_id, set())
         path = [p for p in self.library.first_week if p not in seen_here]
         if state["cycle"] == 0 and path:
@@ -490,6 +631,8 @@ class Dispatcher:
             "attempts": 0,
             "content_id": content,
             "reason": "came due while the bot was down" if status == "missed" else None,
+            "claimed_by": None,
+            "lease_until": None,
         }
 
     async def _seen(self, conn: AsyncConnection, space_ids: list[int]) -> dict[int, set[str]]:
@@ -554,7 +697,7 @@ class Dispatcher:
         )
         return {(a, b, c, k) for a, b, c, k in rows}
 
-    async def _claim_promises(self, now: datetime, report: DispatchReport) -> list[Job]:
+    async def _claim_promises(self, now: datetime, report: DispatchReport) -> list[Job] | None:
         """Promises whose follow-up is due: one ask a local day at most, to the promiser alone
         (their private chat; the shared chat only for a shared promise of someone unlinked)."""
         assert self.next_ask is not None
@@ -585,9 +728,9 @@ class Dispatcher:
         )
         async with self.store.unit() as session:
             conn = await session.connection()
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(self._locked(query, Promise.__table__))).all()  # type: ignore[attr-defined]
             if not rows:
-                return []
+                return None
             times: dict[int, str] = {}
             found = await conn.execute(
                 select(s.space_id, s.kind, s.local_time).where(
@@ -636,12 +779,13 @@ class Dispatcher:
                 advances.append({"pid": r.id, "next": upcoming, "asks": r.asks + 1})
                 recipient = r.member_id if r.private_chat else 0
                 inserts.append(self._promise_row(r, send_at, "claimed", recipient))
+                inserts[-1].update(self._claim(now))
                 addresses[r.id] = to
             jobs: list[Job] = []
             if inserts:
                 # Written before the send: (promise, local date) is unique, so never asked twice.
                 result = await conn.execute(
-                    insert(Delivery).returning(
+                    self._insert().returning(
                         *(Delivery.__table__.c[name] for name in (*_RETURNED, "promise_id"))  # type: ignore[attr-defined]
                     ),
                     inserts,
@@ -682,65 +826,74 @@ class Dispatcher:
             "attempts": 0,
             "content_id": str(r.id),
             "reason": "came due while the bot was down" if status == "missed" else None,
+            "claimed_by": None,
+            "lease_until": None,
         }
 
-    async def _claim_retries(self, now: datetime) -> list[Job]:
+    async def _claim_retries(self, now: datetime, report: DispatchReport) -> list[Job] | None:
+        """The next batch of due retries, claimed; None once no due retry is left.
+
+        Only rows this claim's UPDATE actually moved out of `retry` are sent: a row another
+        instance claimed in between is theirs (on PostgreSQL the read already skips rows
+        another claim holds)."""
         d, sp = Delivery.__table__.c, Space.__table__.c  # type: ignore[attr-defined]
         m = Member.__table__.c  # type: ignore[attr-defined]
+        query = (
+            select(
+                d.id,
+                d.space_id,
+                d.kind,
+                d.local_date,
+                d.content_id,
+                d.attempts,
+                d.due_at,
+                d.recipient,
+                d.variant,
+                sp.platform,
+                sp.chat_id,
+                m.private_chat,
+            )
+            .join(
+                Space,
+                and_(sp.id == d.space_id, sp.active.is_(True), self._connected(sp.platform)),
+            )
+            .outerjoin(Member, m.id == d.recipient)
+            .where(d.status == "retry", d.next_attempt_at <= now)
+            .order_by(d.next_attempt_at)
+            .limit(BATCH)
+        )
         async with self.store.unit() as session:
             conn = await session.connection()
-            rows = (
-                await conn.execute(
-                    select(
-                        d.id,
-                        d.space_id,
-                        d.kind,
-                        d.local_date,
-                        d.content_id,
-                        d.attempts,
-                        d.due_at,
-                        d.recipient,
-                        d.variant,
-                        sp.platform,
-                        sp.chat_id,
-                        m.private_chat,
-                    )
-                    .join(
-                        Space,
-                        and_(
-                            sp.id == d.space_id, sp.active.is_(True), self._connected(sp.platform)
-                        ),
-                    )
-                    .outerjoin(Member, m.id == d.recipient)
-                    .where(d.status == "retry", d.next_attempt_at <= now)
-                    .order_by(d.next_attempt_at)
-                    .limit(BATCH)
-                )
-            ).all()
+            rows = (await conn.execute(self._locked(query, Delivery.__table__))).all()  # type: ignore[attr-defined]
             if not rows:
-                return []
+                return None
             # A retry that would arrive later than the grace window is stale: give it up; so is
             # one for a private chat that was unlinked meanwhile.
             stale = [r.id for r in rows if now - r.due_at > self.grace]
             unlinked = [r.id for r in rows if r.recipient and r.private_chat is None]
             rows = [r for r in rows if r.id not in stale and r.id not in unlinked]
             if stale:
-                await conn.execute(
+                given_up = await conn.execute(
                     update(Delivery)
-                    .where(d.id.in_(stale))
+                    .where(d.id.in_(stale), d.status == "retry")
                     .values(status="missed", reason="still failing after the grace window")
                 )
+                report.missed += int(getattr(given_up, "rowcount", 0) or 0)
             if unlinked:
                 await conn.execute(
                     update(Delivery)
-                    .where(d.id.in_(unlinked))
+                    .where(d.id.in_(unlinked), d.status == "retry")
                     .values(status="failed", reason="private chat unlinked")
                 )
-            await conn.execute(
-                update(Delivery).where(d.id.in_([r.id for r in rows])).values(status="claimed")
-            )
-        if not rows:  # the whole batch was stale and is now missed: look at the next batch
-            return await self._claim_retries(now)
+            if rows:
+                taken = await conn.execute(
+                    update(Delivery)
+                    .where(d.id.in_([r.id for r in rows]), d.status == "retry")
+                    .values(status="claimed", **self._claim(now))
+                    .returning(d.id)
+                )
+                ours = set(taken.scalars().all())
+                rows = [r for r in rows if r.id in ours]
         return [
             Job(
                 r.id,
@@ -757,55 +910,95 @@ class Dispatcher:
         ]
 
     async def _send_one(self, msg: Outgoing) -> SendResult:
-        async with self._limit:
-            try:
-                return await asyncio.wait_for(self.messenger.send(msg), SEND_TIMEOUT)
-            except TimeoutError:
-                return SendResult(SendStatus.RETRY, reason="timeout")
-            except Exception as err:  # an adapter bug must not stop the other chats' deliveries
-                log.error("send raised %s; will retry", type(err).__name__)
-                return SendResult(SendStatus.RETRY, reason=type(err).__name__)
+        try:
+            return await asyncio.wait_for(self.messenger.send(msg), SEND_TIMEOUT)
+        except TimeoutError:
+            return SendResult(SendStatus.RETRY, reason="timeout")
+        except Exception as err:  # an adapter bug must not stop the other chats' deliveries
+            log.error("send raised %s; will retry", type(err).__name__)
+            return SendResult(SendStatus.RETRY, reason=type(err).__name__)
 
-    async def _render_all(self, jobs: list[Job]) -> list[Outgoing | None]:
+    async def _render_all(self, jobs: list[Job]) -> tuple[list[Outgoing | None], dict[int, str]]:
+        """Each job's message (None: nothing to say after all), and the jobs that could not be
+        rendered, each with its reason; one bad job never holds up the rest."""
         messages: list[Outgoing | None] = [None] * len(jobs)
+        broken: dict[int, str] = {}
         by_kind: dict[str, list[int]] = {}
         for index, job in enumerate(jobs):
             if job.kind in self.composers:
                 by_kind.setdefault(job.kind, []).append(index)
-            else:
+                continue
+            try:
                 messages[index] = render(job, self.library)
+            except Exception as err:  # say, a prompt removed from content/ since it was claimed
+                log.error(
+                    "rendering %s %s failed with %s", job.kind, job.content_id, type(err).__name__
+                )
+                broken[index] = f"could not render: {type(err).__name__}"
         for kind, indexes in by_kind.items():
             try:
                 composed = await self.composers[kind]([jobs[i] for i in indexes])
             except Exception as err:  # a bug in one kind must not stop the other deliveries
                 log.error("composing %s failed with %s", kind, type(err).__name__)
-                composed = [None] * len(indexes)
+                broken.update((i, f"could not compose: {type(err).__name__}") for i in indexes)
+                continue
             for index, message in zip(indexes, composed, strict=True):
                 messages[index] = message
-        return messages
+        return messages, broken
 
     async def _send_and_record(self, jobs: list[Job], report: DispatchReport) -> None:
-        messages = await self._render_all(jobs)
-        quiet = {i for i, m in enumerate(messages) if m is None}
-        results = list(
-            await asyncio.gather(
-                *(self._send_one(m) if m is not None else _nothing() for m in messages)
-            )
-        )
-        for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
-            message = messages[index]
-            if (
-                result.status is SendStatus.MOVED
-                and result.new_address is not None
-                and not job.recipient  # a private chat never moves; a group may
-                and message is not None
-            ):
-                moved = await self._move(job.space_id, result.new_address)
-                report.moved += 1
-                job.address = moved
-                messages[index] = replace(message, to=moved)
-                results[index] = await self._send_one(replace(message, to=moved))
-        await self._record(jobs, results, report, quiet)
+        messages, broken = await self._render_all(jobs)
+        quiet = {i for i, m in enumerate(messages) if m is None and i not in broken}
+        sendable = [i for i, m in enumerate(messages) if m is not None]
+        results: dict[int, SendResult] = {}
+        outcomes: dict[int, dict[str, Any]] = {}  # finished, not yet written
+        marked = 0  # sendable[:marked] are marked `handing`
+        marking = asyncio.Lock()
+
+        async def hand_over(position: int) -> None:
+            # Rows are marked a small group at a time, just before their sends start; the
+            # outcomes finished meanwhile are written in the same transaction.
+            nonlocal marked
+            async with marking:
+                while position >= marked:
+                    group = [jobs[i].delivery_id for i in sendable[marked : marked + HAND_GROUP]]
+                    done, outcomes_now = list(outcomes), list(outcomes.values())
+                    await self._write(group, outcomes_now)
+                    for index in done:
+                        del outcomes[index]
+                    marked += len(group)
+
+        async def deliver(position: int, index: int) -> None:
+            job, message = jobs[index], messages[index]
+            assert message is not None
+            async with self._limit:
+                await hand_over(position)
+                result = await self._send_one(message)
+                if (
+                    result.status is SendStatus.MOVED
+                    and result.new_address is not None
+                    and not job.recipient  # a private chat never moves; a group may
+                ):
+                    moved = await self._move(job.space_id, result.new_address)
+                    report.moved += 1
+                    job.address = moved
+                    result = await self._send_one(replace(message, to=moved))
+            results[index] = result
+            outcomes[index] = self._outcome(job, result)
+
+        await asyncio.gather(*(deliver(p, i) for p, i in enumerate(sendable)))
+        await self._record(jobs, results, report, quiet, broken, outcomes)
+
+    async def _write(self, handing: list[int], outcomes: list[dict[str, Any]]) -> None:
+        async with self.store.unit() as session:
+            conn = await session.connection()
+            if outcomes:
+                await conn.execute(_RECORD, outcomes)
+            if handing:
+                d = Delivery.__table__.c  # type: ignore[attr-defined]
+                await conn.execute(
+                    update(Delivery).where(d.id.in_(handing)).values(status="handing")
+                )
 
     async def _move(self, space_id: int, new: Address) -> Address:
         async with self.store.unit() as session:
@@ -815,61 +1008,77 @@ class Dispatcher:
         log.info("space %s moved to a new chat id", space_id)
         return new
 
+    def _outcome(self, job: Job, result: SendResult) -> dict[str, Any]:
+        """The row a send's result leaves: sent, retry (with its backoff) or failed."""
+        now = self.clock.now()
+        row: dict[str, Any] = {
+            "did": job.delivery_id,
+            "status": "sent",
+            "attempts": job.attempts + 1,
+            "next_attempt_at": None,
+            "message_ref": result.message_id,
+            "sent_at": None,
+            "reason": result.reason or None,
+        }
+        if result.status is SendStatus.DELIVERED:
+            row["sent_at"] = now
+        elif result.status is SendStatus.RETRY:
+            # Retried until the grace window has passed; the retry claim then records it missed.
+            row["status"] = "retry"
+            wait = backoff(job.attempts + 1)
+            if result.retry_after:
+                wait = max(wait, timedelta(seconds=result.retry_after))
+            row["next_attempt_at"] = now + wait
+        else:
+            row["status"] = "failed"
+        return row
+
     async def _record(
         self,
         jobs: list[Job],
-        results: list[SendResult],
+        results: dict[int, SendResult],
         report: DispatchReport,
-        quiet: set[int] | None = None,
+        quiet: set[int],
+        broken: dict[int, str],
+        unwritten: dict[int, dict[str, Any]],
     ) -> None:
-        now = self.clock.now()
+        """Counts every job's outcome, writes those not written yet, and acts on chats that
+        are gone."""
         updates: list[dict[str, Any]] = []
         gone: set[int] = set()
         blocked: set[int] = set()  # partners who blocked Tandem in their private chat
-        for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
-            row: dict[str, Any] = {
-                "did": job.delivery_id,
-                "status": "sent",
-                "attempts": job.attempts + 1,
-                "next_attempt_at": None,
-                "message_ref": result.message_id,
-                "sent_at": None,
-                "reason": result.reason or None,
-            }
-            if quiet and index in quiet:
-                # Nothing to say after all: a quiet week, a promise settled since it was claimed.
-                row.update(status="skipped", reason="nothing to send")
-            elif result.status is SendStatus.DELIVERED:
-                row["sent_at"] = now
+        for index, job in enumerate(jobs):
+            if index in quiet or index in broken:
+                # Nothing to say after all (a quiet week, a promise settled since it was
+                # claimed), or a job that could not be put together: recorded, never sent.
+                updates.append(
+                    {
+                        "did": job.delivery_id,
+                        "status": "skipped" if index in quiet else "failed",
+                        "attempts": job.attempts,
+                        "next_attempt_at": None,
+                        "message_ref": None,
+                        "sent_at": None,
+                        "reason": broken.get(index, "nothing to send"),
+                    }
+                )
+                report.failed += index in broken
+                continue
+            result = results[index]
+            if result.status is SendStatus.DELIVERED:
                 report.sent += 1
-            elif result.status is SendStatus.RETRY and job.attempts + 1 < MAX_ATTEMPTS:
-                row["status"] = "retry"
-                wait = backoff(job.attempts + 1)
-                if result.retry_after:
-                    wait = max(wait, timedelta(seconds=result.retry_after))
-                row["next_attempt_at"] = now + wait
+            elif result.status is SendStatus.RETRY:
                 report.retrying += 1
             else:
-                row["status"] = "failed"
                 report.failed += 1
                 if result.status is SendStatus.GONE:
                     (blocked if job.recipient else gone).add(job.recipient or job.space_id)
-            updates.append(row)
+            if index in unwritten:
+                updates.append(unwritten[index])
         async with self.store.unit() as session:
             conn = await session.connection()
-            await conn.execute(
-                update(Delivery)
-                .where(Delivery.__table__.c.id == bindparam("did"))  # type: ignore[attr-defined]
-                .values(
-                    status=bindparam("status"),
-                    attempts=bindparam("attempts"),
-                    next_attempt_at=bindparam("next_attempt_at"),
-                    message_ref=bindparam("message_ref"),
-                    sent_at=bindparam("sent_at"),
-                    reason=bindparam("reason"),
-                ),
-                updates,
-            )
+            if updates:
+                await conn.execute(_RECORD, updates)
             if blocked:
                 # The space goes on; that partner answers in the shared chat until they /pair again.
                 member_id = Member.__table__.c.id  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from bot.store import (
     Schedule,
     Space,
     erase_space,
+    insert_new,
 )
 
 CODE_TTL = timedelta(hours=24)
@@ -72,9 +73,14 @@ async def member_for(
     name = (name or "someone").strip()[:128] or "someone"
     if member is None:
         assert space.id is not None
-        member = Member(space_id=space.id, user_id=user_id, display_name=name, joined_at=now)
-        session.add(member)
-        await session.flush()
+        fresh = Member(space_id=space.id, user_id=user_id, display_name=name, joined_at=now)
+        await insert_new(
+            session, Member, ["space_id", "user_id"], **fresh.model_dump(exclude={"id"})
+        )
+        found = await session.exec(
+            select(Member).where(Member.space_id == space.id, Member.user_id == user_id)
+        )
+        member = found.one()
     elif member.display_name != name:
         member.display_name = name
         session.add(member)

@@ -23,7 +23,7 @@ from bot.commands import (
 )
 from bot.content import TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, partners_of, reschedule, shared_addresses
-from bot.delivery import Dispatcher, DispatchReport, Job, Partner, checkin_targets
+from bot.delivery import LEASE, Dispatcher, DispatchReport, Job, Partner, checkin_targets
 from bot.errors import UserError
 from bot.messages import Address, Attachment, Button, Event, Incoming, Outgoing
 from bot.ports import Clock, Messenger
@@ -37,6 +37,7 @@ from bot.store import (
     Space,
     Store,
     erase_space,
+    insert_new,
     move_space,
     once,
 )
@@ -305,7 +306,7 @@ class Tandem:
         )
         space = result.first()
         if space is None and create:
-            space = Space(
+            fresh = Space(
                 platform=to.platform,
                 chat_id=to.chat_id,
                 timezone=self.default_timezone,
@@ -313,8 +314,13 @@ class Tandem:
                 created_at=self.clock.now(),
                 direct=direct,
             )
-            session.add(space)
-            await session.flush()
+            await insert_new(
+                session, Space, ["platform", "chat_id"], **fresh.model_dump(exclude={"id"})
+            )
+            result = await session.exec(
+                select(Space).where(Space.platform == to.platform, Space.chat_id == to.chat_id)
+            )
+            space = result.one()
         elif space is not None and create and not space.active:
             # Added back to the chat: its settings return, and nothing stale is sent.
             space.active = True
@@ -547,6 +553,8 @@ class Tandem:
                 due_at=ctx.now,
                 status="claimed",
                 content_id=question.id,
+                claimed_by=self.dispatcher.instance,
+                lease_until=ctx.now + LEASE,
             )
             ctx.session.add(delivery)
             await ctx.session.flush()

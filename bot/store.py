@@ -103,7 +103,9 @@ class Delivery(SQLModel, table=True):
     variant: str | None = Field(default=None, max_length=8)
     local_date: date
     due_at: datetime
-    status: str = Field(max_length=16)  # claimed | sent | retry | failed | missed | interrupted
+    # claimed (by an instance, not yet handed over) | handing (given to the platform, outcome
+    # not yet recorded) | sent | retry | failed | skipped | missed | interrupted
+    status: str = Field(max_length=16)
     attempts: int = 0
     next_attempt_at: datetime | None = None
     content_id: str | None = Field(default=None, max_length=40)
@@ -111,6 +113,17 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = None
     reason: str | None = Field(default=None, max_length=80)
     promise_id: int | None = _fk("promise.id", nullable=True)  # the follow-up of this promise
+    # The instance that claimed this row, and until when its claim holds (see Instance).
+    claimed_by: str | None = Field(default=None, max_length=36)
+    lease_until: datetime | None = None
+
+
+class Instance(SQLModel, table=True):
+    """A running Tandem process; it beats while alive, so others know whose claims are stale."""
+
+    id: str = Field(primary_key=True, max_length=36)  # a uuid4 per process
+    started_at: datetime
+    beat_at: datetime = Field(index=True)
 
 
 class CheckinAnswer(SQLModel, table=True):
@@ -217,6 +230,16 @@ async def once(session: AsyncSession, space_id: int, key: str, at: datetime) -> 
     conn = await session.connection()
     result = await conn.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_new(session: AsyncSession, model: Any, keys: list[str], **values: Any) -> None:
+    """Inserts a row unless one with the same `keys` exists (another request may have just made
+    it): an upsert that keeps the first, so two first messages at once never fail."""
+    table = model.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    conn = await session.connection()
+    await conn.execute(insert_(table).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
 async def done(session: AsyncSession, space_id: int, key: str) -> bool:

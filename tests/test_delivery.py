@@ -364,21 +364,27 @@ async def test_pause_until_resume(
     assert len(messenger.take()) == 1
 
 
-async def test_a_send_interrupted_by_a_crash_is_not_resent(
+async def test_after_a_crash_what_was_claimed_is_sent_and_what_was_in_flight_never_twice(
     sqlite_url: str, clock: FixedClock, library: Library
 ) -> None:
+    from bot.delivery import DispatchReport
+
     messenger = FakeMessenger()
     bot = await build(sqlite_url, clock, messenger, library)
+    other = Address(HOME.platform, "chat-2")
     await setup(bot, "/remind 13:00")
+    await setup(bot, "/remind 13:00", to=other)
     clock.set("2026-11-21T13:00:00+00:00")
-    # Claim, then "crash" before the outcome is recorded.
-    jobs = await bot.dispatcher._claim_schedules(
-        clock.now(), __import__("bot.delivery").delivery.DispatchReport()
-    )
-    assert len(jobs) == 1
+    # Claim both, hand the first to the platform, then "crash" before any outcome is recorded.
+    jobs = await bot.dispatcher._claim_schedules(clock.now(), DispatchReport())
+    assert jobs is not None and len(jobs) == 2
+    await bot.dispatcher._write([jobs[0].delivery_id], [])
     await bot.store.close()
     bot = await build(sqlite_url, clock, messenger, library)
-    assert await bot.recover() == 1
+    assert await bot.recover() == 1  # the one in flight may have arrived: not resent
+    await bot.dispatch_due()
+    assert [m.to for m in messenger.take()] == [jobs[1].address]  # the other was never sent
+    assert sorted(d.status for d in await deliveries(bot)) == ["interrupted", "sent"]
     await bot.dispatch_due()
     assert messenger.take() == []
     await bot.store.close()
