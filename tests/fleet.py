@@ -126,6 +126,7 @@ class Fleet:
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every instance
     tick_seconds: float = 0.5
+    lease_seconds: float | None = None  # a short claim lease (tests/fleet_run.py)
     instances: list[Instance] = field(default_factory=list)
     _ports: dict[int, str] = field(default_factory=dict)
 
@@ -160,6 +161,8 @@ class Fleet:
             PYTHONPATH=str(ROOT),
             **self.env,
         )
+        if self.lease_seconds is not None:
+            env["FLEET_LEASE_SECONDS"] = str(self.lease_seconds)
         return env
 
     async def start(self, count: int = 1, within: float = 60.0) -> list[Instance]:
@@ -169,11 +172,11 @@ class Fleet:
             name = f"i{len(self.instances)}"
             log = self.workdir / f"{name}.log"
             with log.open("wb") as err:
+                command = ("tests.fleet_run",) if self.lease_seconds else ("bot", "run")
                 process = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "bot",
-                    "run",
+                    *command,
                     cwd=self.workdir,  # away from any developer's .env
                     env=self.environment(),
                     stdout=asyncio.subprocess.DEVNULL,
@@ -202,17 +205,18 @@ class Fleet:
         return {i.name: c for i, c in zip(running, codes, strict=True)}
 
     def tracebacks(self) -> dict[str, str]:
-        """Each instance's log lines at ERROR, or with a traceback: there should be none."""
+        """Each instance's log from its first line at ERROR or with a traceback: there should
+        be none."""
         found = {}
         for instance in self.instances:
-            logs = instance.logs()
+            lines = instance.logs().splitlines()
             bad = [
-                line
-                for line in logs.splitlines()
+                n
+                for n, line in enumerate(lines)
                 if "Traceback" in line or " ERROR " in line or " CRITICAL " in line
             ]
             if bad:
-                found[instance.name] = "\n".join(bad[:10])
+                found[instance.name] = "\n".join(lines[bad[0] : bad[0] + 40])
         return found
 
 
@@ -331,7 +335,7 @@ async def deliveries(url: str) -> list[dict[str, Any]]:
 async def settled(url: str, chats: list[int]) -> bool:
     """Every chat has a delivery, and none is still claimed or waiting to be sent."""
     rows = await deliveries(url)
-    done = {r["chat"] for r in rows if r["status"] not in ("claimed", "handed", "retry")}
+    done = {r["chat"] for r in rows if r["status"] not in ("claimed", "handing", "retry")}
     return done >= set(chats)
 
 

@@ -26,6 +26,10 @@ from tests.fleet import (
 )
 
 GROUPS = 200
+# The worst case bot/delivery.py documents: rows are marked as handed over CONCURRENCY at a time,
+# just before their sends start, so fewer than two groups of them can be in flight.
+IN_FLIGHT = 2 * CONCURRENCY
+LEASE = 4.0  # seconds: a killed instance's claims are taken over this long after its last beat
 WITHIN = 60.0  # generous: a loaded two-core machine starts four Pythons slowly
 # Until issue 9's engine lands (SKIP LOCKED claims, leases, claimed vs handed over).
 ENGINE = pytest.mark.xfail(strict=False, reason="needs issue9-engine: shared claims and leases")
@@ -95,6 +99,7 @@ async def test_kill_9_mid_burst_the_others_finish_and_lose_at_most_what_was_in_f
     pg: str, fleet: Fleet, api: PacedBotApi
 ) -> None:
     api.pace = 0.05  # a slow Telegram: the burst lasts several seconds
+    fleet.lease_seconds = LEASE
     await fleet.start(3)
     chats = await seed_groups(fleet.url, GROUPS)
 
@@ -117,7 +122,7 @@ async def test_kill_9_mid_burst_the_others_finish_and_lose_at_most_what_was_in_f
     assert sent.doubles == []
     # Only what the killed instance had handed to Telegram may be lost, and it is marked so.
     assert set(sent.lost) <= interrupted
-    assert len(interrupted) <= CONCURRENCY
+    assert len(interrupted) < IN_FLIGHT
     assert {r["status"] for r in rows} <= {"sent", "interrupted"}
     assert codes == {i.name: 0 for i in others}
     assert fleet.tracebacks() == {}
@@ -146,7 +151,7 @@ async def test_kill_9_a_lone_sqlite_instance_then_restart_sends_what_was_never_h
     assert at_kill < GROUPS
     assert sent.doubles == []
     assert set(sent.lost) <= interrupted
-    assert len(interrupted) <= CONCURRENCY, (
+    assert len(interrupted) < IN_FLIGHT, (
         f"{len(interrupted)} deliveries given up after the restart; only those handed over "
         "to Telegram may be"
     )
