@@ -48,6 +48,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram_limits import FloodControl, Limits, PerChatOrder, retry_seconds
 from bot.commands import REGISTRY
+from bot.leader import RETRY_SECONDS, Leader, plain_dsn
 from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import Tandem
 from bot.settings import Settings
@@ -318,6 +319,7 @@ class TelegramAdapter:
         limits: Limits | None = None,
         request_timeout: float = 10.0,
         poll_timeout: float = 10.0,
+        leader_retry: float = RETRY_SECONDS,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -325,6 +327,8 @@ class TelegramAdapter:
         self.limits = limits or Limits()
         self.request_timeout = request_timeout
         self.poll_timeout = poll_timeout
+        self.leader_retry = leader_retry
+        self._leader: Leader | None = None
         self._token = settings.telegram_bot_token.get_secret_value()
         configured = settings.telegram_webhook_secret
         # Telegram repeats the secret on every webhook call; without one anyone could post updates.
@@ -358,24 +362,51 @@ class TelegramAdapter:
             await app.start()
             if self.settings.telegram_webhook_url:
                 await self._start_webhook(app, self.settings.telegram_webhook_url)
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    poll_interval=0.0,
-                    timeout=timedelta(seconds=self.poll_timeout),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    error_callback=self._polling_failed,
+                mode = "webhook"
+            elif (dsn := plain_dsn(self.settings.database_url)) is not None:
+                # On PostgreSQL several instances may run; Telegram lets only one poll (another
+                # getUpdates gets 409 Conflict). The holder of an advisory lock polls; the others
+                # only deliver, and one of them takes over when the poller's connection closes.
+                name = f"tandem telegram polling {self._token.partition(':')[0]}"
+                self._leader = Leader(
+                    dsn, name, self._start_polling, self._stop_polling, self.leader_retry
                 )
+                self._leader.start()
+                mode = "long polling by one instance at a time"
+            else:
+                await self._start_polling()
+                mode = "long polling"
         except BaseException:
             await self.stop()
             raise
-        log.info(
-            "telegram: connected as @%s (%s)",
-            self.username,
-            "webhook" if self.settings.telegram_webhook_url else "long polling",
+        log.info("telegram: connected as @%s (%s)", self.username, mode)
+
+    @property
+    def polling(self) -> bool:
+        """Whether this instance is the one fetching updates with getUpdates."""
+        app = self._app
+        return app is not None and app.updater is not None and app.updater.running
+
+    async def _start_polling(self) -> None:
+        app = self._app
+        if app is None or app.updater is None or app.updater.running:
+            return
+        await app.updater.start_polling(
+            poll_interval=0.0,
+            timeout=timedelta(seconds=self.poll_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+            error_callback=self._polling_failed,
         )
 
+    async def _stop_polling(self) -> None:
+        app = self._app
+        if app is not None and app.updater is not None and app.updater.running:
+            await app.updater.stop()
+
     async def stop(self) -> None:
+        leader, self._leader = self._leader, None
+        if leader is not None:
+            await leader.stop()  # stops polling, and frees the lock for another instance
         app, self._app = self._app, None
         if app is not None:
             if self._webhook is not None:

@@ -11,6 +11,7 @@ from typing import Literal
 from bot.app import Adapter, App, run_until_stopped, setup_logging
 from bot.content import NEAR_DUPLICATE, TOPICS, ContentError, load_content, near_duplicates
 from bot.settings import Settings, SettingsError, load_settings
+from bot.single import AlreadyRunning
 
 log = logging.getLogger("tandem")
 
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     except ContentError as err:
         print(f"tandem: invalid content: {err}", file=sys.stderr)
+        return 2
+    except AlreadyRunning as err:
+        print(f"tandem: {err}", file=sys.stderr)
         return 2
     return 0
 

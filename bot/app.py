@@ -12,6 +12,7 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from filelock import FileLock
 
 from bot.chart import Charts, default_processes
 from bot.content import Library, load_content
@@ -21,6 +22,7 @@ from bot.migrate import upgrade
 from bot.ports import Clock, SystemClock
 from bot.service import Tandem
 from bot.settings import Settings
+from bot.single import hold_sqlite
 from bot.store import Store, make_engine
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,20 @@ class App:
     store: Store | None = None
     tandem: Tandem | None = None
     scheduler: AsyncIOScheduler | None = None
+    file_lock: FileLock | None = None
 
     async def start(self) -> Tandem:
+        # A second process on one SQLite file would race the first's claims: refuse it at once.
+        self.file_lock = hold_sqlite(self.settings.database_url)
+        try:
+            return await self._start()
+        except BaseException:
+            self.file_lock, held = None, self.file_lock
+            if held is not None:
+                held.release()
+            raise
+
+    async def _start(self) -> Tandem:
         library = self.library or load_content(self.settings.content_dir)
         self.store = Store(make_engine(self.settings.database_url))
         await upgrade(self.store.engine)
@@ -189,6 +203,9 @@ class App:
                 log.warning("could not sign off the heartbeat: %s", type(err).__name__)
         if self.store is not None:
             await self.store.close()
+        if self.file_lock is not None:
+            self.file_lock.release()
+            self.file_lock = None
 
 
 async def run_until_stopped(app: App, until: Callable[[], Awaitable[None]] | None = None) -> None:

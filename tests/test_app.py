@@ -368,3 +368,41 @@ async def test_the_ticker_runs_on_wall_time_whatever_the_injected_clock_says(
         assert abs(job.next_run_time - datetime.now(UTC)) < timedelta(minutes=1)
     finally:
         await app.stop()
+
+
+async def test_a_second_process_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path) -> None:
+    from bot.app import App
+    from bot.settings import Settings
+    from tests.fakes import FixedClock
+
+    first = App(Settings(database_url=f"sqlite:///{tmp_path}/t.db"), [], clock=FixedClock())
+    await first.start()
+    try:
+        second = run_tandem(["run"], tmp_path)  # a real `tandem run`, on the same file
+    finally:
+        await first.stop()
+    after = run_tandem(["content", "check"], tmp_path)  # (a command that needs no lock)
+
+    assert second.returncode == 2
+    assert "another Tandem is already running on" in second.stderr
+    assert "t.db.lock" in second.stderr and "PostgreSQL" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert after.returncode == 0
+
+
+async def test_the_lock_is_freed_when_the_first_stops(tmp_path: Path) -> None:
+    from bot.app import App
+    from bot.settings import Settings
+    from bot.single import AlreadyRunning
+    from tests.fakes import FixedClock
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/two.db")
+    first, second = App(settings, [], clock=FixedClock()), App(settings, [], clock=FixedClock())
+    await first.start()
+    try:
+        with pytest.raises(AlreadyRunning):
+            await second.start()
+    finally:
+        await first.stop()
+    await second.start()  # the first has stopped: the file is free
+    await second.stop()

@@ -151,6 +151,9 @@ class FakeBotApi:
     members: set[tuple[int, int]] = field(default_factory=set)
     closing: bool = False
     flood: FloodRules | None = None  # Telegram-like limits on sends; None: no limits
+    # Like Telegram: a getUpdates while another is held open gets 409 Conflict (two pollers).
+    one_poller: bool = False
+    _polls: int = 0
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _failures: dict[str, deque[Failure]] = field(default_factory=dict)
@@ -363,12 +366,19 @@ class FakeBotApi:
             call.error = failure.code
             self._notify()
             return _error(failure.code, failure.description, failure.parameters)
+        if self.one_poller and method == "getUpdates" and self._polls:
+            call.error = 409
+            self._notify()
+            return _error(409, "Conflict: terminated by other getUpdates request")
+        self._polls += method == "getUpdates"
         try:
             call.result = await self._answer(method, params)
         except KeyError:
             call.error = 404
             self._notify()
             return _error(404, "Not Found: method not found")
+        finally:
+            self._polls -= method == "getUpdates"
         self._notify()
         return web.json_response({"ok": True, "result": call.result})
 

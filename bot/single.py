@@ -1,0 +1,39 @@
+"""One process per SQLite file: a lock file beside the database, held while Tandem runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from sqlalchemy.engine import make_url
+
+
+class AlreadyRunning(Exception):
+    """Another Tandem process holds this SQLite file; the message says what to do."""
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The database file of a sqlite:/// URL; None for PostgreSQL or an in-memory database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser()
+
+
+def hold_sqlite(database_url: str) -> FileLock | None:
+    """Takes `<db>.lock` for this process, or raises AlreadyRunning. The operating system frees
+    the lock when the process ends, even by kill -9, so a crash never leaves it stale."""
+    path = sqlite_path(database_url)
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock", is_singleton=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise AlreadyRunning(
+            f"another Tandem is already running on {path} (it holds {path}.lock). "
+            "SQLite serves one process: stop the other one first, or run several on PostgreSQL "
+            "(DATABASE_URL=postgresql://user@host/tandem)."
+        ) from None
+    return lock
