@@ -42,6 +42,7 @@ class PacedBotApi(FakeBotApi):
     pace: float = 0.0
     identify: Callable[[int], str | None] | None = None
     senders: dict[int, list[str | None]] = field(default_factory=dict)
+    polls: list[tuple[str | None, float]] = field(default_factory=list)  # (who, when) getUpdates
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         peer = request.transport.get_extra_info("peername") if request.transport else None
@@ -52,13 +53,20 @@ class PacedBotApi(FakeBotApi):
             _PEER.reset(token)
 
     async def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        port = _PEER.get()
+        if method == "getUpdates":
+            name = self.identify(port) if self.identify and port else None
+            self.polls.append((name, asyncio.get_running_loop().time()))
         if method in SENDS:
-            port = _PEER.get()
             name = self.identify(port) if self.identify and port else None
             self.senders.setdefault(params.get("chat_id"), []).append(name)  # type: ignore[arg-type]
             if self.pace:
                 await asyncio.sleep(self.pace)
         return await super()._answer(method, params)
+
+    def pollers(self, since: float = 0.0) -> set[str | None]:
+        """The processes that asked for updates (since a loop time)."""
+        return {name for name, at in self.polls if at >= since}
 
     def shares(self) -> Counter[str | None]:
         """How many messages each process sent."""
