@@ -524,6 +524,8 @@ async def million(url: str) -> dict[str, float]:
     app = App(Settings(database_url=url), [messenger], clock=clock)  # type: ignore[list-item]
     tandem = await app.start()
     start_s = time.perf_counter() - started
+    # From the process's birth: the interpreter, the imports, the migrations check, the start.
+    process_s = time.time() - psutil.Process().create_time()
     start_rss = rss_mib()
     if app.scheduler is not None:
         app.scheduler.pause()
@@ -548,6 +550,7 @@ async def million(url: str) -> dict[str, float]:
     await app.stop()
     return {
         "start_s": start_s,
+        "process_s": process_s,
         "start_rss_mib": start_rss,
         "peak_rss_mib": peak,
         "seconds": took,
@@ -737,7 +740,8 @@ def scale() -> None:
             run_child(f"seed-million:{MILLION}", url)
             mine = run_child("million", url)
         rows = [
-            (f"start on {MILLION:,} spaces, s", mine["start_s"], TARGET_START_S, True),
+            (f"start on {MILLION:,} spaces, s", mine["process_s"], TARGET_START_S, True),
+            ("  of which App.start, s", mine["start_s"], TARGET_START_S, True),
             ("resident memory after start, MiB", mine["start_rss_mib"], TARGET_RSS_MIB, True),
             ("resident memory at peak, MiB", mine["peak_rss_mib"], TARGET_RSS_MIB, True),
             ("prompts claimed+rendered+recorded+handed/s", mine["per_s"], TARGET_RATE, False),

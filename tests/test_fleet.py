@@ -133,6 +133,8 @@ async def test_kill_9_mid_burst_the_others_finish_and_lose_at_most_what_was_in_f
     assert set(sent.lost) <= interrupted
     assert len(interrupted) < IN_FLIGHT
     assert {r["status"] for r in rows} <= {"sent", "interrupted"}
+    shares = api.shares()
+    assert sum(shares[i.name] for i in others) > 0, f"no survivor took over: {dict(shares)}"
     assert codes == {i.name: 0 for i in others}
     assert fleet.tracebacks() == {}
 
