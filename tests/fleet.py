@@ -224,7 +224,16 @@ class Fleet:
                 if "Traceback" in line or " ERROR " in line or " CRITICAL " in line
             ]
             if bad:
-                found[instance.name] = "\n".join(lines[bad[0] : bad[0] + 40])
+                # The first error with its whole traceback, down to the exception's own line.
+                end = next(
+                    (
+                        n
+                        for n in range(bad[0] + 1, len(lines))
+                        if lines[n] and not lines[n].startswith((" ", "Traceback"))
+                    ),
+                    len(lines) - 1,
+                )
+                found[instance.name] = "\n".join([lines[bad[0]], *lines[end : end + 3]])
         return found
 
 
