@@ -9,7 +9,7 @@ import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 import aiohttp
@@ -374,16 +374,20 @@ class DiscordAdapter:
             return SendResult(SendStatus.RETRY, reason="not connected")
         channel = self.client.get_partial_messageable(channel_id)
         message_id: str | None = None
+        done = msg.resume_at_part  # a retry never posts again the pieces already delivered
         try:
             async with asyncio.timeout(self.send_timeout):
-                for piece in render(msg):
+                for piece in render(msg)[done:]:
                     async with self._pace:
                         sent = await channel.send(**piece.kwargs())
                     message_id = str(sent.id)
+                    done += 1
         except TimeoutError:
-            return SendResult(SendStatus.RETRY, reason="timeout")
+            return SendResult(SendStatus.RETRY, reason="timeout", parts_sent=done)
         except discord.RateLimited as err:
-            return SendResult(SendStatus.RETRY, retry_after=err.retry_after, reason="RateLimited")
+            return SendResult(
+                SendStatus.RETRY, retry_after=err.retry_after, reason="RateLimited", parts_sent=done
+            )
         except (discord.Forbidden, discord.NotFound) as err:
             # Closed DMs are GONE to the core (it unlinks that private chat, and the partner
             # answers in the channel), but not here: they may open again, and /pair must work then.
@@ -391,10 +395,10 @@ class DiscordAdapter:
                 self._gone.add(channel_id)
             return SendResult(SendStatus.GONE, reason=why(err))
         except discord.HTTPException as err:
-            return self._http_failure(err)
+            return replace(self._http_failure(err), parts_sent=done)
         except (aiohttp.ClientError, OSError) as err:
-            return SendResult(SendStatus.RETRY, reason=type(err).__name__)
-        return SendResult.delivered(message_id)
+            return SendResult(SendStatus.RETRY, reason=type(err).__name__, parts_sent=done)
+        return replace(SendResult.delivered(message_id), parts_sent=done)
 
     @staticmethod
     def _http_failure(err: discord.HTTPException) -> SendResult:

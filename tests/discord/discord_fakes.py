@@ -95,6 +95,10 @@ class Reply:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    normal: bool = False  # answered as usual: lets a script fail a later post, not this one
+
+
+OK = Reply(normal=True)
 
 
 def error(status: int, code: int, message: str = "error") -> Reply:
@@ -337,7 +341,9 @@ class FakeDiscord:
         channel_id = int(request.match_info["channel"])
         self.requests.append((request.method, request.path))
         queue = self._scripts.get(channel_id)
-        if queue:
+        if queue and queue[0].normal:
+            queue.popleft()
+        elif queue:
             reply = queue.popleft()
             if reply.drop:
                 assert request.transport is not None

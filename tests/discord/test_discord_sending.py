@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.content import Library
 from bot.messages import Address, Attachment, Button, Outgoing, SendResult, SendStatus
 from bot.store import Store
@@ -9,6 +11,7 @@ from tests.discord.discord_fakes import (
     ALICE,
     DM,
     HOME,
+    OK,
     FakeDiscord,
     Reply,
     error,
@@ -43,7 +46,7 @@ async def test_long_text_is_split_at_paragraphs_with_buttons_under_the_last_part
     assert " ".join(p.content for p in posts).split() == text.split()
     assert all(p.content.startswith("Paragraph") for p in posts)
     assert [p.buttons for p in posts] == [[], [], [("Yes", "f:yes"), ("No", "f:no")]]
-    assert result == SendResult.delivered(str(posts[-1].message_id))
+    assert result == replace(SendResult.delivered(str(posts[-1].message_id)), parts_sent=3)
 
 
 async def test_an_attachment_becomes_a_file(couple: Couple) -> None:
@@ -159,3 +162,16 @@ async def test_sending_before_the_adapter_started_is_retried_later(
     core(store, clock, library, adapter)
     result = await adapter.send(Outgoing(TO_HOME, "hello"))
     assert result.status is SendStatus.RETRY and fake.posts_to(HOME.id) == 0
+
+
+async def test_a_retry_posts_only_the_pieces_not_yet_delivered(couple: Couple) -> None:
+    text = "\n\n".join(f"Part {i}: " + "small steps. " * 120 for i in range(3))  # 3 pieces
+    couple.fake.script(HOME.id, OK, rate_limited(60.0))  # the second piece: a long 429
+
+    failed = await couple.adapter.send(Outgoing(TO_HOME, text))
+    retried = await couple.adapter.send(Outgoing(TO_HOME, text, resume_at_part=failed.parts_sent))
+
+    assert (failed.status, failed.parts_sent) == (SendStatus.RETRY, 1)
+    assert (retried.status, retried.parts_sent) == (SendStatus.DELIVERED, 3)
+    posts = [p.content.split(":")[0] for p in couple.fake.timeline if p.kind == "message"]
+    assert posts == ["Part 0", "Part 1", "Part 2"]  # each once, in order

@@ -106,3 +106,42 @@ async def _kill_connections_holding(url: str, name: str) -> None:
     finally:
         await conn.close()
     assert killed == 1
+
+
+async def test_with_a_webhook_every_instance_takes_updates_and_none_polls(
+    api: FakeBotApi, tmp_path: Path, library: Library, clock: FixedClock, pg_url: str
+) -> None:
+    import aiohttp
+
+    from tests.telegram.test_telegram_webhook import SECRET, free_port
+
+    hooks: list[tuple[Running, str]] = []
+    for name in ("a", "b"):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/telegram/hook"
+        settings = settings_for(
+            api,
+            tmp_path / f"{name}.db",
+            database_url=pg_url,
+            telegram_webhook_url=url,
+            telegram_webhook_secret=SECRET,
+            telegram_webhook_listen="127.0.0.1",
+            telegram_webhook_port=port,
+        )
+        running = await start_app(api, tmp_path / f"{name}.db", library, clock, settings=settings)
+        hooks.append((running, url))
+    try:
+        async with aiohttp.ClientSession() as session:
+            for text, (_, url) in zip(("/help", "/privacy"), hooks, strict=True):
+                update = api.message_update(text, chat=DM)
+                headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                async with session.post(url, json=update, headers=headers) as response:
+                    assert response.status == 200
+        replies = await api.replies(2, chat_id=DM.id)
+    finally:
+        for running, _ in reversed(hooks):
+            await running.stop()
+
+    assert len(replies) == 2  # one instance answered each
+    assert not any(r.adapter.polling for r, _ in hooks)
+    assert api.of("getUpdates") == []
