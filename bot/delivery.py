@@ -289,11 +289,14 @@ class Dispatcher:
                 .values(id=self.instance, started_at=self._started, beat_at=now)
                 .on_conflict_do_update(index_elements=["id"], set_={"beat_at": now})
             )
-            await conn.execute(
-                update(Delivery)
-                .where(d.status.in_(OPEN), d.claimed_by == self.instance)
-                .values(lease_until=now + LEASE)
-            )
+            open_claims: Any = and_(d.status.in_(OPEN), d.claimed_by == self.instance)
+            if not self.store.is_sqlite:
+                # Rows a send of ours is writing right now are skipped (the next beat gets them),
+                # so a beat never waits on, or deadlocks with, this instance's own dispatch.
+                open_claims = d.id.in_(
+                    select(d.id).where(open_claims).with_for_update(skip_locked=True)
+                )
+            await conn.execute(update(Delivery).where(open_claims).values(lease_until=now + LEASE))
             # An instance silent for a day is long gone; its claims were recovered by then.
             await conn.execute(delete(Instance).where(i.beat_at < now - timedelta(days=1)))
             live = (

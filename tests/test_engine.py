@@ -229,6 +229,9 @@ async def test_recovery_takes_only_expired_claims_of_instances_that_stopped_beat
         await second.dispatch_due()
         assert messenger.take() == []
     assert await statuses(first.store) == {"handing": 1, "claimed": 1}
+    async with first.store.read() as session:
+        leases = {d.lease_until for d in (await session.exec(sm_select(Delivery))).all()}
+    assert leases == {clock.now() + LEASE}  # each beat moved its open leases on
     # Then it dies: once its lease runs out, the other sends what it never handed over.
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert await second.dispatcher.beat() == 1
@@ -271,10 +274,10 @@ class Hanging(FakeMessenger):
 
 
 async def test_a_kill_mid_burst_loses_at_most_what_was_in_flight_and_never_doubles(
-    sqlite_url: str, clock: FixedClock, library: Library
+    database_url: str, clock: FixedClock, library: Library
 ) -> None:
     hanging = Hanging(fine=10)
-    bot = await build(sqlite_url, clock, hanging, library)
+    bot = await build(database_url, clock, hanging, library)
     await populate(bot.store, 300, clock.now())
     clock.set("2026-11-21T13:00:00+00:00")
     burst = asyncio.create_task(bot.dispatch_due())
@@ -285,7 +288,8 @@ async def test_a_kill_mid_burst_loses_at_most_what_was_in_flight_and_never_doubl
     await bot.store.close()
 
     after = FakeMessenger()
-    bot = await build(sqlite_url, clock, after, library)
+    bot = await build(database_url, clock, after, library)
+    clock.advance(seconds=LEASE.total_seconds() + 1)  # on PostgreSQL, once its lease ran out
     interrupted = await bot.recover()
     await bot.dispatch_due()
     await bot.dispatch_due()
