@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import sys
 from collections import Counter
@@ -23,13 +22,12 @@ from typing import Any
 
 import psutil
 from aiohttp import web
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import insert, inspect, text
 
 from tests.telegram.fake_api import SENDS, TOKEN, FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_CHAT = -1009_000_000_000  # supergroup ids, well away from the other tests' chats
-SENT_LOG = re.compile(r"dispatch: sent (\d+)")
 _PEER: ContextVar[int | None] = ContextVar("peer", default=None)
 
 
@@ -104,10 +102,6 @@ class Instance:
     @property
     def pid(self) -> int:
         return self.process.pid
-
-    def logged_sent(self) -> int:
-        """Deliveries this process reported as sent in its log."""
-        return sum(int(n) for n in SENT_LOG.findall(self.logs()))
 
     def kill(self) -> None:
         """kill -9: no clean stop, no chance to record what was in flight."""
@@ -354,17 +348,3 @@ async def settled(url: str, chats: list[int]) -> bool:
     rows = await deliveries(url)
     done = {r["chat"] for r in rows if r["status"] not in ("claimed", "handing", "retry")}
     return done >= set(chats)
-
-
-async def schedules_left(url: str) -> int:
-    """Schedules still due now (not yet claimed by anyone)."""
-    from bot.store import Schedule, make_engine
-
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            s = Schedule.__table__.c  # type: ignore[attr-defined]
-            rows = await conn.execute(select(s.id).where(s.next_due_at <= datetime.now(UTC)))
-            return len(rows.all())
-    finally:
-        await engine.dispose()
