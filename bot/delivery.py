@@ -989,8 +989,44 @@ class Dispatcher:
             results[index] = result
             outcomes[index] = self._outcome(job, result)
 
-        await asyncio.gather(*(deliver(p, i) for p, i in enumerate(sendable)))
-        await self._record(jobs, results, report, quiet, broken, outcomes)
+        tasks = [asyncio.ensure_future(deliver(p, i)) for p, i in enumerate(sendable)]
+        try:
+            await asyncio.gather(*tasks)
+            await self._record(jobs, results, report, quiet, broken, outcomes)
+        except Exception:
+            for task in tasks:  # nothing of this batch goes on being sent behind our back
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._abandon(jobs)
+            raise
+
+    async def _abandon(self, jobs: list[Job]) -> None:
+        """A batch that failed half-way (the database went away, say) is not left claimed by
+        a live instance, where no recovery would look: what was never handed over is retried,
+        what was being handed over is interrupted. Best effort: if this fails too, a restart
+        recovers them."""
+        d = Delivery.__table__.c  # type: ignore[attr-defined]
+        ids = [job.delivery_id for job in jobs]
+        try:
+            async with self.store.unit() as session:
+                conn = await session.connection()
+                await conn.execute(
+                    update(Delivery)
+                    .where(d.id.in_(ids), d.status == "handing")
+                    .values(status="interrupted", reason="stopped while sending", lease_until=None)
+                )
+                await conn.execute(
+                    update(Delivery)
+                    .where(d.id.in_(ids), d.status == "claimed")
+                    .values(
+                        status="retry",
+                        next_attempt_at=self.clock.now(),
+                        claimed_by=None,
+                        lease_until=None,
+                    )
+                )
+        except Exception as err:
+            log.error("could not give back a failed batch: %s", type(err).__name__)
 
     async def _write(self, handing: list[int], outcomes: list[dict[str, Any]]) -> None:
         async with self.store.unit() as session:

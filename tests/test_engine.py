@@ -373,3 +373,30 @@ async def test_each_adapter_is_told_how_many_instances_share_its_rate(
     finally:
         await other.store.close()
         await app.stop()
+
+
+async def test_a_batch_that_fails_half_way_is_given_back_not_left_claimed(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "HAND_GROUP", 1)
+    await populate(lite.store, 3, clock.now())
+    clock.set("2026-11-21T13:00:00+00:00")
+    write = lite.dispatcher._write
+    calls = 0
+
+    async def flaky(handing: list[int], outcomes: list[dict[str, object]]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ConnectionError("the database went away")
+        await write(handing, outcomes)
+
+    monkeypatch.setattr(lite.dispatcher, "_write", flaky)
+    with pytest.raises(ConnectionError):
+        await lite.dispatch_due()
+    [first] = messenger.take()  # handed over and sent before the failure
+    await lite.dispatch_due()  # the next tick, same instance: the other two go out, once
+    assert sorted(m.to.chat_id for m in messenger.take()) == sorted(
+        {"c0", "c1", "c2"} - {first.to.chat_id}
+    )
+    assert await statuses(lite.store) == {"interrupted": 1, "sent": 2}
