@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -90,6 +91,8 @@ class App:
     scheduler: AsyncIOScheduler | None = None
     stopping: bool = False
     file_lock: FileLock | None = None
+    # Held while a heartbeat writes: a stop waits for it, as for a dispatch in flight.
+    _beating: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def start(self) -> Tandem:
         # A second process on one SQLite file would race the first's claims: refuse it at once.
@@ -157,7 +160,8 @@ class App:
         """This instance is alive; each adapter takes its share of the platform's rate."""
         assert self.tandem is not None
         try:
-            live = await self.tandem.dispatcher.beat()
+            async with self._beating:
+                live = await self.tandem.dispatcher.beat()
         except Exception as err:  # the next beat tries again
             log.error("heartbeat failed with %s", type(err).__name__)
             return
@@ -204,6 +208,10 @@ class App:
                 )
             except TimeoutError:
                 log.warning("stopping while a delivery was still in flight")
+            # A heartbeat in flight too (the scheduler's shutdown would cancel it mid-write);
+            # the lock stays held, so none starts after this instance has signed off.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._beating.acquire(), STOP_TIMEOUT)
         if running:
             self.scheduler.shutdown(wait=False)  # type: ignore[union-attr]
         for adapter in reversed(self.adapters):

@@ -50,7 +50,7 @@ CONCURRENCY = 64
 HAND_GROUP = CONCURRENCY
 # With other instances alive, a claim takes only this many rows, so a burst is shared out
 # instead of one instance holding it all behind its share of the platform's rate.
-SHARED_BATCH = 2 * HAND_GROUP
+SHARED_BATCH = HAND_GROUP
 # Each instance beats this often; a claim holds this long past the last beat that renewed it.
 HEARTBEAT = timedelta(seconds=30)
 LEASE = timedelta(seconds=90)
@@ -249,6 +249,10 @@ class Dispatcher:
         report = DispatchReport()
         async with self._running:  # two ticks never claim the same rows
             now = self.clock.now()
+            if not self.store.is_sqlite:
+                # Counted at every tick, not only at the beat: an instance that started a moment
+                # ago must get its slice of a burst due now.
+                self.instances = await self._live(now)
             # Each loop runs until no due row is left: a batch that was all missed or stale
             # must not leave fresh rows behind it for the next tick.
             while (claimed := await self._claim_schedules(now, report)) is not None:
@@ -290,6 +294,19 @@ class Dispatcher:
 
     def _claim(self, now: datetime) -> dict[str, Any]:
         return {"claimed_by": self.instance, "lease_until": now + LEASE}
+
+    async def _live(self, now: datetime) -> int:
+        i = Instance.__table__.c  # type: ignore[attr-defined]
+        async with self.store.read() as session:
+            conn = await session.connection()
+            live = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(Instance.__table__)  # type: ignore[attr-defined]
+                    .where(i.beat_at >= now - LEASE)
+                )
+            ).scalar_one()
+        return max(int(live), 1)
 
     async def beat(self) -> int:
         """This instance is alive: its heartbeat and the leases of its open claims move on,
