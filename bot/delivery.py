@@ -1002,6 +1002,7 @@ class Dispatcher:
         outcomes: dict[int, dict[str, Any]] = {}  # finished, not yet written
         marked = 0  # sendable[:marked] are marked `handing`
         marking = asyncio.Lock()
+        mine: set[int] = set()  # the rows this instance marked, still its own claims then
 
         async def hand_over(position: int) -> None:
             # Rows are marked a small group at a time, just before their sends start; the
@@ -1011,7 +1012,7 @@ class Dispatcher:
                 while position >= marked:
                     group = [jobs[i].delivery_id for i in sendable[marked : marked + HAND_GROUP]]
                     done, outcomes_now = list(outcomes), list(outcomes.values())
-                    await self._write(group, outcomes_now)
+                    mine.update(await self._write(group, outcomes_now))
                     for index in done:
                         del outcomes[index]
                     marked += len(group)
@@ -1021,6 +1022,11 @@ class Dispatcher:
             assert message is not None
             async with self._limit:
                 await hand_over(position)
+                if job.delivery_id not in mine:
+                    # Stalled past its lease, this instance lost the row to another one's
+                    # recovery, which sends it: sending it here too would be a double.
+                    taken.add(index)
+                    return
                 result = await self._send_one(message)
                 if (
                     result.status is SendStatus.MOVED
@@ -1034,9 +1040,19 @@ class Dispatcher:
             results[index] = result
             outcomes[index] = self._outcome(job, result)
 
+        taken: set[int] = set()
         tasks = [asyncio.ensure_future(deliver(p, i)) for p, i in enumerate(sendable)]
         try:
             await asyncio.gather(*tasks)
+            if taken:
+                log.warning("%d claim(s) were taken over by another instance; not sent", len(taken))
+                kept = [i for i in range(len(jobs)) if i not in taken]
+                renumber = {old: new for new, old in enumerate(kept)}
+                jobs = [jobs[i] for i in kept]
+                results = {renumber[i]: r for i, r in results.items()}
+                outcomes = {renumber[i]: o for i, o in outcomes.items()}
+                quiet = {renumber[i] for i in quiet}
+                broken = {renumber[i]: b for i, b in broken.items()}
             await self._record(jobs, results, report, quiet, broken, outcomes)
         except Exception:
             for task in tasks:  # nothing of this batch goes on being sent behind our back
@@ -1073,16 +1089,23 @@ class Dispatcher:
         except Exception as err:
             log.error("could not give back a failed batch: %s", type(err).__name__)
 
-    async def _write(self, handing: list[int], outcomes: list[dict[str, Any]]) -> None:
+    async def _write(self, handing: list[int], outcomes: list[dict[str, Any]]) -> set[int]:
+        """Writes finished outcomes and marks the next rows `handing`; returns those marked,
+        which are only the rows still claimed by this instance."""
         async with self.store.unit() as session:
             conn = await session.connection()
             if outcomes:
                 await conn.execute(_RECORD, outcomes)
-            if handing:
-                d = Delivery.__table__.c  # type: ignore[attr-defined]
-                await conn.execute(
-                    update(Delivery).where(d.id.in_(handing)).values(status="handing")
-                )
+            if not handing:
+                return set()
+            d = Delivery.__table__.c  # type: ignore[attr-defined]
+            marked = await conn.execute(
+                update(Delivery)
+                .where(d.id.in_(handing), d.status == "claimed", d.claimed_by == self.instance)
+                .values(status="handing")
+                .returning(d.id)
+            )
+            return set(marked.scalars().all())
 
     async def _move(self, space_id: int, new: Address) -> Address:
         async with self.store.unit() as session:

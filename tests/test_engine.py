@@ -386,12 +386,12 @@ async def test_a_batch_that_fails_half_way_is_given_back_not_left_claimed(
     write = lite.dispatcher._write
     calls = 0
 
-    async def flaky(handing: list[int], outcomes: list[dict[str, object]]) -> None:
+    async def flaky(handing: list[int], outcomes: list[dict[str, object]]) -> set[int]:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise ConnectionError("the database went away")
-        await write(handing, outcomes)
+        return await write(handing, outcomes)
 
     monkeypatch.setattr(lite.dispatcher, "_write", flaky)
     with pytest.raises(ConnectionError):
@@ -478,3 +478,35 @@ async def test_on_sqlite_the_schedule_claim_walks_the_due_index_without_statisti
         db.execute("DROP TABLE IF EXISTS sqlite_stat1")
         plan = " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}", params))
     assert "ix_schedule_due" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_an_instance_that_stalled_past_its_lease_does_not_send_what_another_took(
+    pg_url: str, clock: FixedClock, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stall longer than the lease (a slow disk, a paused VM): the others recover its claims
+    and send them; when it wakes, it must not send them as well."""
+    monkeypatch.setattr(engine, "HAND_GROUP", 2)
+    slow, quick = Gated(), FakeMessenger()
+    first = await build(pg_url, clock, slow, library)
+    second = await build(pg_url, clock, quick, library)
+    try:
+        await populate(first.store, 6, clock.now())
+        clock.set("2026-11-21T13:00:00+00:00")
+        await first.dispatcher.beat()  # alone: it claims all six, and hands over two at a time
+        first.dispatcher._limit = asyncio.Semaphore(2)  # two sends in flight, the rest wait
+        stalled = asyncio.create_task(first.dispatch_due())
+        await asyncio.wait_for(slow.busy.wait(), 30)
+
+        clock.advance(seconds=2 * LEASE.total_seconds())
+        await second.dispatcher.beat()  # the first has not beaten: its claims are recovered
+        await second.dispatch_due()
+        slow.gate.set()
+        await asyncio.wait_for(stalled, 30)
+
+        got = per_chat(slow.take() + quick.take())
+        assert all(n == 1 for n in got.values()), got
+        assert len(got) >= 6 - 2 * 2  # at most what was handed over may be lost
+    finally:
+        slow.gate.set()
+        for bot in (first, second):
+            await bot.store.close()
