@@ -296,6 +296,7 @@ class Dispatcher:
         return {"claimed_by": self.instance, "lease_until": now + LEASE}
 
     async def _live(self, now: datetime) -> int:
+        """How many instances beat within a lease (this one included, at least one)."""
         i = Instance.__table__.c  # type: ignore[attr-defined]
         async with self.store.read() as session:
             conn = await session.connection()
@@ -333,15 +334,8 @@ class Dispatcher:
             await conn.execute(update(Delivery).where(open_claims).values(lease_until=now + LEASE))
             # An instance silent for a day is long gone; its claims were recovered by then.
             await conn.execute(delete(Instance).where(i.beat_at < now - timedelta(days=1)))
-            live = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(Instance.__table__)  # type: ignore[attr-defined]
-                    .where(i.beat_at >= now - LEASE)
-                )
-            ).scalar_one()
         await self.recover()
-        self.instances = max(int(live), 1)
+        self.instances = await self._live(now)
         return self.instances
 
     async def leave(self) -> None:
