@@ -12,8 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.content import Library, Pick, fitting, pick_prompt
@@ -37,6 +35,7 @@ from bot.store import (
     Space,
     Store,
     move_space,
+    upsert_insert,
 )
 from bot.timeparse import zone_from_name
 
@@ -289,8 +288,7 @@ class Dispatcher:
     def _insert(self) -> Any:
         """An insert that skips a row whose key is already taken (another instance won it)."""
         table = Delivery.__table__  # type: ignore[attr-defined]
-        insert_ = sqlite_insert if self.store.is_sqlite else pg_insert
-        return insert_(table).on_conflict_do_nothing()
+        return upsert_insert(self.store.engine.dialect.name)(table).on_conflict_do_nothing()
 
     def _claim(self, now: datetime) -> dict[str, Any]:
         return {"claimed_by": self.instance, "lease_until": now + LEASE}
@@ -316,7 +314,7 @@ class Dispatcher:
         now = self.clock.now()
         self._started = self._started or now
         i, d = Instance.__table__.c, Delivery.__table__.c  # type: ignore[attr-defined]
-        insert_ = sqlite_insert if self.store.is_sqlite else pg_insert
+        insert_ = upsert_insert(self.store.engine.dialect.name)
         async with self.store.unit() as session:
             conn = await session.connection()
             await conn.execute(

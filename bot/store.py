@@ -248,40 +248,33 @@ class Housekeeping(SQLModel, table=True):
     at: datetime
 
 
-async def claim_housekeeping(session: AsyncSession, day: date, at: datetime) -> bool:
-    """Claims the day's housekeeping pass; True only for the one caller that claimed it first."""
-    table = Housekeeping.__table__  # type: ignore[attr-defined]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_(table).values(day=day, at=at).on_conflict_do_nothing(index_elements=["day"])
-    conn = await session.connection()
-    result = await conn.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+def upsert_insert(dialect: str) -> Any:
+    """The dialect's INSERT with ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
-async def once(session: AsyncSession, space_id: int, key: str, at: datetime) -> bool:
-    """Marks `key` as done for the space; True only for the one caller that marked it first."""
-    table = Once.__table__  # type: ignore[attr-defined]
+async def insert_new(session: AsyncSession, model: Any, keys: list[str], **values: Any) -> bool:
+    """Inserts a row unless one with the same `keys` exists (another request may have just made
+    it): the first one wins, and a race never fails. True only for the caller that inserted."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert_(table)
-        .values(space_id=space_id, key=key, at=at)
-        .on_conflict_do_nothing(index_elements=["space_id", "key"])
+        upsert_insert(dialect)(model.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
     )
     conn = await session.connection()
     result = await conn.execute(statement)
     return bool(getattr(result, "rowcount", 0))
 
 
-async def insert_new(session: AsyncSession, model: Any, keys: list[str], **values: Any) -> None:
-    """Inserts a row unless one with the same `keys` exists (another request may have just made
-    it): an upsert that keeps the first, so two first messages at once never fail."""
-    table = model.__table__
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    conn = await session.connection()
-    await conn.execute(insert_(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+async def claim_housekeeping(session: AsyncSession, day: date, at: datetime) -> bool:
+    """Claims the day's housekeeping pass; True only for the one caller that claimed it first."""
+    return await insert_new(session, Housekeeping, ["day"], day=day, at=at)
+
+
+async def once(session: AsyncSession, space_id: int, key: str, at: datetime) -> bool:
+    """Marks `key` as done for the space; True only for the one caller that marked it first."""
+    return await insert_new(session, Once, ["space_id", "key"], space_id=space_id, key=key, at=at)
 
 
 async def done(session: AsyncSession, space_id: int, key: str) -> bool:
