@@ -206,7 +206,7 @@ def reveal_text(
     lines = [f"💛 You've both checked in for {day_label(day)}. Streak: {days} in a row."]
     if space.reveal != "never":
         # An answer given under /reveal never stays unsaid, even if the rule changed since.
-        out = [(m, a) for m, a in pairs if a.reveal != "never"]
+        out = [(m, a) for m, a in pairs if rule_of(space, a) != "never"]
         if said := " · ".join(f"{m.display_name} {_said(a)}" for m, a in out if _took_part(a)):
             lines.append(said)
         lines += shared_note_lines(out)
@@ -255,14 +255,17 @@ def milestone_text(streak: int) -> str | None:
     )
 
 
+def rule_of(space: Space, answer: CheckinAnswer) -> str:
+    """The /reveal rule an answer is shown by: the one it was given under, unless the space has
+    since chosen never. Loosening /reveal never shows an answer given under a stricter rule, so
+    switching to instant or together cannot be used to read back what was kept private."""
+    return "never" if space.reveal == "never" else answer.reveal
+
+
 def shown(space: Space, answer: CheckinAnswer, revealed: set[date]) -> bool:
-    """Whether the other partner may see this answer: by the rule it was given under, unless the
-    space has since chosen never. Loosening /reveal never shows an answer given under a stricter
-    rule, so switching to instant or together cannot be used to read back what was kept private.
-    """
-    if space.reveal == "never" or answer.reveal == "never":
-        return False
-    return answer.reveal == "instant" or answer.local_date in revealed
+    """Whether the other partner may see this answer (`revealed`: the days both answered)."""
+    rule = rule_of(space, answer)
+    return rule == "instant" or (rule == "together" and answer.local_date in revealed)
 
 
 def visible(

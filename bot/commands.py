@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlmodel import col, select
 
 from bot import actions, pairing, promises, safety
-from bot.checkins import REVEAL_MODES, progress_text
+from bot.checkins import REVEAL_MODES, complete_days, progress_text
 from bot.checkins import shown as checkins_shown
 from bot.content import TOPICS, fitting, pick_prompt, topic_key
 from bot.context import (
@@ -28,7 +28,7 @@ from bot.errors import UserError
 from bot.messages import Address, Attachment, Button, Outgoing, SendStatus
 from bot.render import day_label, local_when, prompt_message, side_prompt_message
 from bot.schedule import FAR_FUTURE
-from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, Once, Schedule
+from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, Schedule
 from bot.timeparse import (
     days_from_cron,
     days_to_cron,
@@ -688,16 +688,7 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         query = select(model).where(model.space_id == space.id, *where).order_by(order)
         return [r.model_dump(exclude={"space_id"}) for r in (await session.exec(query)).all()]
 
-    revealed = {
-        k.split(":", 1)[1]
-        for k in (
-            await session.exec(
-                select(Once.key).where(
-                    Once.space_id == space.id, col(Once.key).startswith("reveal:")
-                )
-            )
-        ).all()
-    }
+    revealed = set(await complete_days(session, space))
     members = [
         m
         for m in (await session.exec(select(Member).where(Member.space_id == space.id))).all()
@@ -712,7 +703,7 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         )
     ).all():
         mine = member is not None and answer.member_id == member.id
-        shown = checkins_shown(space, answer, {date.fromisoformat(d) for d in revealed})
+        shown = checkins_shown(space, answer, revealed)
         if not mine and not shown:
             continue
         row = answer.model_dump(exclude={"space_id", "note", "share_note"})

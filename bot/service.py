@@ -467,7 +467,7 @@ class Tandem:
         replies: list[Outgoing] = []
         if rec.waiting_for:
             names = " and ".join(p.display_name for p in rec.waiting_for)
-            rule = "never" if ctx.space.reveal == "never" else rec.answer.reveal
+            rule = checkins.rule_of(ctx.space, rec.answer)
             if rule == "together":
                 head += f" You'll both see the answers when {names} has answered."
             elif rule == "never":
@@ -577,7 +577,7 @@ class Tandem:
         revealed = await checkins.done_day(ctx.session, ctx.space, answer.local_date)
         if not action.share:
             return [ctx.whisper("🔒 Kept private: only you will see this note.")]
-        never = "never" in (ctx.space.reveal, answer.reveal)  # the rule now, or when it was given
+        never = checkins.rule_of(ctx.space, answer) == "never"
         if revealed and not never and answer.note:
             partners = await partners_of(ctx.session, ctx.space)
             line = f"📝 {ctx.member.display_name} added a note to {day_label(answer.local_date)}: “{answer.note}”"
