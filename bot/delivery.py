@@ -1038,14 +1038,7 @@ class Dispatcher:
             await asyncio.gather(*tasks)
             if taken:
                 log.warning("%d claim(s) were taken over by another instance; not sent", len(taken))
-                kept = [i for i in range(len(jobs)) if i not in taken]
-                renumber = {old: new for new, old in enumerate(kept)}
-                jobs = [jobs[i] for i in kept]
-                results = {renumber[i]: r for i, r in results.items()}
-                outcomes = {renumber[i]: o for i, o in outcomes.items()}
-                quiet = {renumber[i] for i in quiet}
-                broken = {renumber[i]: b for i, b in broken.items()}
-            await self._record(jobs, results, report, quiet, broken, outcomes)
+            await self._record(jobs, results, report, quiet, broken, outcomes, taken)
         except Exception:
             for task in tasks:  # nothing of this batch goes on being sent behind our back
                 task.cancel()
@@ -1142,13 +1135,16 @@ class Dispatcher:
         quiet: set[int],
         broken: dict[int, str],
         unwritten: dict[int, dict[str, Any]],
+        taken: set[int],
     ) -> None:
         """Counts every job's outcome, writes those not written yet, and acts on chats that
-        are gone."""
+        are gone; rows another instance took over are theirs to record."""
         updates: list[dict[str, Any]] = []
         gone: set[int] = set()
         blocked: set[int] = set()  # partners who blocked Tandem in their private chat
         for index, job in enumerate(jobs):
+            if index in taken:
+                continue
             if index in quiet or index in broken:
                 # Nothing to say after all (a quiet week, a promise settled since it was
                 # claimed), or a job that could not be put together: recorded, never sent.
