@@ -12,13 +12,13 @@ from pathlib import Path
 
 import sqlmodel
 from sqlalchemy import Table, inspect, select, text, update
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crypto import DataKeyError, Keyring, new_key
 from bot.migrate import upgrade
 from bot.settings import Settings
-from bot.store import CheckinAnswer, DataKey, Promise, Store
+from bot.store import CheckinAnswer, DataKey, Promise, Store, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,8 @@ class KeySource:
 def key_file_path(settings: Settings) -> Path:
     if settings.tandem_key_file is not None:
         return settings.tandem_key_file
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).expanduser().parent / "tandem.key"
-    return Path("data") / "tandem.key"
+    database = sqlite_path(settings.database_url)
+    return (database.parent if database is not None else Path("data")) / "tandem.key"
 
 
 def find_keys(settings: Settings) -> KeySource:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from filelock import FileLock, Timeout
-from sqlalchemy.engine import make_url
+
+from bot.store import sqlite_path
 
 
 class AlreadyRunning(Exception):
     """Another Tandem process holds this SQLite file; the message says what to do."""
-
-
-def sqlite_path(database_url: str) -> Path | None:
-    """The database file of a sqlite:/// URL; None for PostgreSQL or an in-memory database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).expanduser()
 
 
 def hold_sqlite(database_url: str) -> FileLock | None:
