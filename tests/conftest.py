@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine
 
 from bot.content import Library, default_content_dir, load_content
 from bot.messages import Incoming, Outgoing
-from bot.migrate import upgrade
+from bot.migrate import alembic_config, upgrade
 from bot.service import Tandem
 from bot.store import Store, make_engine
 from tests.fakes import ALICE, FakeMessenger, FixedClock, said
+
+
+@contextlib.contextmanager
+def database_at(url: str, revision: str) -> Iterator[tuple[Connection, Config]]:
+    """A SQLite file at an older migration, as an earlier Tandem left it: the connection to seed
+    it through, and the Alembic config to upgrade it further on that same connection."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            yield conn, config
+    finally:
+        engine.dispose()
+
 
 PG_ADMIN = os.environ.get("TANDEM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 import bot.store  # noqa: F401
 from bot.app import App
 from bot.settings import Settings, SettingsError, load_settings
+from tests.conftest import database_at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -303,14 +304,8 @@ def test_a_space_from_before_two_voices_keeps_working_after_the_upgrade(tmp_path
     from alembic import command
     from sqlalchemy import text
 
-    from bot.migrate import alembic_config
-
     url = f"sqlite:///{tmp_path}/old.db"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+    with database_at(url, "0001") as (conn, config):
         conn.execute(
             text(
                 "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
@@ -336,12 +331,16 @@ def test_a_space_from_before_two_voices_keeps_working_after_the_upgrade(tmp_path
         )
         command.upgrade(config, "head")
         partners = conn.execute(text("SELECT partner FROM member ORDER BY id")).scalars().all()
-        shared = conn.execute(text("SELECT share_note FROM checkinanswer WHERE note IS NOT NULL"))
+        shared = (
+            conn.execute(text("SELECT share_note FROM checkinanswer WHERE note IS NOT NULL"))
+            .scalars()
+            .all()
+        )
         revealed = conn.execute(text("SELECT key FROM once ORDER BY key")).scalars().all()
         direct = conn.execute(text("SELECT direct FROM space ORDER BY id")).scalars().all()
         linked = conn.execute(text("SELECT private_chat FROM member WHERE id = 3")).scalar()
     assert partners == [1, 1, 1]
-    assert list(shared.scalars()) == [1]
+    assert shared == [1]
     assert revealed == ["reveal:2026-11-20"]  # the 21st had one answer: not revealed
     assert direct == [0, 1] and linked == "42"
 
@@ -411,17 +410,13 @@ async def test_upgrading_an_old_sqlite_file_keeps_each_answers_delivery(tmp_path
     """SQLite rebuilds a table to change it; with foreign keys on, dropping the old `delivery`
     would set every answer's delivery_id to NULL (ON DELETE SET NULL). The upgrade the app runs
     must keep them."""
-    from alembic import command
     from sqlalchemy import text
 
-    from bot.migrate import alembic_config, upgrade
+    from bot.migrate import upgrade
     from bot.store import make_engine
 
     url = f"sqlite:///{tmp_path}/old.db"
-    with create_engine(url).begin() as conn:
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
+    with database_at(url, "0002") as (conn, _):
         conn.execute(
             text(
                 "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"

@@ -14,18 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from bot.content import Library
 from bot.crypto import DataKeyError, Keyring, new_key
 from bot.datakey import open_store, rotate
-from bot.migrate import alembic_config
 from bot.service import Tandem
 from bot.settings import Settings
 from bot.store import make_engine
-from tests.conftest import _postgres_database, one
+from tests.conftest import _postgres_database, database_at, one
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 from tests.test_checkins import ask, tap
 
@@ -325,11 +323,7 @@ async def test_notes_and_promises_from_before_encryption_are_sealed_at_the_first
 ) -> None:
     (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "tandem.db"
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0005")
+    with database_at(f"sqlite:///{db}", "0005") as (conn, _):
         conn.execute(
             text(
                 "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
@@ -370,7 +364,6 @@ async def test_notes_and_promises_from_before_encryption_are_sealed_at_the_first
                 " 'sent', 1, 1)"
             )
         )
-    engine.dispose()
     assert b"zebra" in on_disk(db)  # the old way: in the clear
 
     tandem, _ = await start(settings(sqlite(tmp_path)), library)
