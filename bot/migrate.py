@@ -7,7 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,10 +49,3 @@ async def upgrade(engine: AsyncEngine) -> None:
             await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             await connection.commit()
         await analyze(connection)
-
-
-async def analyze(connection: AsyncConnection) -> None:
-    """Gives SQLite's planner statistics (a whole ANALYZE: a sampled one misjudges a table where
-    a burst of schedules shares one due time, and it takes well under a second at a million)."""
-    await connection.exec_driver_sql("ANALYZE")
-    await connection.commit()
