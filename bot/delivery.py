@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import uuid
@@ -40,6 +41,11 @@ from bot.store import (
 from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
+
+# A claim asks the same question for most of its rows (the same local time, zone and now):
+# the answers are pure, so each is worked out once.
+_next_due = functools.lru_cache(maxsize=4096)(next_due)
+_local_date = functools.lru_cache(maxsize=4096)(local_date)
 
 BATCH = 1000
 SEND_TIMEOUT = 60.0
@@ -458,16 +464,16 @@ class Dispatcher:
             send_at: datetime | None = due
             if now - due > self.grace:
                 # Downtime: the newest occurrence may still be fresh; everything older is missed.
-                newest = next_due(r.local_time, r.weekdays, r.timezone, now - self.grace)
-                if (r.id, local_date(due, r.timezone), 0, r.kind) not in already:
+                newest = _next_due(r.local_time, r.weekdays, r.timezone, now - self.grace)
+                if (r.id, _local_date(due, r.timezone), 0, r.kind) not in already:
                     inserts.append(self._row(r, due, "missed", None))
                     report.missed += 1
                 send_at = newest if newest <= now else None
-            upcoming = next_due(r.local_time, r.weekdays, r.timezone, max(send_at or now, now))
+            upcoming = _next_due(r.local_time, r.weekdays, r.timezone, max(send_at or now, now))
             advances.append({"sid": r.id, "next": upcoming})
             if send_at is None:
                 continue
-            day = local_date(send_at, r.timezone)
+            day = _local_date(send_at, r.timezone)
             members = partners.get(r.space_id, [])
             home = Address(r.platform, r.chat_id)
             planned: list[tuple[Target, str]] = []
@@ -655,7 +661,7 @@ class Dispatcher:
             "kind": r.kind,
             "recipient": 0,
             "variant": None,
-            "local_date": local_date(due, r.timezone),
+            "local_date": _local_date(due, r.timezone),
             "due_at": due,
             "status": status,
             "attempts": 0,
@@ -850,7 +856,7 @@ class Dispatcher:
             "kind": "promise",
             "recipient": recipient,
             "variant": None,
-            "local_date": local_date(due, r.timezone),
+            "local_date": _local_date(due, r.timezone),
             "due_at": due,
             "status": status,
             "attempts": 0,
@@ -943,16 +949,20 @@ class Dispatcher:
 
     async def _send_one(self, msg: Outgoing) -> SendResult:
         try:
-            return await asyncio.wait_for(self.messenger.send(msg), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):  # unlike wait_for, no task per send
+                return await self.messenger.send(msg)
         except TimeoutError:
             return SendResult(SendStatus.RETRY, reason="timeout")
         except Exception as err:  # an adapter bug must not stop the other chats' deliveries
             log.error("send raised %s; will retry", type(err).__name__)
             return SendResult(SendStatus.RETRY, reason=type(err).__name__)
 
-    async def _render_all(self, jobs: list[Job]) -> tuple[list[Outgoing | None], dict[int, str]]:
+    async def _render_all(
+        self, jobs: list[Job], bulk: bool
+    ) -> tuple[list[Outgoing | None], dict[int, str]]:
         """Each job's message (None: nothing to say after all), and the jobs that could not be
-        rendered, each with its reason; one bad job never holds up the rest."""
+        rendered, each with its reason; one bad job never holds up the rest. `bulk` marks them
+        scheduled, so the platform may hold them behind replies someone is waiting for."""
         messages: list[Outgoing | None] = [None] * len(jobs)
         broken: dict[int, str] = {}
         by_kind: dict[str, list[int]] = {}
@@ -978,16 +988,14 @@ class Dispatcher:
                 messages[index] = message
         for index, job in enumerate(jobs):
             message = messages[index]
-            if message is not None and job.parts_sent:
-                messages[index] = replace(message, resume_at_part=job.parts_sent)
+            if message is not None and (job.parts_sent or bulk):
+                messages[index] = replace(message, resume_at_part=job.parts_sent, bulk=bulk)
         return messages, broken
 
     async def _send_and_record(
         self, jobs: list[Job], report: DispatchReport, bulk: bool = True
     ) -> None:
-        messages, broken = await self._render_all(jobs)
-        if bulk:
-            messages = [m if m is None else replace(m, bulk=True) for m in messages]
+        messages, broken = await self._render_all(jobs, bulk)
         quiet = {i for i, m in enumerate(messages) if m is None and i not in broken}
         sendable = [i for i, m in enumerate(messages) if m is not None]
         results: dict[int, SendResult] = {}
@@ -1033,7 +1041,15 @@ class Dispatcher:
             outcomes[index] = self._outcome(job, result)
 
         taken: set[int] = set()
-        tasks = [asyncio.ensure_future(deliver(p, i)) for p, i in enumerate(sendable)]
+        queue = iter(enumerate(sendable))  # shared: each worker takes the next job in order
+
+        async def worker() -> None:
+            for position, index in queue:
+                await deliver(position, index)
+
+        # A worker per send slot rather than a task per job: a batch of a thousand costs 64
+        # tasks, not a thousand waiting on the same semaphore.
+        tasks = [asyncio.ensure_future(worker()) for _ in range(min(CONCURRENCY, len(sendable)))]
         try:
             await asyncio.gather(*tasks)
             if taken:

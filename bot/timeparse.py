@@ -133,8 +133,10 @@ class Zone:
     tz: tzinfo
 
 
+@functools.lru_cache(maxsize=1024)
 def zone_from_name(name: str) -> tzinfo:
-    """The tzinfo for a stored zone name: an IANA name or "UTC+05:30"."""
+    """The tzinfo for a stored zone name: an IANA name or "UTC+05:30" (cached: a claim asks
+    for the same few zones thousands of times)."""
     if match := re.fullmatch(r"UTC([+-])(\d{2}):(\d{2})", name):
         delta = timedelta(hours=int(match[2]), minutes=int(match[3]))
         return timezone(-delta if match[1] == "-" else delta, name)
