@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, insert, null, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.content import Library, Pick, fitting, pick_prompt
@@ -30,6 +30,7 @@ from bot.store import (
     Delivery,
     Instance,
     Member,
+    Plain,
     Promise,
     PromiseStatus,
     Schedule,
@@ -75,6 +76,20 @@ _RETURNED = (
     "recipient",
     "variant",
 )
+
+
+class _Written(NamedTuple):
+    """A claim row as RETURNING gives it back (the names of `_RETURNED`)."""
+
+    id: int
+    schedule_id: int | None
+    status: str
+    kind: str
+    local_date: date
+    content_id: str | None
+    space_id: int
+    recipient: int
+    variant: str | None
 
 
 @dataclass
@@ -210,8 +225,38 @@ _RECORD = (
         sent_at=bindparam("sent_at"),
         reason=bindparam("reason"),
         parts_sent=bindparam("parts_sent"),
-        lease_until=None,
+        lease_until=null(),
     )
+)
+# A claimed schedule moves on to its next due time.
+_ADVANCE = (
+    update(Schedule)
+    .where(Schedule.__table__.c.id == bindparam("sid"))  # type: ignore[attr-defined]
+    .values(next_due_at=bindparam("next"))
+)
+# Where a space's prompt rotation stands after a claim picked its prompt.
+_ROTATION = (
+    update(Space)
+    .where(Space.__table__.c.id == bindparam("spid"))  # type: ignore[attr-defined]
+    .values(last_topic=bindparam("lt"), content_cycle=bindparam("cy"))
+)
+_HISTORY_COLUMNS = ("space_id", "member_id", "prompt_id", "cycle", "shown_at")
+# The columns a schedule's claim writes (`Dispatcher._row`), and the id SQLite's claim gives.
+_CLAIM_COLUMNS = (
+    "id",
+    "space_id",
+    "schedule_id",
+    "kind",
+    "recipient",
+    "variant",
+    "local_date",
+    "due_at",
+    "status",
+    "attempts",
+    "content_id",
+    "reason",
+    "claimed_by",
+    "lease_until",
 )
 
 
@@ -244,6 +289,13 @@ class Dispatcher:
         self.instance = str(uuid.uuid4())
         self._started: datetime | None = None
         self.instances = 1  # live instances at the last beat
+        # The hot writes, run without SQLAlchemy's per-row parameter processing (see Plain).
+        dialect = store.engine.dialect
+        self._recorded = Plain(_RECORD, dialect)
+        self._advanced = Plain(_ADVANCE, dialect)
+        self._rotated = Plain(_ROTATION, dialect)
+        self._shown = Plain(insert(ContentHistory), dialect, _HISTORY_COLUMNS)
+        self._claimed = Plain(self._insert(), dialect, _CLAIM_COLUMNS)
 
     @property
     def batch(self) -> int:
@@ -515,45 +567,34 @@ class Dispatcher:
                 inserts.append(row)
                 addresses[(r.id, target.recipient, target.kind)] = target.address
         jobs: list[Job] = []
-        if inserts:
-            # Written before the send: the unique (schedule, local date, recipient, kind) key makes
-            # a second send of the same day impossible, whatever happens after this commit. A row
-            # another instance already wrote is skipped, not the whole batch.
-            result = await conn.execute(
-                self._insert().returning(
-                    *(Delivery.__table__.c[name] for name in _RETURNED)  # type: ignore[attr-defined]
-                ),
-                inserts,
-            )
-            for d in result.all():
-                if d.status == "claimed":
-                    jobs.append(
-                        Job(
-                            d.id,
-                            d.space_id,
-                            d.kind,
-                            d.local_date,
-                            d.content_id,
-                            addresses[(d.schedule_id, d.recipient, d.kind)],
-                            recipient=d.recipient,
-                            variant=d.variant,
-                        )
+        # Written before the send: the unique (schedule, local date, recipient, kind) key makes
+        # a second send of the same day impossible, whatever happens after this commit.
+        for d in await self._write_claims(conn, inserts):
+            if d.status == "claimed":
+                jobs.append(
+                    Job(
+                        d.id,
+                        d.space_id,
+                        d.kind,
+                        d.local_date,
+                        d.content_id,
+                        addresses[(d.schedule_id, d.recipient, d.kind)],
+                        recipient=d.recipient,
+                        variant=d.variant,
                     )
+                )
         if history:
-            await conn.execute(insert(ContentHistory), history)
+            await self._shown.run(conn, history)
             # Only the spaces whose prompt this claim picked (their prompt schedule is locked by
             # it), in id order: another instance may be writing the others.
             picked = sorted(k for k, v in spaces.items() if v.get("picked"))
-            if picked:
-                await conn.execute(
-                    update(Space)
-                    .where(Space.__table__.c.id == bindparam("spid"))  # type: ignore[attr-defined]
-                    .values(last_topic=bindparam("lt"), content_cycle=bindparam("cy")),
-                    [
-                        {"spid": k, "lt": spaces[k]["last_topic"], "cy": spaces[k]["cycle"]}
-                        for k in picked
-                    ],
-                )
+            await self._rotated.run(
+                conn,
+                (
+                    {"spid": k, "lt": spaces[k]["last_topic"], "cy": spaces[k]["cycle"]}
+                    for k in picked
+                ),
+            )
             cycles = [
                 {"mid": mid, "cy": state["cycle"]}
                 for mid, state in sides.items()
@@ -566,13 +607,34 @@ class Dispatcher:
                     .values(side_cycle=bindparam("cy")),
                     cycles,
                 )
-        await conn.execute(
-            update(Schedule)
-            .where(Schedule.__table__.c.id == bindparam("sid"))  # type: ignore[attr-defined]
-            .values(next_due_at=bindparam("next")),
-            advances,
-        )
+        await self._advanced.run(conn, advances)
         return jobs
+
+    async def _write_claims(
+        self, conn: AsyncConnection, inserts: list[dict[str, Any]]
+    ) -> list[Any]:
+        """Inserts a claim's rows; returns those written (with their ids), in `_RETURNED` form.
+
+        PostgreSQL: a row whose key another instance wrote first is skipped, not the whole batch,
+        and RETURNING says which rows are ours. SQLite has one writer (a file lock keeps a second
+        process out, the write lock a second transaction), and the claim already left out every
+        key written before: the ids are given here, and the rows inserted as plain tuples."""
+        if not inserts:
+            return []
+        if not self.store.is_sqlite:
+            result = await conn.execute(
+                self._insert().returning(
+                    *(Delivery.__table__.c[name] for name in _RETURNED)  # type: ignore[attr-defined]
+                ),
+                inserts,
+            )
+            return list(result.all())
+        last = await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM delivery")
+        first = int(last.scalar_one()) + 1
+        for offset, row in enumerate(inserts):
+            row["id"] = first + offset
+        await self._claimed.run(conn, inserts)
+        return [_Written(*(row[name] for name in _RETURNED)) for row in inserts]
 
     def _pick_shared(
         self,
@@ -1008,6 +1070,8 @@ class Dispatcher:
             # Rows are marked a small group at a time, just before their sends start; the
             # outcomes finished meanwhile are written in the same transaction.
             nonlocal marked
+            if position < marked:  # its group is marked already: no need to queue for the lock
+                return
             async with marking:
                 while position >= marked:
                     group = [jobs[i].delivery_id for i in sendable[marked : marked + HAND_GROUP]]
@@ -1095,8 +1159,7 @@ class Dispatcher:
         which are only the rows still claimed by this instance."""
         async with self.store.unit() as session:
             conn = await session.connection()
-            if outcomes:
-                await conn.execute(_RECORD, outcomes)
+            await self._recorded.run(conn, outcomes)
             if not handing:
                 return set()
             d = Delivery.__table__.c  # type: ignore[attr-defined]
@@ -1191,8 +1254,7 @@ class Dispatcher:
                 updates.append(unwritten[index])
         async with self.store.unit() as session:
             conn = await session.connection()
-            if updates:
-                await conn.execute(_RECORD, updates)
+            await self._recorded.run(conn, updates)
             if blocked:
                 # The space goes on; that partner answers in the shared chat until they /pair again.
                 member_id = Member.__table__.c.id  # type: ignore[attr-defined]
