@@ -373,8 +373,7 @@ class Dispatcher:
         self._started = self._started or now
         i, d = Instance.__table__.c, Delivery.__table__.c  # type: ignore[attr-defined]
         insert_ = upsert_insert(self.store.engine.dialect.name)
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             await conn.execute(
                 insert_(Instance.__table__)  # type: ignore[attr-defined]
                 .values(id=self.instance, started_at=self._started, beat_at=now)
@@ -397,8 +396,7 @@ class Dispatcher:
     async def leave(self) -> None:
         """A clean stop: this instance no longer counts as live (its share of the rate goes
         to the others at their next beat)."""
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             await conn.execute(
                 delete(Instance).where(Instance.__table__.c.id == self.instance)  # type: ignore[attr-defined]
             )
@@ -429,8 +427,7 @@ class Dispatcher:
                 or_(d.claimed_by.is_(None), and_(~mine, d.claimed_by.not_in(live))),
                 or_(d.lease_until.is_(None), d.lease_until < now),
             )
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             lost = await conn.execute(
                 update(Delivery)
                 .where(d.status == "handing", orphan)
@@ -486,8 +483,7 @@ class Dispatcher:
             .order_by(s.next_due_at)
             .limit(self.batch)
         )
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             rows = (await conn.execute(self._locked(query, Schedule.__table__))).all()  # type: ignore[attr-defined]
             if not rows:
                 return None
@@ -511,6 +507,7 @@ class Dispatcher:
         advances: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
         addresses: dict[tuple[int, int, str], Address] = {}
+        claim = self._claim(now)
         for r in rows:
             due: datetime = r.next_due_at
             send_at: datetime | None = due
@@ -561,10 +558,7 @@ class Dispatcher:
                     if (r.id, day, t.recipient, t.kind) not in already
                 ]
             for target, content in planned:
-                row = self._row(r, send_at, "claimed", content)
-                row.update(recipient=target.recipient, kind=target.kind, variant=target.variant)
-                row.update(self._claim(now))
-                inserts.append(row)
+                inserts.append(self._row(r, send_at, "claimed", content, target, claim))
                 addresses[(r.id, target.recipient, target.kind)] = target.address
         jobs: list[Job] = []
         # Written before the send: the unique (schedule, local date, recipient, kind) key makes
@@ -716,21 +710,29 @@ class Dispatcher:
         return pick.prompt.id
 
     @staticmethod
-    def _row(r: Any, due: datetime, status: str, content: str | None) -> dict[str, Any]:
+    def _row(
+        r: Any,
+        due: datetime,
+        status: str,
+        content: str | None,
+        target: Target | None = None,
+        claim: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A delivery row of schedule `r`: missed, or (with its target and claim) claimed."""
         return {
             "space_id": r.space_id,
             "schedule_id": r.id,
-            "kind": r.kind,
-            "recipient": 0,
-            "variant": None,
+            "kind": target.kind if target else r.kind,
+            "recipient": target.recipient if target else 0,
+            "variant": target.variant if target else None,
             "local_date": _local_date(due, r.timezone),
             "due_at": due,
             "status": status,
             "attempts": 0,
             "content_id": content,
             "reason": "came due while the bot was down" if status == "missed" else None,
-            "claimed_by": None,
-            "lease_until": None,
+            "claimed_by": claim["claimed_by"] if claim else None,
+            "lease_until": claim["lease_until"] if claim else None,
         }
 
     async def _seen(self, conn: AsyncConnection, space_ids: list[int]) -> dict[int, set[str]]:
@@ -824,8 +826,7 @@ class Dispatcher:
             .order_by(p.next_ask_at)
             .limit(self.batch)
         )
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             rows = (await conn.execute(self._locked(query, Promise.__table__))).all()  # type: ignore[attr-defined]
             if not rows:
                 return None
@@ -961,8 +962,7 @@ class Dispatcher:
             .order_by(d.next_attempt_at)
             .limit(self.batch)
         )
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             rows = (await conn.execute(self._locked(query, Delivery.__table__))).all()  # type: ignore[attr-defined]
             if not rows:
                 return None
@@ -1134,8 +1134,7 @@ class Dispatcher:
         d = Delivery.__table__.c  # type: ignore[attr-defined]
         ids = [job.delivery_id for job in jobs]
         try:
-            async with self.store.unit() as session:
-                conn = await session.connection()
+            async with self.store.writing() as conn:
                 await conn.execute(
                     update(Delivery)
                     .where(d.id.in_(ids), d.status == "handing")
@@ -1157,8 +1156,7 @@ class Dispatcher:
     async def _write(self, handing: list[int], outcomes: list[dict[str, Any]]) -> set[int]:
         """Writes finished outcomes and marks the next rows `handing`; returns those marked,
         which are only the rows still claimed by this instance."""
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             await self._recorded.run(conn, outcomes)
             if not handing:
                 return set()
@@ -1252,8 +1250,7 @@ class Dispatcher:
                     (blocked if job.recipient else gone).add(job.recipient or job.space_id)
             if index in unwritten:
                 updates.append(unwritten[index])
-        async with self.store.unit() as session:
-            conn = await session.connection()
+        async with self.store.writing() as conn:
             await self._recorded.run(conn, updates)
             if blocked:
                 # The space goes on; that partner answers in the shared chat until they /pair again.

@@ -468,6 +468,14 @@ class Store:
                 yield session
 
     @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """`unit()` without the ORM session: a Core connection in one transaction, for the
+        delivery engine, which writes tens of small transactions a second in a burst."""
+        lock = self._write_lock if self.is_sqlite else contextlib.nullcontext()
+        async with lock, self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only look: it never waits for SQLite's one writer (WAL lets readers through)."""
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
