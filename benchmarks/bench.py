@@ -352,6 +352,9 @@ def child(kind: str, url: str) -> None:
     if kind == "pg-instance":
         asyncio.run(pg_instance(url))
         return
+    if kind == "floor":
+        print(json.dumps(sql_floor(url)))
+        return
     if kind in ("million", "burst"):
         print(json.dumps(asyncio.run(million(url) if kind == "million" else burst(url))))
         return
@@ -559,6 +562,102 @@ async def million(url: str) -> dict[str, float]:
     }
 
 
+def sql_floor(url: str) -> dict[str, float]:
+    """The same-run baseline for the rate: only the SQL a claim, its hand-over and its record
+    run per prompt, through sqlite3 itself with the bot's pragmas and no logic at all (no zones,
+    no rotation, no rendering, no sends). No implementation on this schema and this machine goes
+    faster, so Tandem's rate is reported as a share of it. The writes are the dispatcher's own
+    statements; the reads are written out as the claim builds them."""
+    from sqlalchemy import insert
+    from sqlalchemy.dialects import sqlite
+
+    from bot import delivery
+    from bot.store import ContentHistory, Delivery, Plain, upsert_insert
+
+    dialect = sqlite.dialect()
+    claim = Plain(
+        upsert_insert("sqlite")(Delivery.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+        dialect,
+        delivery._CLAIM_COLUMNS,
+    )
+    shown = Plain(insert(ContentHistory), dialect, delivery._HISTORY_COLUMNS)
+    rotated, advanced = Plain(delivery._ROTATION, dialect), Plain(delivery._ADVANCE, dialect)
+    recorded = Plain(delivery._RECORD, dialect)
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    now = (DUE + timedelta(seconds=5)).strftime(stamp)
+    lease = (DUE + timedelta(seconds=95)).strftime(stamp)
+    upcoming = (DUE + timedelta(days=1)).strftime(stamp)
+    me = "0" * 36  # an instance id's length
+    day = DUE.date().isoformat()
+    db = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
+        db.execute(f"PRAGMA {pragma}")
+
+    def marks(count: int) -> str:
+        return ",".join("?" * count)
+
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < MILLION_SECONDS:
+        db.execute("BEGIN IMMEDIATE")
+        rows = db.execute(
+            "SELECT schedule.id, schedule.space_id, schedule.kind, schedule.local_time,"
+            " schedule.weekdays, schedule.next_due_at, space.timezone, space.topics,"
+            " space.last_topic, space.content_cycle, space.platform, space.chat_id, space.direct,"
+            " space.question_id, space.apart FROM schedule JOIN space ON space.id ="
+            " schedule.space_id AND space.active = 1 AND (space.platform || '') IN ('bench')"
+            " WHERE schedule.next_due_at <= ? ORDER BY schedule.next_due_at LIMIT ?",
+            (now, delivery.BATCH),
+        ).fetchall()
+        if not rows:
+            break
+        spaces, schedules = [r[1] for r in rows], [r[0] for r in rows]
+        db.execute(
+            "SELECT h.space_id, h.prompt_id FROM contenthistory h JOIN space ON space.id ="
+            f" h.space_id AND space.content_cycle = h.cycle WHERE h.space_id IN ({marks(len(rows))})"
+            " AND h.member_id = 0",
+            spaces,
+        ).fetchall()
+        db.execute(
+            "SELECT id, space_id, private_chat, side, side_cycle FROM member"
+            f" WHERE space_id IN ({marks(len(rows))}) AND partner = 1 ORDER BY id",
+            spaces,
+        ).fetchall()
+        db.execute(
+            "SELECT schedule_id, local_date, recipient, kind FROM delivery"
+            f" WHERE schedule_id IN ({marks(len(rows))}) AND local_date >= ?",
+            [*schedules, (DUE - timedelta(days=2)).date().isoformat()],
+        ).fetchall()
+        first = db.execute("SELECT coalesce(max(id), 0) FROM delivery").fetchone()[0] + 1
+        ids = list(range(first, first + len(rows)))
+        db.executemany(
+            claim.sql,
+            [
+                (i, r[1], r[0], "prompt", 0, None, day, r[5], "claimed", 0, "p", None, 0, me, lease)
+                for i, r in zip(ids, rows, strict=True)
+            ],
+        )
+        db.executemany(shown.sql, [(r[1], 0, "p", 0, now) for r in rows])
+        db.executemany(rotated.sql, [("t", 0, r[1]) for r in rows])
+        db.executemany(advanced.sql, [(upcoming, r[0]) for r in rows])
+        db.execute("COMMIT")
+        # Marked `handing` a group at a time, each transaction also writing the group before.
+        groups = [ids[g : g + delivery.HAND_GROUP] for g in range(0, len(ids), delivery.HAND_GROUP)]
+        for before, group in zip([[], *groups], [*groups, []], strict=True):
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(recorded.sql, [("sent", 1, None, "1", now, None, 0, i) for i in before])
+            if group:
+                db.execute(
+                    f"UPDATE delivery SET status = 'handing' WHERE id IN ({marks(len(group))})"
+                    " AND status = 'claimed' AND claimed_by = ? RETURNING id",
+                    [*group, me],
+                ).fetchall()
+            db.execute("COMMIT")
+        done += len(rows)
+    took = time.perf_counter() - started
+    db.close()
+    return {"per_s": done / took, "seconds": took}
+
+
 async def pg_admin(sql: str) -> None:
     import asyncpg
 
@@ -741,8 +840,11 @@ def scale() -> None:
             shutil.copyfile(Path(tmp) / "million.db", analyzed)
             with contextlib.closing(sqlite3.connect(analyzed)) as db:
                 db.execute("ANALYZE")
+            bare = Path(tmp) / "floor.db"
+            shutil.copyfile(Path(tmp) / "million.db", bare)
             mine = run_child("million", url)
             what_if = run_child("million", f"sqlite:///{analyzed}")
+            floor = run_child("floor", f"sqlite:///{bare}")
         rows = [
             (f"start on {MILLION:,} spaces, s", mine["process_s"], TARGET_START_S, True),
             ("  of which App.start, s", mine["start_s"], TARGET_START_S, True),
@@ -758,6 +860,11 @@ def scale() -> None:
         print(
             f"{'  the same after ANALYZE (what-if)':44}{what_if['per_s']:>10,.1f}{TARGET_RATE:>12,.0f}"
             f"{what_if['per_s'] / TARGET_RATE:>10.2f}x, {what_if['per_s'] / mine['per_s']:.1f}x as is"
+        )
+        print(
+            f"{'  the same SQL alone (sqlite3, no logic)':44}{floor['per_s']:>10,.1f}{TARGET_RATE:>12,.0f}"
+            f"{floor['per_s'] / TARGET_RATE:>10.2f}x; Tandem runs at "
+            f"{mine['per_s'] / floor['per_s']:.0%} of it"
         )
         print(
             f"({mine['recorded']:,.0f} recorded and {mine['handed']:,.0f} handed over in "
