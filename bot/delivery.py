@@ -228,6 +228,17 @@ _RECORD = (
         lease_until=null(),
     )
 )
+# The next rows go out: marked `handing`, those still claimed by this instance.
+_HAND = (
+    update(Delivery)
+    .where(
+        Delivery.__table__.c.id.in_(bindparam("ids", expanding=True)),  # type: ignore[attr-defined]
+        Delivery.__table__.c.status == "claimed",  # type: ignore[attr-defined]
+        Delivery.__table__.c.claimed_by == bindparam("me"),  # type: ignore[attr-defined]
+    )
+    .values(status="handing")
+    .returning(Delivery.__table__.c.id)  # type: ignore[attr-defined]
+)
 # A claimed schedule moves on to its next due time.
 _ADVANCE = (
     update(Schedule)
@@ -508,18 +519,24 @@ class Dispatcher:
         history: list[dict[str, Any]] = []
         addresses: dict[tuple[int, int, str], Address] = {}
         claim = self._claim(now)
+        cutoff = now - self.grace
+        # A row is sent at its due time or at its newest occurrence, never after now; so every
+        # schedule moves on to its first occurrence after now, one answer per (time, days, zone).
+        upcoming: dict[tuple[str, str, str], datetime] = {}
         for r in rows:
             due: datetime = r.next_due_at
             send_at: datetime | None = due
-            if now - due > self.grace:
+            if due < cutoff:
                 # Downtime: the newest occurrence may still be fresh; everything older is missed.
-                newest = _next_due(r.local_time, r.weekdays, r.timezone, now - self.grace)
+                newest = _next_due(r.local_time, r.weekdays, r.timezone, cutoff)
                 if (r.id, _local_date(due, r.timezone), 0, r.kind) not in already:
                     inserts.append(self._row(r, due, "missed", None))
                     report.missed += 1
                 send_at = newest if newest <= now else None
-            upcoming = _next_due(r.local_time, r.weekdays, r.timezone, max(send_at or now, now))
-            advances.append({"sid": r.id, "next": upcoming})
+            when = (r.local_time, r.weekdays, r.timezone)
+            if (following := upcoming.get(when)) is None:
+                following = upcoming[when] = _next_due(*when, now)
+            advances.append({"sid": r.id, "next": following})
             if send_at is None:
                 continue
             day = _local_date(send_at, r.timezone)
@@ -642,8 +659,9 @@ class Dispatcher:
         state = spaces[r.space_id]
         state["picked"] = True
         seen_here = seen.setdefault(r.space_id, set())
-        path = [p for p in self.library.first_week if p not in seen_here]
-        if state["cycle"] == 0 and path:
+        if state["cycle"] == 0 and (
+            path := [p for p in self.library.first_week if p not in seen_here]
+        ):
             # A new space walks the gentle first week before the shuffle begins.
             prompt = self.library.by_id[path[0]]
             pick = Pick(prompt, new_cycle=False)
@@ -1160,13 +1178,7 @@ class Dispatcher:
             await self._recorded.run(conn, outcomes)
             if not handing:
                 return set()
-            d = Delivery.__table__.c  # type: ignore[attr-defined]
-            marked = await conn.execute(
-                update(Delivery)
-                .where(d.id.in_(handing), d.status == "claimed", d.claimed_by == self.instance)
-                .values(status="handing")
-                .returning(d.id)
-            )
+            marked = await conn.execute(_HAND, {"ids": handing, "me": self.instance})
             return set(marked.scalars().all())
 
     async def _move(self, space_id: int, new: Address) -> Address:
