@@ -6,10 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store import analyze
+from bot.store import analyze, has_statistics
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,10 +22,13 @@ def alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    def run(connection: Connection) -> None:
+    def run(connection: Connection) -> bool:
+        """Migrates to the newest revision; True if there was anything to do."""
         config = alembic_config()
         config.attributes["connection"] = connection
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(config, "head")
+        return MigrationContext.configure(connection).get_current_revision() != before
 
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
@@ -33,19 +37,23 @@ async def upgrade(engine: AsyncEngine) -> None:
     # SQLite changes a table by rebuilding it. With foreign keys enforced, dropping the old table
     # would fire its ON DELETE actions (every answer's delivery_id set to NULL, say), so they are
     # off while migrating (the pragma only takes effect outside a transaction), the result is
-    # checked, and they are on again before the connection goes back to the pool.
+    # checked, and they are on again before the connection goes back to the pool. The check and
+    # the planner's statistics read every table (most of a second at a million spaces), so they
+    # run after a migration only; the daily housekeeping keeps the statistics fresh otherwise.
     async with engine.connect() as connection:
         await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         try:
             await connection.commit()
             async with connection.begin():
-                await connection.run_sync(run)
-                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
-                if broken:
-                    raise RuntimeError(
-                        f"migration left {len(broken)} row(s) with a broken reference"
-                    )
+                migrated = await connection.run_sync(run)
+                if migrated:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(
+                            f"migration left {len(broken)} row(s) with a broken reference"
+                        )
         finally:
             await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             await connection.commit()
-        await analyze(connection)
+        if migrated or not await has_statistics(connection):
+            await analyze(connection)

@@ -446,6 +446,17 @@ async def analyze(connection: AsyncConnection) -> None:
     await connection.commit()
 
 
+async def has_statistics(connection: AsyncConnection) -> bool:
+    """Whether SQLite's planner has statistics for the schedules (the table a claim walks)."""
+    found = await connection.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+    )
+    if not found.scalar_one():
+        return False
+    rows = await connection.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'schedule'")
+    return rows.first() is not None
+
+
 class Store:
     """The database: one engine, and units of work that commit whole or not at all."""
 

@@ -460,7 +460,8 @@ async def test_upgrading_an_old_sqlite_file_keeps_each_answers_delivery(tmp_path
 
 async def test_sqlite_planner_statistics_exist_after_start(tmp_path: Path) -> None:
     """Without them the delivery claim sorts every space per batch at a million spaces (make
-    bench measures it); the start gathers them, and so does the daily housekeeping pass."""
+    bench measures it); a start gathers them where they are missing, and the daily housekeeping
+    pass keeps them fresh."""
     import sqlite3
 
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/t.db")  # type: ignore[call-arg]
