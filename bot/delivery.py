@@ -197,19 +197,21 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
-def render(job: Job, library: Library) -> Outgoing:
+def render(job: Job, library: Library, bulk: bool = False) -> Outgoing:
     if job.kind == "prompt":
-        return prompt_message(job.address, library.by_id[job.content_id], job.local_date)
+        prompt = library.by_id[job.content_id]
+        return prompt_message(job.address, prompt, job.local_date, bulk=bulk)
     if job.kind == "side":
-        return side_prompt_message(job.address, library.by_id[job.content_id], job.local_date)
+        prompt = library.by_id[job.content_id]
+        return side_prompt_message(job.address, prompt, job.local_date, bulk=bulk)
     question = library.scored_question(job.content_id)
     reflection = library.reflection_for(job.local_date.toordinal(), question.id)
     if job.recipient:
         return private_checkin_message(
-            job.address, question, job.delivery_id, job.local_date, reflection
+            job.address, question, job.delivery_id, job.local_date, reflection, bulk=bulk
         )
     return checkin_message(
-        job.address, question, job.delivery_id, job.variant or "full", reflection
+        job.address, question, job.delivery_id, job.variant or "full", reflection, bulk=bulk
     )
 
 
@@ -1051,7 +1053,7 @@ class Dispatcher:
                 by_kind.setdefault(job.kind, []).append(index)
                 continue
             try:
-                messages[index] = render(job, self.library)
+                messages[index] = render(job, self.library, bulk)
             except Exception as err:  # say, a prompt removed from content/ since it was claimed
                 log.error(
                     "rendering %s %s failed with %s", job.kind, job.content_id, type(err).__name__
@@ -1068,7 +1070,7 @@ class Dispatcher:
                 messages[index] = message
         for index, job in enumerate(jobs):
             message = messages[index]
-            if message is not None and (job.parts_sent or bulk):
+            if message is not None and (job.parts_sent or bulk != message.bulk):
                 messages[index] = replace(message, resume_at_part=job.parts_sent, bulk=bulk)
         return messages, broken
 

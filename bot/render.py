@@ -30,9 +30,15 @@ def day_label(day: date) -> str:
     return day.strftime("%a %d %b").replace(" 0", " ")
 
 
-def prompt_message(to: Address, prompt: Prompt, day: date) -> Outgoing:
+# A day's English name, without strftime's trip through the C library's locale at every prompt.
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def prompt_message(to: Address, prompt: Prompt, day: date, *, bulk: bool = False) -> Outgoing:
+    """`bulk`: sent on schedule, not in answer to someone (see Outgoing.bulk); so in the others."""
     title = TOPICS[prompt.topic]
-    return Outgoing(to, f"🌱 Today's step · {title}\n\n{prompt.render(day.strftime('%A'))}")
+    text = f"🌱 Today's step · {title}\n\n{prompt.render(WEEKDAYS[day.weekday()])}"
+    return Outgoing(to, text, bulk=bulk)
 
 
 # Discord bots without the message-content intent cannot read replies; the adapter adds a button.
@@ -68,6 +74,8 @@ def checkin_message(
     delivery_id: int,
     variant: str = "full",
     reflection: Question | None = None,
+    *,
+    bulk: bool = False,
 ) -> Outgoing:
     """The check-in in the couple's shared chat: for everyone to answer, or a pointer to the
     private chats (with buttons for anyone who answers here)."""
@@ -76,6 +84,7 @@ def checkin_message(
             to,
             f"💬 Today's check-in ({question.text}) is waiting in each of your private chats with "
             "me. The answers are shown here once you've both answered.",
+            bulk=bulk,
         )
     pair = Button(PAIR_LABEL, actions.PAIR)
     head = f"💬 Check-in: {question.text}\n{_scale(question)} "
@@ -91,12 +100,21 @@ def checkin_message(
             f"answered. {_note_hint(to)}"
         )
     return Outgoing(
-        to, text + _reflection(reflection), (*score_buttons(delivery_id, question), pair)
+        to,
+        text + _reflection(reflection),
+        (*score_buttons(delivery_id, question), pair),
+        bulk=bulk,
     )
 
 
 def private_checkin_message(
-    to: Address, question: Question, delivery_id: int, day: date, reflection: Question | None
+    to: Address,
+    question: Question,
+    delivery_id: int,
+    day: date,
+    reflection: Question | None,
+    *,
+    bulk: bool = False,
 ) -> Outgoing:
     """The check-in in one partner's private chat: only they see it until the reveal."""
     text = (
@@ -104,11 +122,16 @@ def private_checkin_message(
         f"Only you see your answer until you've both answered. {_note_hint(to)}"
     )
     return Outgoing(
-        to, text + _reflection(reflection), score_buttons(delivery_id, question), protect=True
+        to,
+        text + _reflection(reflection),
+        score_buttons(delivery_id, question),
+        protect=True,
+        bulk=bulk,
     )
 
 
-def side_prompt_message(to: Address, prompt: Prompt, day: date) -> Outgoing:
+def side_prompt_message(to: Address, prompt: Prompt, day: date, *, bulk: bool = False) -> Outgoing:
     """A prompt for one partner's side, in their private chat only."""
-    text = f"🌱 Just for you today · {TOPICS[prompt.topic]}\n\n{prompt.render(day.strftime('%A'))}"
-    return Outgoing(to, text, protect=True)
+    weekday = WEEKDAYS[day.weekday()]
+    text = f"🌱 Just for you today · {TOPICS[prompt.topic]}\n\n{prompt.render(weekday)}"
+    return Outgoing(to, text, protect=True, bulk=bulk)
