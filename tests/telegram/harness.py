@@ -31,6 +31,9 @@ def settings_for(api: FakeBotApi, db: Path, **overrides: Any) -> Settings:
         "telegram_webhook_url": None,
         "discord_bot_token": None,
         "database_url": f"sqlite:///{db}",
+        # Beside the test's files whatever the database: on PostgreSQL the default is data/ in
+        # the working directory, which a test must not leave behind.
+        "tandem_key_file": db.parent / "tandem.key",
         "tick_seconds": 60,  # the tests call dispatch_due themselves
         **overrides,
     }
