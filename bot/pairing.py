@@ -91,6 +91,12 @@ async def make_partner(session: AsyncSession, space: Space, member: Member, now:
     """Registers a partner; a space is for two."""
     if member.partner:
         return
+    # Two people may become partners of one space at the same moment, each seeing no partner yet
+    # (both would start the look back, and three could join a space for two). Their transactions
+    # take turns here: the space's row is locked until the first commits, and the second then
+    # sees the first partner. NO KEY UPDATE, because each already holds a key-share lock on the
+    # space through its member row; a plain FOR UPDATE would deadlock them. SQLite has one writer.
+    await session.exec(select(Space.id).where(Space.id == space.id).with_for_update(key_share=True))
     partners = await partners_of(session, space)
     if len(partners) >= MAX_PARTNERS:
         raise UserError(
