@@ -28,8 +28,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check bot adapters tests benchmarks
 	$(BIN)/mypy bot adapters
 
+# One pytest worker per core: each PostgreSQL test makes its own database, so workers never meet.
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.bench
