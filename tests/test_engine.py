@@ -151,58 +151,33 @@ async def test_two_first_messages_at_once_make_one_space_and_one_member_each(
             await bot.store.close()
 
 
-async def test_two_first_partners_at_once_in_a_known_chat_both_join_and_get_one_look_back(
-    database_url: str, clock: FixedClock, library: Library
+@pytest.mark.parametrize("people", [2, 3])
+async def test_people_starting_at_once_in_a_known_chat_make_two_partners_and_one_look_back(
+    database_url: str, clock: FixedClock, library: Library, people: int
 ) -> None:
-    """The chat is known already (the bot was added, someone asked for /help); then both people
-    /start at the same moment, each seeing no partner yet. Both become partners, neither hears
-    "Sorry", and the space has one Sunday look back, not a failed second one."""
+    """The chat is known already (the bot was added, someone asked for /help); then two or three
+    people /start at the same moment, each seeing no partner yet. Two become partners, nobody
+    hears "Sorry", a third is told the space is for two, and there is one Sunday look back."""
+    who = (ALICE, BOB, ("u3", "Carol"))[:people]
     messenger = FakeMessenger()
-    bots = [await build(database_url, clock, messenger, library) for _ in range(2)]
+    bots = [await build(database_url, clock, messenger, library) for _ in who]
     try:
         for n in range(5):
             chat = Address(HOME.platform, f"known-{n}")
             await bots[0].handle(said(ALICE, "/help", to=chat))
             replies = await asyncio.gather(
-                bots[0].handle(said(ALICE, "/start", to=chat)),
-                bots[1].handle(said(BOB, "/start", to=chat)),
+                *(bot.handle(said(p, "/start", to=chat)) for bot, p in zip(bots, who, strict=True))
             )
             texts = [r.text for rs in replies for r in rs]
             assert not [t for t in texts if t.startswith("Sorry")], texts
+            refused = [t for t in texts if "already has its two partners" in t]
+            assert len(refused) == people - 2, texts
         async with bots[0].store.read() as session:
             weekly = (
                 await session.exec(sm_select(Schedule).where(Schedule.kind == "weekly"))
             ).all()
             partners = (await session.exec(sm_select(Member).where(Member.partner))).all()
         assert sorted(s.space_id for s in weekly) == sorted({m.space_id for m in partners})
-        assert len(partners) == 10
-    finally:
-        for bot in bots:
-            await bot.store.close()
-
-
-async def test_three_people_starting_at_once_make_two_partners_and_one_is_told_why(
-    database_url: str, clock: FixedClock, library: Library
-) -> None:
-    """A space is for two, also when a third person's /start arrives at the same moment."""
-    carol = ("u3", "Carol")
-    messenger = FakeMessenger()
-    bots = [await build(database_url, clock, messenger, library) for _ in range(3)]
-    try:
-        for n in range(5):
-            chat = Address(HOME.platform, f"three-{n}")
-            await bots[0].handle(said(ALICE, "/help", to=chat))
-            replies = await asyncio.gather(
-                *(
-                    bot.handle(said(who, "/start", to=chat))
-                    for bot, who in zip(bots, (ALICE, BOB, carol), strict=True)
-                )
-            )
-            texts = [r.text for rs in replies for r in rs]
-            assert not [t for t in texts if t.startswith("Sorry")], texts
-            assert len([t for t in texts if "already has its two partners" in t]) == 1, texts
-        async with bots[0].store.read() as session:
-            partners = (await session.exec(sm_select(Member).where(Member.partner))).all()
         assert len(partners) == 10
     finally:
         for bot in bots:
