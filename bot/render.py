@@ -35,7 +35,8 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 def prompt_message(to: Address, prompt: Prompt, day: date, *, bulk: bool = False) -> Outgoing:
-    """`bulk`: sent on schedule, not in answer to someone (see Outgoing.bulk); so in the others."""
+    """`bulk`: sent on schedule rather than in answer to someone (see Outgoing.bulk); the other
+    builders here take it too."""
     title = TOPICS[prompt.topic]
     text = f"🌱 Today's step · {title}\n\n{prompt.render(WEEKDAYS[day.weekday()])}"
     return Outgoing(to, text, bulk=bulk)
