@@ -575,14 +575,10 @@ def sql_floor(url: str) -> dict[str, float]:
     from sqlalchemy.dialects import sqlite
 
     from bot import delivery
-    from bot.store import ContentHistory, Delivery, Plain, upsert_insert
+    from bot.store import SQLITE_PRAGMAS, ContentHistory, Plain
 
     dialect = sqlite.dialect()
-    claim = Plain(
-        upsert_insert("sqlite")(Delivery.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
-        dialect,
-        delivery._CLAIM_COLUMNS,
-    )
+    claim = Plain(delivery.claim_insert("sqlite"), dialect, delivery._CLAIM_COLUMNS)
     shown = Plain(insert(ContentHistory), dialect, delivery._HISTORY_COLUMNS)
     rotated, advanced = Plain(delivery._ROTATION, dialect), Plain(delivery._ADVANCE, dialect)
     recorded = Plain(delivery._RECORD, dialect)
@@ -593,7 +589,7 @@ def sql_floor(url: str) -> dict[str, float]:
     me = "0" * 36  # an instance id's length
     day = DUE.date().isoformat()
     db = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
+    for pragma in SQLITE_PRAGMAS:
         db.execute(f"PRAGMA {pragma}")
 
     def marks(count: int) -> str:

@@ -273,6 +273,12 @@ _CLAIM_COLUMNS = (
 )
 
 
+def claim_insert(dialect: str) -> Any:
+    """A claim's insert: it skips a row whose key is already taken (another instance won it)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    return upsert_insert(dialect)(table).on_conflict_do_nothing()
+
+
 class Dispatcher:
     """The delivery loop; one call to `dispatch_due` sends everything due at the clock's now."""
 
@@ -357,9 +363,7 @@ class Dispatcher:
         return query.with_for_update(skip_locked=True, of=table)
 
     def _insert(self) -> Any:
-        """An insert that skips a row whose key is already taken (another instance won it)."""
-        table = Delivery.__table__  # type: ignore[attr-defined]
-        return upsert_insert(self.store.engine.dialect.name)(table).on_conflict_do_nothing()
+        return claim_insert(self.store.engine.dialect.name)
 
     def _claim(self, now: datetime) -> dict[str, Any]:
         return {"claimed_by": self.instance, "lease_until": now + LEASE}
