@@ -20,6 +20,9 @@ from bot.service import Tandem
 from bot.store import Store, make_engine
 from tests.fakes import ALICE, FakeMessenger, FixedClock, said
 
+# Any ERROR that Tandem logs fails the test unless the test says it expects one.
+pytest_plugins = ["tests.log_rule"]
+
 
 @contextlib.contextmanager
 def database_at(url: str, revision: str) -> Iterator[tuple[Connection, Config]]:

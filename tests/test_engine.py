@@ -339,6 +339,7 @@ async def test_a_kill_mid_burst_loses_at_most_what_was_in_flight_and_never_doubl
     await bot.store.close()
 
 
+@pytest.mark.logs_errors("a prompt missing from content is logged as a render failure")
 async def test_a_prompt_removed_from_content_fails_alone_and_the_rest_go_out(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
