@@ -83,7 +83,11 @@ def readable(raw: object) -> JSONDict | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
         return None
     try:
-        Update.de_json(raw, None)
+        update = Update.de_json(raw, None)
+        message = update.effective_message
+        if message is not None and getattr(message, "chat", None) is None:
+            # PTB reads a message with no chat, and every handler would then fail on it.
+            raise ValueError("a message in no chat")
     except Exception as err:
         # PTB would log the whole update (message texts included) and fetch it again forever.
         log.warning("skipped a malformed update (%s)", type(err).__name__)

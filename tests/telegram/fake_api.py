@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +22,34 @@ USERNAME = "TandemTestBot"
 JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "reply_parameters"}
 SENDS = ("sendMessage", "sendDocument", "sendPhoto")
 DROPPED = 0  # Call.error when the fake was offline and dropped the connection
+
+# Telegram's published limits (core.telegram.org/bots/api), checked on every call as Telegram
+# does. Telegram documents text limits in "characters after entities parsing"; its clients and
+# servers count them in UTF-16 code units (as entity offsets are), so the fake counts those too:
+# an emoji outside the BMP, such as 🌱, counts 2. That is never more lenient than counting code
+# points. Tandem sends no parse_mode, so its text is what is counted.
+MAX_TEXT = 4096  # sendMessage text
+MAX_CAPTION = 1024  # sendPhoto / sendDocument caption
+MAX_ANSWER = 200  # answerCallbackQuery text
+MAX_CALLBACK_DATA = 64  # bytes of UTF-8, and at least 1
+MAX_BUTTONS = 100  # in one inline keyboard
+SECRET_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]*")  # setWebhook secret_token, 1-256 of them
+MAX_SECRET_TOKEN = 256
+TEXT_TOO_LONG = "Bad Request: message is too long"
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+TEXT_EMPTY = "Bad Request: message text is empty"
+ANSWER_TOO_LONG = "Bad Request: MESSAGE_TOO_LONG"
+BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
+MARKUP_TOO_LONG = "Bad Request: REPLY_MARKUP_TOO_LONG"
+SECRET_TOO_LONG = "Bad Request: secret token is too long"
+SECRET_UNALLOWED = "Bad Request: secret token contains unallowed characters"
+CANNOT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
+BLOCKED = "Forbidden: bot was blocked by the user"
+
+
+def utf16_units(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units (2 for a character outside the BMP)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)
@@ -153,6 +182,11 @@ class FakeBotApi:
     flood: FloodRules | None = None  # Telegram-like limits on sends; None: no limits
     # Like Telegram: a getUpdates while another is held open gets 409 Conflict (two pollers).
     one_poller: bool = False
+    # People whose private chat with the bot is open: Telegram lets a bot write to a person only
+    # after they pressed Start (or wrote to it), and not while they block it. Any update from a
+    # private chat opens it (`say`, `tap`, `membership` there); a test may also `open_private`.
+    started: set[int] = field(default_factory=set)
+    blocked: set[int] = field(default_factory=set)
     _polls: int = 0
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -203,11 +237,41 @@ class FakeBotApi:
     def stall_next(self, method: str, seconds: float) -> None:
         self._stalls.setdefault(method, deque()).append(seconds)
 
+    def open_private(self, *users: User | int) -> None:
+        """These people pressed Start in their private chat with the bot (they may be written to)."""
+        for user in users:
+            user_id = user.id if isinstance(user, User) else user
+            self.started.add(user_id)
+            self.blocked.discard(user_id)
+
     def push(self, update: dict[str, Any]) -> int:
         update.setdefault("update_id", next(self._update_ids))
+        self._note_private(update)
         self._updates.append(update)
         self._notify()
         return int(update["update_id"])
+
+    def _note_private(self, update: dict[str, Any]) -> None:
+        """A person who writes or taps in their private chat has started it; one who blocks the
+        bot there (my_chat_member "kicked") is blocked until they start it again."""
+        found: Any = update.get("message") or update.get("my_chat_member")
+        if isinstance(update.get("callback_query"), dict):
+            found = update["callback_query"].get("message")
+        chat = found.get("chat") if isinstance(found, dict) else None
+        if not isinstance(chat, dict) or chat.get("type") != "private":
+            return
+        user_id = chat.get("id")
+        if not isinstance(user_id, int):
+            return
+        changed = update.get("my_chat_member")
+        if (
+            isinstance(changed, dict)
+            and changed.get("new_chat_member", {}).get("status") == "kicked"
+        ):
+            self.started.discard(user_id)
+            self.blocked.add(user_id)
+        else:
+            self.open_private(user_id)
 
     # -- what members do --
 
@@ -234,7 +298,9 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         if reply_to is not None:
             message["reply_to_message"] = self.message(reply_to)
-        return {"update_id": next(self._update_ids), "message": message}
+        update = {"update_id": next(self._update_ids), "message": message}
+        self._note_private(update)  # pushed here or posted to a webhook: they wrote to the bot
+        return update
 
     def tap(self, message_id: int, data: str, *, user: User = ALICE) -> str:
         query_id = f"q{next(self._ids)}"
@@ -355,17 +421,24 @@ class FakeBotApi:
         stalls = self._stalls.get(method)
         if stalls:
             await asyncio.sleep(stalls.popleft())
+        # A scripted failure first (the test asked for it), then Telegram's own refusals, then
+        # its flood limits: a refused send does not count towards them.
+        failure = self._take_failure(method, params.get("chat_id"))
+        if failure is not None:
+            call.error = failure.code
+            self._notify()
+            return _error(failure.code, failure.description, failure.parameters)
+        refusal = self._refusal(method, params)
+        if refusal is not None:
+            call.error, description = refusal
+            self._notify()
+            return _error(call.error, description)
         if self.flood is not None and method in SENDS:
             wait = self.flood.admit(params.get("chat_id"), asyncio.get_running_loop().time())
             if wait is not None:
                 call.error = 429
                 self._notify()
                 return _error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
-        failure = self._take_failure(method, params.get("chat_id"))
-        if failure is not None:
-            call.error = failure.code
-            self._notify()
-            return _error(failure.code, failure.description, failure.parameters)
         if self.one_poller and method == "getUpdates" and self._polls:
             call.error = 409
             self._notify()
@@ -381,6 +454,35 @@ class FakeBotApi:
             self._polls -= method == "getUpdates"
         self._notify()
         return web.json_response({"ok": True, "result": call.result})
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        """What Telegram itself refuses, in its own words: (error code, description)."""
+        if method in SENDS:
+            chat_id = params.get("chat_id")
+            if isinstance(chat_id, int) and chat_id > 0:  # a person's private chat
+                if chat_id in self.blocked:
+                    return 403, BLOCKED
+                if chat_id not in self.started:
+                    return 403, CANNOT_INITIATE
+            if method == "sendMessage":
+                text = str(params.get("text") or "")
+                if not text.strip():
+                    return 400, TEXT_EMPTY
+                if utf16_units(text) > MAX_TEXT:
+                    return 400, TEXT_TOO_LONG
+            elif utf16_units(str(params.get("caption") or "")) > MAX_CAPTION:
+                return 400, CAPTION_TOO_LONG
+            return _markup_refusal(params.get("reply_markup"))
+        answer = str(params.get("text") or "") if method == "answerCallbackQuery" else ""
+        if utf16_units(answer) > MAX_ANSWER:
+            return 400, ANSWER_TOO_LONG
+        if method == "setWebhook":
+            secret = str(params.get("secret_token") or "")  # empty or left out: no secret
+            if len(secret) > MAX_SECRET_TOKEN:
+                return 400, SECRET_TOO_LONG
+            if not SECRET_TOKEN_CHARS.fullmatch(secret):
+                return 400, SECRET_UNALLOWED
+        return None
 
     def _take_failure(self, method: str, chat_id: Any) -> Failure | None:
         queue = self._failures.get(method)
@@ -490,6 +592,21 @@ async def _params(request: web.Request) -> dict[str, Any]:
         else:
             params[key] = value
     return params
+
+
+def _markup_refusal(markup: Any) -> tuple[int, str] | None:
+    """An inline keyboard Telegram refuses: over 100 buttons, or callback_data outside 1-64 bytes."""
+    if not isinstance(markup, dict):
+        return None
+    buttons = [b for row in markup.get("inline_keyboard", []) for b in row]
+    if len(buttons) > MAX_BUTTONS:
+        return 400, MARKUP_TOO_LONG
+    for button in buttons:
+        if "callback_data" in button:
+            size = len(str(button["callback_data"]).encode())
+            if not 1 <= size <= MAX_CALLBACK_DATA:
+                return 400, BUTTON_DATA_INVALID
+    return None
 
 
 def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:

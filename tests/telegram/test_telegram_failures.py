@@ -46,6 +46,7 @@ async def test_a_429_is_waited_out_and_the_prompt_still_arrives(bot: Running) ->
 
 
 async def test_a_long_flood_wait_goes_back_to_the_core_without_a_retry_storm(bot: Running) -> None:
+    bot.api.open_private(ALICE)
     bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 600", retry_after=600)
 
     first = await bot.adapter.send(Outgoing(to(GROUP), "hello"))
@@ -230,6 +231,7 @@ async def test_malformed_updates_never_stop_the_bot(
 
     assert "Your rhythm" in reply.text
     assert "skipped a malformed update" in caplog.text
+    assert "skipped a malformed update (ValueError)" in caplog.text  # the message in no chat
     assert "my secret note" not in caplog.text
 
 
@@ -244,6 +246,7 @@ async def test_stopping_right_after_starting_is_prompt(
     assert loop.time() - began < 1.0
 
 
+@pytest.mark.logs_errors("a refused token stops the start: that is worth an error, with a hint")
 async def test_a_wrong_token_stops_the_start_with_a_hint(
     api: FakeBotApi, db: Path, library: Library, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -305,6 +308,7 @@ async def test_a_retried_export_sends_only_the_file_when_its_words_went_out(
 ) -> None:
     words = "x " * 800  # too long for a caption: the words go first, then the file
     export = Attachment("tandem-export.json", b"{}")
+    bot.api.open_private(ALICE)
     bot.api.fail_next("sendDocument", 500, "Internal Server Error")
 
     failed = await bot.adapter.send(Outgoing(to(DM), words, attachment=export))

@@ -33,6 +33,7 @@ async def test_a_burst_to_many_chats_stays_under_30_messages_a_second(
     api: FakeBotApi, db: Path, library: Library, clock: FixedClock
 ) -> None:
     bot = await running(api, db, library, clock, Limits())  # Telegram's real limits
+    api.open_private(*range(1000, 1045))
     try:
         chats = [Address("telegram", str(1000 + n)) for n in range(45)]
         results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in chats))
@@ -49,6 +50,7 @@ async def test_one_chat_is_paced_and_keeps_its_order(
     # Telegram's "about one a second" per chat, with the second shortened to keep the test quick.
     limits = Limits(overall=None, per_group=None, per_chat=(1, 0.2))
     bot = await running(api, db, library, clock, limits)
+    api.open_private(DM.id)
     try:
         to = Address("telegram", str(DM.id))
         await asyncio.gather(*(bot.adapter.send(Outgoing(to, f"part {n}")) for n in range(4)))
@@ -185,6 +187,7 @@ async def test_instances_sharing_a_token_each_take_their_share_of_30_a_second(
 ) -> None:
     bot = await running(api, db, library, clock, Limits(per_group=None, per_chat=None))
     bot.adapter.set_instances(3)  # three live instances: 10 a second each
+    api.open_private(*range(3000, 3025))
     try:
         chats = [Address("telegram", str(3000 + n)) for n in range(25)]
         results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in chats))
@@ -203,6 +206,7 @@ async def test_a_reply_someone_waits_for_goes_before_queued_scheduled_prompts(
     of waiting behind all of them."""
     limits = Limits(overall=(2, 0.2), per_group=None, per_chat=None)  # 30 a second, sped up
     bot = await running(api, db, library, clock, limits)
+    api.open_private(DM.id, *range(2000, 2012))
     try:
         prompts = [
             asyncio.create_task(

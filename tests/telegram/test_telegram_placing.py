@@ -58,6 +58,9 @@ class Wired:
 @pytest.fixture
 async def wired(api: FakeBotApi, db: Path) -> AsyncIterator[Wired]:
     core = ScriptedCore()
+    # Alice and Bob have pressed Start in their private chats (the core writes to a private chat
+    # only once it is linked), so Telegram lets the bot write there.
+    api.open_private(ALICE, BOB)
     adapter = TelegramAdapter(settings_for(api, db), **FAST)
     await adapter.start(cast(Tandem, core))
     yield Wired(api, core, adapter)
