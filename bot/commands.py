@@ -167,7 +167,11 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     if args.strip().lower() in ("off", "stop", "none", "cancel"):
         existing = schedules.get(kind)
         if existing is None:
-            return [ctx.reply(f"{KIND_NAMES[kind]} is already off.")]
+            return [
+                ctx.reply(
+                    f"{KIND_NAMES[kind]} is already off. Set it any time, e.g. {usage.split(': ')[-1]}"
+                )
+            ]
         await ctx.session.delete(existing)
         return [
             ctx.reply(

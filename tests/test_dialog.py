@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,10 +169,21 @@ async def test_forget_erases_everything_for_real(
     await bot.handle(
         said(BOB, "a very private sentence", reply_to=messenger.message_id_of(checkin))
     )
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+
+    def raw() -> bytes:
+        return b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+
+    # The note is sealed at rest, so its words are never in the file: look for the sealed value
+    # itself, and see it there first (the positive control), then gone after /forget.
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        [(sealed,)] = conn.execute("SELECT note FROM checkinanswer WHERE note IS NOT NULL")
+    assert sealed and sealed.encode() in raw()
     [confirm] = await bot.handle(said(ALICE, "/forget"))
     assert [b.label for b in confirm.buttons] == ["Yes, erase everything", "Cancel"]
     [kept] = await bot.handle(said(ALICE, action=confirm.buttons[1].action))
     assert "Nothing was erased" in kept.text
+    assert sealed.encode() in raw()  # Cancel erased nothing
     [done] = await bot.handle(said(ALICE, action=confirm.buttons[0].action))
     assert "erased" in done.text and not done.private
     from bot.store import CheckinAnswer, Delivery, Member, Schedule, Space
@@ -179,9 +192,8 @@ async def test_forget_erases_everything_for_real(
         for model in (Space, Member, Schedule, Delivery, CheckinAnswer):
             assert (await session.exec(select(model))).all() == [], model
     await bot.store.close()
-    database = Path(sqlite_url.removeprefix("sqlite:///"))
-    raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
-    assert b"a very private sentence" not in raw
+    assert sealed.encode() not in raw()
+    assert b"a very private sentence" not in raw()
 
 
 def test_logging_set_up_by_the_bot_never_shows_sql_parameters_or_urls() -> None:
