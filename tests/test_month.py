@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.content import Library
-from bot.delivery import EVERY_DAY, DispatchReport
+from bot.delivery import DispatchReport
 from bot.messages import Address, Outgoing, SendResult, SendStatus
-from bot.schedule import local_date, next_due
 from bot.service import Tandem
 from bot.store import Delivery, Schedule, Space, Store, make_engine
 from tests.conftest import build
@@ -43,6 +42,18 @@ TIMES = ("00:30", "01:30", "02:30", "07:00", "12:15", "20:00", "23:30")
 START = datetime.fromisoformat("2026-10-01T00:00:00+00:00")
 END = datetime.fromisoformat("2026-11-02T00:00:00+00:00")
 GRACE = timedelta(hours=3)
+# START and END as each zone's wall clock shows them (date, "HH:MM").
+LOCAL_MONTH = {
+    "America/New_York": (date(2026, 9, 30), "20:00", date(2026, 11, 1), "19:00"),
+    "Europe/London": (date(2026, 10, 1), "01:00", date(2026, 11, 2), "00:00"),
+    "Australia/Sydney": (date(2026, 10, 1), "10:00", date(2026, 11, 2), "11:00"),
+    "America/Havana": (date(2026, 9, 30), "20:00", date(2026, 11, 1), "19:00"),
+    "America/Santiago": (date(2026, 9, 30), "21:00", date(2026, 11, 1), "21:00"),
+    "Asia/Beirut": (date(2026, 10, 1), "03:00", date(2026, 11, 2), "02:00"),
+    "Africa/Cairo": (date(2026, 10, 1), "03:00", date(2026, 11, 2), "02:00"),
+    "Asia/Kolkata": (date(2026, 10, 1), "05:30", date(2026, 11, 2), "05:30"),
+    "UTC": (date(2026, 10, 1), "00:00", date(2026, 11, 2), "00:00"),
+}
 
 
 @dataclass
@@ -159,11 +170,12 @@ async def test_a_month_of_restarts_outages_and_failures_delivers_each_day_once_o
         days.setdefault((r.chat_id, r.kind), []).append(r.local_date)
     skipped: set[tuple[str, str, date]] = set()
     for chat_id, zone, at, kind in schedules:
-        first = local_date(next_due(at, EVERY_DAY, zone, START), zone)
-        last = local_date(START, zone)
-        due = START
-        while (due := next_due(at, EVERY_DAY, zone, due)) < END:
-            last = local_date(due, zone)
+        # Written down, not worked out by the code under test: the month's first local day is
+        # the one START falls on if the time comes later that day, else the next; the last is
+        # the day END falls on if the time comes before END, else the day before.
+        start_day, start_time, end_day, end_time = LOCAL_MONTH[zone]
+        first = start_day if at > start_time else start_day + timedelta(days=1)
+        last = end_day if at < end_time else end_day - timedelta(days=1)
         expected = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         got = sorted(days.get((chat_id, kind), []))
         assert len(got) == len(set(got)), (chat_id, kind)  # the key allows no more than one

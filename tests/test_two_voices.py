@@ -7,7 +7,9 @@ Tandem. Everything is asserted from where a person sits: what reaches which chat
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import re
 
 from sqlmodel import select
 
@@ -65,10 +67,14 @@ async def test_pairing_links_each_private_chat_and_checks_the_group(
     await lite.handle(said(ALICE, "/start"))
     [link] = await lite.handle(said(ALICE, "/pair"))
     code = start_code(link)
-    assert len(code) >= 22  # 128+ random bits (24 URL-safe characters)
+    # 144 random bits: 24 characters of URL-safe base64 (6 bits each), nothing else.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", code), code
     async with lite.store.unit() as session:
         stored = (await session.exec(select(PairCode))).all()
-    assert [p.code_hash for p in stored] != [code]  # only a hash is kept, never the code
+    # Only a one-way hash is kept: SHA-256 of the code, never the code or a reversible form.
+    assert [p.code_hash for p in stored] == [hashlib.sha256(code.encode()).hexdigest()]
+    [link2] = await lite.handle(said(ALICE, "/pair"))
+    assert start_code(link2) != code  # each link is new
     messenger.members = {(HOME.chat_id, ALICE[0])}
     [refused] = await lite.handle(privately(CAROL, f"/start {code}"))
     assert "couldn't confirm that you're in the group" in refused.text
