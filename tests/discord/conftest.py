@@ -27,6 +27,8 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     )
     yield server
     await server.close()
+    # Discord would have refused these: a test that means to cause them takes them first.
+    assert server.refused == [], f"the fake Discord refused requests: {server.refused}"
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
-"""A fake Discord on 127.0.0.1: the REST routes the adapter uses, a minimal gateway, and what each person saw."""
+"""A fake Discord on 127.0.0.1: the REST routes the adapter uses, a minimal gateway, what each person
+saw, and the refusals Discord would give: its limits on a message, and its interaction deadlines."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,20 @@ from aiohttp import WSMsgType, web
 APP_ID = 900_000_000_000_000_001  # a bot user's id is its application's id
 GUILD_ID = 800_000_000_000_000_001
 EPHEMERAL = 64
+
+# Discord's limits, as its API enforces them (a message, its components, an interaction's token).
+MAX_CONTENT = 2000  # a message's content
+MAX_CUSTOM_ID = 100  # a component's (or a modal's) custom_id
+MAX_LABEL = 80  # a button's label
+MAX_ROWS = 5  # action rows in one message
+MAX_PER_ROW = 5  # buttons in one action row
+ACK_WINDOW = 3.0  # seconds from dispatch to the interaction's first response (acknowledgement)
+TOKEN_LIFETIME = 15 * 60.0  # seconds an interaction's token takes follow-ups and edits
+INVALID_FORM = 50035  # "Invalid Form Body", with the field and the broken rule under "errors"
+UNKNOWN_INTERACTION = 10062  # acknowledged too late: Discord has dropped the interaction
+ALREADY_ACKNOWLEDGED = 40060  # a second first response to the same interaction
+UNKNOWN_WEBHOOK = 10015  # a follow-up or edit before the interaction was acknowledged
+INVALID_WEBHOOK_TOKEN = 50027  # a follow-up or edit after the token's 15 minutes
 
 VIEW, SEND, MANAGE_CHANNELS, HISTORY, APP_COMMANDS = 1 << 10, 1 << 11, 1 << 4, 1 << 16, 1 << 31
 MEMBER = VIEW | SEND | HISTORY | APP_COMMANDS
@@ -101,6 +117,16 @@ class Reply:
 OK = Reply(normal=True)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A request the fake refused because Discord would: too long, too many, too late."""
+
+    route: str  # message, callback, followup, edit, delete
+    status: int
+    code: int
+    errors: dict[str, Any] = field(default_factory=dict)  # for 50035: which field broke which rule
+
+
 def error(status: int, code: int, message: str = "error") -> Reply:
     return Reply(status, {"code": code, "message": message})
 
@@ -143,6 +169,10 @@ class FakeDiscord:
         self._originals: dict[str, Post] = {}  # interaction token -> its first response
         self._tokens: dict[str, tuple[int, int, int]] = {}  # token -> (interaction, channel, user)
         self._answered: dict[int, asyncio.Event] = {}
+        self._dispatched: dict[int, float] = {}  # interaction -> when Discord sent it (monotonic)
+        self._acknowledged: set[int] = set()
+        self.acknowledged_as: dict[int, str] = {}  # interaction -> its first response's kind
+        self.refused: list[Refusal] = []
         self._runner: web.AppRunner | None = None
         self._people: dict[int, Person] = {}
         self.dms: dict[int, Channel] = {ALICE.id: DM}  # person -> their DM channel with the bot
@@ -238,11 +268,22 @@ class FakeDiscord:
         event = self._answered.setdefault(interaction_id, asyncio.Event())
         await asyncio.wait_for(event.wait(), 5)
 
+    def backdate(self, interaction: dict[str, Any], seconds: float) -> None:
+        """Makes this interaction older: Discord sent it `seconds` before it reached the bot."""
+        self._dispatched[int(interaction["id"])] -= seconds
+
+    def take_refusals(self) -> list[Refusal]:
+        """What the fake refused so far (a test that expects refusals takes them, see conftest)."""
+        refused, self.refused = self.refused, []
+        return refused
+
     # Gateway
 
     async def push(self, event: str, data: dict[str, Any]) -> None:
         await asyncio.wait_for(self._connected.wait(), 5)
         assert self._ws is not None
+        if event == "INTERACTION_CREATE":
+            self._dispatched[int(data["id"])] = time.monotonic()  # Discord's 3 s start now
         await self._dispatch(self._ws, event, data)
 
     async def drop_gateway(self, *, reopen: bool) -> None:
@@ -351,6 +392,15 @@ class FakeDiscord:
                 return web.Response()
             return as_json(reply.body or {}, reply.status, reply.headers)
         payload, files = await self._body(request)
+        errors = form_errors(payload)
+        if int(payload.get("flags") or 0) & EPHEMERAL:
+            # Only an interaction's response or follow-up can be ephemeral. Discord's docs allow
+            # just SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_VOICE_MESSAGE and IS_COMPONENTS_V2
+            # on a channel post; it never makes one private (the flag is ignored or refused). The
+            # fake refuses it with 400 50035, so a private answer can never pass for a channel post.
+            errors["flags"] = rule("MESSAGE_FLAGS_INVALID", "Ephemeral only in an interaction.")
+        if errors:
+            return self._refuse("message", 400, INVALID_FORM, "Invalid Form Body", errors)
         post = self._record("message", channel_id, payload, files)
         return as_json(self.messages[post.message_id or 0])
 
@@ -362,11 +412,25 @@ class FakeDiscord:
         return as_json({"id": str(channel.id), "type": 1, "recipients": [person.user()]})
 
     async def _callback(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         interaction_id, token = int(request.match_info["id"]), request.match_info["token"]
         self.requests.append((request.method, request.path))
         payload, files = await self._body(request)
         kind = {4: "reply", 5: "thinking", 8: "choices", 9: "modal"}[payload["type"]]
         data = payload.get("data") or {}
+        if interaction_id in self._acknowledged:
+            return self._refuse(
+                "callback",
+                400,
+                ALREADY_ACKNOWLEDGED,
+                "Interaction has already been acknowledged.",
+            )
+        if arrived - self._dispatched[interaction_id] > ACK_WINDOW:
+            return self._refuse("callback", 404, UNKNOWN_INTERACTION, "Unknown interaction")
+        if errors := form_errors(data):
+            return self._refuse("callback", 400, INVALID_FORM, "Invalid Form Body", errors)
+        self._acknowledged.add(interaction_id)
+        self.acknowledged_as[interaction_id] = kind
         _, channel_id, user_id = self._tokens[token]
         post = self._record(kind, channel_id, data, files, user_id, interaction_id)
         self._originals[token] = post
@@ -389,15 +453,21 @@ class FakeDiscord:
 
     async def _followup(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path))
-        _, channel_id, user_id = self._tokens[request.match_info["token"]]
+        token = request.match_info["token"]
+        _, channel_id, user_id = self._tokens[token]
         payload, files = await self._body(request)
+        if (refused := self._webhook_refusal("followup", token, payload)) is not None:
+            return refused
         post = self._record("followup", channel_id, payload, files, user_id)
         return as_json(self.messages[post.message_id or 0])
 
     async def _edit(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path))
-        post = self._originals[request.match_info["token"]]
+        token = request.match_info["token"]
         payload, files = await self._body(request)
+        if (refused := self._webhook_refusal("edit", token, payload)) is not None:
+            return refused
+        post = self._originals[token]
         post.kind = "reply"
         post.content = payload.get("content") or ""
         post.buttons = buttons_of(payload.get("components") or [])
@@ -410,8 +480,34 @@ class FakeDiscord:
 
     async def _delete(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path))
-        self._originals[request.match_info["token"]].deleted = True
+        token = request.match_info["token"]
+        if (refused := self._webhook_refusal("delete", token, {})) is not None:
+            return refused
+        self._originals[token].deleted = True
         return web.Response(status=204)
+
+    def _webhook_refusal(
+        self, route: str, token: str, payload: dict[str, Any]
+    ) -> web.Response | None:
+        """Follow-ups and edits go through the interaction's token: only once the interaction was
+        acknowledged, for 15 minutes from its dispatch, and within a message's limits."""
+        interaction_id = self._tokens[token][0]
+        if time.monotonic() - self._dispatched[interaction_id] > TOKEN_LIFETIME:
+            return self._refuse(route, 401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+        if interaction_id not in self._acknowledged:
+            return self._refuse(route, 404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        if errors := form_errors(payload):
+            return self._refuse(route, 400, INVALID_FORM, "Invalid Form Body", errors)
+        return None
+
+    def _refuse(
+        self, route: str, status: int, code: int, message: str, errors: dict[str, Any] | None = None
+    ) -> web.Response:
+        self.refused.append(Refusal(route, status, code, errors or {}))
+        body: dict[str, Any] = {"code": code, "message": message}
+        if errors:
+            body["errors"] = errors
+        return as_json(body, status)
 
     @staticmethod
     async def _body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
@@ -495,6 +591,7 @@ class FakeDiscord:
         interaction_id = next(self._ids)
         token = f"interaction-token-{interaction_id}"
         self._tokens[token] = (interaction_id, channel.id, person.id)
+        self._dispatched[interaction_id] = time.monotonic()  # pushing it again restarts the clock
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(APP_ID),
@@ -572,6 +669,52 @@ def command_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
             if value is not None
         ],
     }
+
+
+def rule(code: str, message: str) -> dict[str, Any]:
+    """One broken rule, as Discord lists it under a field in a 50035's "errors"."""
+    return {"_errors": [{"code": code, "message": message}]}
+
+
+def too_long(limit: int) -> dict[str, Any]:
+    return rule("BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
+
+
+def form_errors(payload: dict[str, Any]) -> dict[str, Any]:
+    """What Discord would find wrong with a message's (or a modal's) body, keyed as it keys them:
+    {"components": {"0": {"components": {"1": {"label": {"_errors": [...]}}}}}}."""
+    errors: dict[str, Any] = {}
+    content = payload.get("content")
+    if isinstance(content, str) and len(content) > MAX_CONTENT:
+        errors["content"] = too_long(MAX_CONTENT)
+    if len(str(payload.get("custom_id") or "")) > MAX_CUSTOM_ID:
+        errors["custom_id"] = too_long(MAX_CUSTOM_ID)
+    components = payload.get("components") or []
+    if len(components) > MAX_ROWS:
+        errors["components"] = too_long(MAX_ROWS)
+    elif found := component_errors(components):
+        errors["components"] = found
+    return errors
+
+
+def component_errors(components: list[dict[str, Any]]) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
+    for index, item in enumerate(components):
+        found: dict[str, Any] = {}
+        if len(str(item.get("custom_id") or "")) > MAX_CUSTOM_ID:
+            found["custom_id"] = too_long(MAX_CUSTOM_ID)
+        if item.get("type") == 2 and len(item.get("label") or "") > MAX_LABEL:
+            found["label"] = too_long(MAX_LABEL)
+        children = item.get("components") or []
+        if item.get("type") == 1 and len(children) > MAX_PER_ROW:
+            found["components"] = too_long(MAX_PER_ROW)
+        elif inner := component_errors(children):
+            found["components"] = inner
+        if "component" in item and (inner := component_errors([item["component"]])):
+            found["component"] = inner["0"]  # a modal's label holds one component
+        if found:
+            errors[str(index)] = found
+    return errors
 
 
 def rows_of(post: Post) -> list[list[str]]:
