@@ -40,6 +40,8 @@ MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of hold
 NOTE_TIMEOUT = 15 * 60.0  # an interaction token lives 15 minutes; the modal cannot outlive it
 NOTE_LABEL = "Add a note"
 PER_ROW = 5  # Discord's most buttons in one action row
+PER_MESSAGE = 25  # Discord's most buttons in one message: five action rows of five
+MAX_LABEL = 80  # Discord's longest button label
 DMS_CLOSED = 50007  # "Cannot send messages to this user": their DMs are closed, for now
 PAIR_COMMAND = "pair"  # in a server channel, Tandem opens the person's DM before the core links it
 
@@ -111,9 +113,12 @@ class Piece:
 
 def render(msg: Outgoing) -> list[Piece]:
     """An Outgoing as Discord messages: split to 2,000 characters, buttons and file on the last.
-    A picture is shown in an embed, its one-line summary as the file's alt text."""
+    A picture is shown in an embed, its one-line summary as the file's alt text. Buttons beyond
+    a message's 25 (five rows of five) follow on further messages of their own."""
     pieces = [Piece(chunk, msg.private) for chunk in split_text(msg.text)]
-    pieces[-1].view = button_view(msg.buttons)
+    views = button_views(msg.buttons)
+    if views:
+        pieces[-1].view = views[0]
     attachment = msg.attachment
     if attachment is not None:
         data = io.BytesIO(attachment.data)
@@ -123,16 +128,23 @@ def render(msg: Outgoing) -> list[Piece]:
             embed = discord.Embed()
             embed.set_image(url=f"attachment://{attachment.filename}")
             pieces[-1].embed = embed
-    return pieces
+    return pieces + [Piece("", msg.private, view) for view in views[1:]]
 
 
-def button_view(buttons: Sequence[Button]) -> discord.ui.View | None:
-    """Tandem's buttons, five to a row; a check-in gets "Add a note" right after its answers."""
+def fit_label(text: str) -> str:
+    """A button's label as Discord takes it: at most 80 characters (a longer one fails the
+    whole message with 400 Invalid Form Body), shortened with "…"."""
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def button_views(buttons: Sequence[Button]) -> list[discord.ui.View]:
+    """Tandem's buttons, five to a row and 25 to a message (Discord's most: five rows of five);
+    a check-in gets "Add a note" right after its answers."""
     # A button that opens a private chat by deep link (`start`) has no Discord form: Tandem
     # opens DMs itself on /pair, so the core never sends one here.
-    # Discord's buttons have room for a score's label: "1 · not at all" (at most 80 characters).
+    # Discord's buttons have room for a score's label: "1 · not at all".
     items: list[tuple[str, str, str | None]] = [
-        (f"{b.label} · {b.detail}"[:80] if b.detail else b.label, b.action, None)
+        (fit_label(f"{b.label} · {b.detail}" if b.detail else b.label), b.action, None)
         for b in buttons
         if b.action
     ]
@@ -141,13 +153,14 @@ def button_view(buttons: Sequence[Button]) -> discord.ui.View | None:
             i for i, (_, a, _) in enumerate(items) if isinstance(actions.parse(a), actions.Answer)
         ]
         items.insert(answers[-1] + 1, (NOTE_LABEL, note, "📝"))
-    if not items:
-        return None
-    # timeout=None and fixed custom_ids: taps keep working after a restart (see ActionButton).
-    view = discord.ui.View(timeout=None)
-    for index, (label, action, emoji) in enumerate(items):
-        view.add_item(ActionButton(label, action, row=index // PER_ROW, emoji=emoji))
-    return view
+    views: list[discord.ui.View] = []
+    for start in range(0, len(items), PER_MESSAGE):
+        # timeout=None and fixed custom_ids: taps keep working after a restart (see ActionButton).
+        view = discord.ui.View(timeout=None)
+        for index, (label, action, emoji) in enumerate(items[start : start + PER_MESSAGE]):
+            view.add_item(ActionButton(label, action, row=index // PER_ROW, emoji=emoji))
+        views.append(view)
+    return views
 
 
 class ActionButton(
