@@ -120,9 +120,17 @@ async def test_joining_a_server_posts_a_short_welcome_where_it_may_write(
     assert "not therapy" in welcome and "/start" in welcome and len(welcome) < 600
 
 
-async def test_removed_from_a_server_its_spaces_go_quiet(live: Couple, fake: FakeDiscord) -> None:
+async def a_prompt_at_20_30(live: Couple) -> None:
+    """Alice starts a space with a daily prompt at 20:30, and checks that it is set."""
     await live.slash(ALICE, "start")
-    await live.slash(ALICE, "remind", time="20:30")
+    confirmed = await live.slash(ALICE, "remind", time="20:30")
+    assert confirmed.public[0].startswith("✅ Daily prompt set for 20:30"), confirmed.public
+    schedule = (await live.slash(ALICE, "schedule")).public[0]
+    assert "Daily prompt: 20:30 every day" in schedule
+
+
+async def test_removed_from_a_server_its_spaces_go_quiet(live: Couple, fake: FakeDiscord) -> None:
+    await a_prompt_at_20_30(live)
     await fake.push("GUILD_DELETE", {"id": str(GUILD_ID)})
     await live.settle()
     live.clock.set("2026-11-21T20:30:00+00:00")
@@ -132,8 +140,7 @@ async def test_removed_from_a_server_its_spaces_go_quiet(live: Couple, fake: Fak
 async def test_a_deleted_channel_goes_quiet_without_a_failed_send(
     live: Couple, fake: FakeDiscord
 ) -> None:
-    await live.slash(ALICE, "start")
-    await live.slash(ALICE, "remind", time="20:30")
+    await a_prompt_at_20_30(live)
     await fake.push("CHANNEL_DELETE", HOME.payload())
     await live.settle()
     live.clock.set("2026-11-21T20:30:00+00:00")
