@@ -139,7 +139,9 @@ async def test_many_buttons_on_an_answer_stay_within_the_limits(
         within_limits(post)
 
 
-@pytest.mark.parametrize(("length", "shown"), [(MAX_LABEL, "w" * MAX_LABEL), (MAX_LABEL + 1, None)])
+@pytest.mark.parametrize(
+    ("length", "shown"), [(MAX_LABEL, "w" * MAX_LABEL), (MAX_LABEL + 1, None)], ids=["80", "81"]
+)
 async def test_a_label_of_80_characters_is_kept_and_a_longer_one_is_shortened(
     couple: Couple, length: int, shown: str | None
 ) -> None:
@@ -185,6 +187,7 @@ async def test_the_longest_actions_tandem_makes_fit_a_custom_id(couple: Couple) 
         (ACK_AFTER + 0.3, "remind", {"time": "20:30"}, "public"),
         (ACK_WINDOW + 0.5, "remind", {"time": "25:00"}, "private"),
     ],
+    ids=["1.0s-answered", "2.3s-deferred-public", "3.5s-deferred-private"],
 )
 async def test_a_slow_answer_is_acknowledged_within_discords_3_seconds_and_still_arrives(
     scripted: tuple[Couple, Scripted],
