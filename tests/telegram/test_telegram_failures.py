@@ -12,7 +12,17 @@ from telegram.error import InvalidToken
 from bot.content import Library
 from bot.messages import Address, Attachment, Outgoing, SendStatus
 from tests.fakes import FixedClock
-from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, SECRET_PART, TOKEN, Chat, FakeBotApi
+from tests.telegram.fake_api import (
+    ALICE,
+    BOB,
+    DM,
+    GROUP,
+    SECRET_PART,
+    TOKEN,
+    Call,
+    Chat,
+    FakeBotApi,
+)
 from tests.telegram.harness import Running, settings_for, start_app, until
 
 # PTB's own RetryAfter() warns that retry_after will become a timedelta; nothing to act on here.
@@ -235,15 +245,24 @@ async def test_malformed_updates_never_stop_the_bot(
     assert "my secret note" not in caplog.text
 
 
-async def test_stopping_right_after_starting_is_prompt(
+async def test_stopping_does_not_wait_for_the_long_poll_and_confirms_what_was_fetched(
     api: FakeBotApi, db: Path, library: Library, clock: FixedClock
 ) -> None:
-    bot = await start_app(api, db, library, clock, request_timeout=3.0)
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    await bot.stop()
+    api.hold = 3600.0  # Telegram holds a long poll until something comes (here: an hour)
+    bot = await start_app(api, db, library, clock, request_timeout=3.0, poll_timeout=3600.0)
 
-    assert loop.time() - began < 1.0
+    def held() -> list[Call]:
+        return [c for c in api.of("getUpdates") if float(c.params.get("timeout", 0)) == 3600]
+
+    [poll] = await api.wait_for(held)
+    # Not a bound on speed: a stop that waited for the long poll would take an hour.
+    async with asyncio.timeout(30):
+        await bot.stop()
+
+    assert poll.result is None and poll.error is None  # stop did not wait for its answer
+    last = api.calls[-1]  # PTB's last getUpdates confirms the updates it fetched
+    assert last.method == "getUpdates" and last.error is None
+    assert float(last.params["timeout"]) == 0 and last.result == []
 
 
 @pytest.mark.logs_errors("a refused token stops the start: that is worth an error, with a hint")

@@ -13,7 +13,7 @@ from bot.content import Library
 from bot.messages import Address, Outgoing, SendStatus
 from tests.fakes import FixedClock
 from tests.telegram.fake_api import ALICE, DM, GROUP, Call, FakeBotApi, FloodRules
-from tests.telegram.harness import Running, start_app
+from tests.telegram.harness import Running, start_app, until
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -74,7 +74,7 @@ async def test_a_group_gets_at_most_its_share_per_window(
         await bot.stop()
 
     assert len(api.sent(GROUP.id)) == 5
-    assert most_in_any_window(api.sent(GROUP.id), 0.39) == 3
+    assert most_in_any_window(api.sent(GROUP.id), 0.39) <= 3
 
 
 async def test_a_group_at_its_limit_does_not_hold_up_another_couples_reply(
@@ -96,20 +96,29 @@ async def test_a_group_at_its_limit_does_not_hold_up_another_couples_reply(
 async def test_checking_a_member_does_not_wait_for_a_busy_groups_turn(
     api: FakeBotApi, db: Path, library: Library, clock: FixedClock
 ) -> None:
-    limits = Limits(overall=None, per_group=(1, 5.0), per_chat=None)
+    limits = Limits(overall=None, per_group=(1, 60.0), per_chat=None)
     bot = await running(api, db, library, clock, limits)
     api.members.add((GROUP.id, ALICE.id))
     group = Address("telegram", str(GROUP.id))
-    loop = asyncio.get_running_loop()
     try:
-        await bot.adapter.send(Outgoing(group, "hi"))  # the group's one message for 5 s
-        began = loop.time()
+        await bot.adapter.send(Outgoing(group, "hi"))  # the group's one message this minute
+        waiting = asyncio.create_task(bot.adapter.send(Outgoing(group, "again")))
+        window = bot.adapter.flood._groups[str(GROUP.id)]
+
+        async def queued() -> bool:  # first in line for the group's next turn, a minute away
+            return window._urgent.locked()
+
+        await until(queued)
         member = await bot.adapter.is_member(group, str(ALICE.id))
-        took = loop.time() - began
+        # Order, not time: the lookup was answered while the message queued before it waits.
+        still_waiting = not waiting.done()
+        waiting.cancel()
     finally:
         await bot.stop()
 
-    assert member and took < 1.0  # a lookup posts nothing: it is not a message to pace
+    assert member  # a lookup posts nothing: it is not a message to pace
+    assert still_waiting
+    assert [c.text for c in api.sent(GROUP.id)] == ["hi"]
 
 
 async def test_a_tap_is_answered_even_while_sends_wait_out_a_flood(bot: Running) -> None:
@@ -168,16 +177,15 @@ async def test_one_busy_groups_flood_wait_holds_up_only_that_group(
     others = [Address("telegram", str(-2000 - n)) for n in range(40)]
     try:
         busy = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
-        began = loop.time()
         results = await asyncio.gather(*(bot.adapter.send(Outgoing(c, "hi")) for c in others))
-        took = loop.time() - began
         again = await bot.adapter.send(Outgoing(Address("telegram", str(GROUP.id)), "hi"))
     finally:
         await bot.stop()
 
     assert busy.status is SendStatus.RETRY and (busy.retry_after or 0) > 30
+    # Delivered, not sent back to wait out the busy group's minute (the 429 would have made
+    # them RETRY past max_wait). How soon (about 1.1 s: 40 at 30 a second) is for make bench.
     assert [r.status for r in results] == [SendStatus.DELIVERED] * 40
-    assert took < 5.0  # 40 at 30 a second, not after the busy group's minute
     assert again.status is SendStatus.RETRY  # the busy group itself is not asked again...
     assert len(api.of("sendMessage", chat_id=GROUP.id, ok=False)) == 1  # ...Telegram is spared
 
