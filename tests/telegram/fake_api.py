@@ -94,6 +94,7 @@ class Call:
     at: float
     error: int | None = None
     result: Any = None
+    refusal: str | None = None  # Telegram's own words, when the fake refused it by its rules
 
     @property
     def chat_id(self) -> Any:
@@ -363,6 +364,10 @@ class FakeBotApi:
             and (c.error is None) == ok
         ]
 
+    def over_limits(self) -> list[Call]:
+        """Calls refused for breaking one of Telegram's limits (a 400, not a chat's 403)."""
+        return [c for c in self.calls if c.refusal is not None and c.error == 400]
+
     def dropped(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.error == DROPPED]
 
@@ -430,9 +435,9 @@ class FakeBotApi:
             return _error(failure.code, failure.description, failure.parameters)
         refusal = self._refusal(method, params)
         if refusal is not None:
-            call.error, description = refusal
+            call.error, call.refusal = refusal
             self._notify()
-            return _error(call.error, description)
+            return _error(call.error, call.refusal)
         if self.flood is not None and method in SENDS:
             wait = self.flood.admit(params.get("chat_id"), asyncio.get_running_loop().time())
             if wait is not None:
