@@ -192,6 +192,19 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` in at most `limit` UTF-16 units (as Telegram counts), ending in "…" when cut."""
+    if utf16_len(text) <= limit:
+        return text
+    kept, units = 0, 1  # the "…"
+    for char in text:
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            break
+        kept += 1
+    return text[:kept] + "…"
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Parts of at most `limit` UTF-16 units, cut at a line break (else a space) where possible."""
     parts: list[str] = []
@@ -205,7 +218,15 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
             fit += 1
         window = rest[:fit]
         # A break early in the window would leave a stub of a message; then a hard cut is kinder.
-        cut = next((at for sep in ("\n", " ") if (at := window.rfind(sep)) >= limit // 2), -1)
+        # (Early in UTF-16 units, as the limit is: in emoji, half the characters are all of it.)
+        cut = next(
+            (
+                at
+                for sep in ("\n", " ")
+                if (at := window.rfind(sep)) >= 0 and utf16_len(window[:at]) >= limit // 2
+            ),
+            -1,
+        )
         if cut < 0:
             head, rest = window, rest[fit:]
         else:
@@ -243,11 +264,11 @@ def keyboard(buttons: Sequence[Button], bot_username: str = "") -> InlineKeyboar
 
 
 def sendable(button: Button) -> bool:
-    """Whether Telegram takes this button: callback_data up to 64 bytes, a start payload of
+    """Whether Telegram takes this button: callback_data of 1 to 64 bytes, a start payload of
     up to 64 letters, digits, _ and -."""
     if button.start is not None:
         return START_PAYLOAD.fullmatch(button.start) is not None
-    return len(button.action.encode()) <= MAX_ACTION_BYTES
+    return 1 <= len(button.action.encode()) <= MAX_ACTION_BYTES
 
 
 def outcome(err: TelegramError) -> SendResult:
@@ -487,9 +508,17 @@ class TelegramAdapter:
             runner, self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
         )
         await site.start()
-        await app.bot.set_webhook(
-            url, secret_token=self._webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
-        )
+        try:
+            await app.bot.set_webhook(
+                url, secret_token=self._webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        except BadRequest as err:
+            if "secret token" in err.message.lower():
+                log.error(
+                    "telegram: the webhook secret was refused; TELEGRAM_WEBHOOK_SECRET takes "
+                    "1-256 characters: A-Z a-z 0-9 _ -"
+                )
+            raise
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         from aiohttp import web
@@ -698,9 +727,7 @@ class TelegramAdapter:
             for r in replies
             if r.private and r.to == incoming.to and toastable(r, incoming.direct)
         ]
-        text = " ".join(r.text for r in toasts)
-        if len(text) > MAX_ANSWER:
-            text = text[: MAX_ANSWER - 1] + "…"
+        text = clip(" ".join(r.text for r in toasts), MAX_ANSWER)
         # A private "open my private chat" button: Telegram opens t.me/<bot>?start= links itself.
         start = next((b.start for r in toasts for b in r.buttons if b.start is not None), None)
         url = deep_link(self.username, start) if start is not None else None

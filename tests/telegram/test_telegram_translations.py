@@ -23,6 +23,7 @@ from telegram.error import (
 
 from adapters.telegram_adapter import (
     RedactSecrets,
+    clip,
     command_line,
     file_url,
     is_present,
@@ -79,6 +80,32 @@ def test_emoji_count_double_as_telegram_counts_them() -> None:
 
     assert [utf16_len(p) for p in parts] == [4096, 1904]
     assert "".join(parts) == text
+
+
+def test_lines_of_emoji_are_cut_at_line_breaks_too() -> None:
+    # Each line is 99 emoji (198 units): the last break that fits is past half of the 4,096
+    # units, though not past half of the characters (it was cut hard, mid-line).
+    text = "\n".join(["💛" * 99] * 60)
+
+    parts = split_text(text)
+
+    assert [p.count("\n") for p in parts] == [19, 19, 19]  # 20 whole lines each
+    assert "\n".join(parts) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "clipped"),
+    [
+        ("x" * 200, "x" * 200),
+        ("x" * 201, "x" * 199 + "…"),
+        ("💛" * 100, "💛" * 100),  # 200 units
+        ("💛" * 100 + "x", "💛" * 99 + "…"),  # 201 units: 199 and the "…"
+        ("x" + "💛" * 100, "x" + "💛" * 99 + "…"),  # a pair is never split
+    ],
+)
+def test_a_notice_is_clipped_to_200_utf16_units_with_an_ellipsis(text: str, clipped: str) -> None:
+    assert clip(text, 200) == clipped
+    assert utf16_len(clip(text, 200)) <= 200
 
 
 def test_a_text_without_breaks_is_cut_hard_rather_than_rejected() -> None:
@@ -138,6 +165,7 @@ def test_a_start_button_is_a_deep_link_into_the_bots_private_chat() -> None:
         (Button("Open", start="x" * 65), False),  # a start payload holds 64 characters
         (Button("Open", start="no spaces"), False),  # and only A-Z a-z 0-9 _ -
         (Button("Open", start=""), False),
+        (Button("4", ""), False),  # callback_data holds at least 1 byte
     ],
 )
 def test_only_buttons_telegram_takes_are_sent(button: Button, ok: bool) -> None:
