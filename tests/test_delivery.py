@@ -314,7 +314,9 @@ async def test_moved_chat_keeps_its_schedule_and_gets_the_message_once(
     assert "14:00" in replies[0].text and "Europe/Berlin" in replies[0].text
 
 
-@pytest.mark.logs_errors("a send that raises is logged and retried: that error is the behaviour under test")
+@pytest.mark.logs_errors(
+    "a send that raises is logged and retried: that error is the behaviour under test"
+)
 async def test_one_chats_failure_never_holds_up_the_others(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:

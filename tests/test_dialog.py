@@ -113,7 +113,9 @@ async def test_pause_and_resume_with_nothing_scheduled(lite: Tandem) -> None:
     )
 
 
-@pytest.mark.logs_errors("the handler is made to raise: the apology and the log line are the behaviour")
+@pytest.mark.logs_errors(
+    "the handler is made to raise: the apology and the log line are the behaviour"
+)
 async def test_unexpected_failure_gets_an_apology_and_logs_no_content(
     lite: Tandem, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
