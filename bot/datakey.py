@@ -153,8 +153,10 @@ async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
     With no key configured: a database that never had one gets a new key file; one that did
     (its proof row, or any sealed value, is there) stops, since a new key could not read it.
     """
-    source = find_keys(settings)
+    # The database first, the file second: another instance starting beside this one writes its
+    # new key file before the proof, so a proof seen here means its file is there to be read.
     evidence = await _evidence(engine)
+    source = find_keys(settings)
     if source.keyring is None:
         if evidence is not None:
             raise DataKeyError(

@@ -17,13 +17,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from bot import datakey
 from bot.content import Library
 from bot.crypto import DataKeyError, Keyring, new_key
 from bot.datakey import open_store, rotate
 from bot.service import Tandem
 from bot.settings import Settings
 from bot.store import make_engine
-from tests.conftest import _postgres_database, database_at, one
+from tests.conftest import _postgres_database, database_at, one, pg_required
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 from tests.test_checkins import ask, tap
 
@@ -134,7 +135,10 @@ async def test_the_sqlite_file_and_its_log_never_hold_a_note_or_a_promise(
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     if shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump is not installed: the PostgreSQL dump cannot be checked")
+        missing = "pg_dump is not installed: the PostgreSQL dump cannot be checked"
+        if pg_required():
+            pytest.fail(f"{missing} (apt install postgresql-client)", pytrace=False)
+        pytest.skip(missing)
     yield from _postgres_database()
 
 
@@ -170,6 +174,32 @@ def test_the_first_start_makes_a_key_file_only_its_owner_can_read(tmp_path: Path
     before = key_file.read_text()
     assert run_tandem(["console"], tmp_path).returncode == 0
     assert key_file.read_text() == before  # made once, never replaced
+
+
+async def test_two_instances_starting_together_share_the_first_ones_new_key(
+    tmp_path: Path, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several instances on one database with one key file, started at once (CI's fleet): the
+    other one finishes its whole first start while this one is looking at the database."""
+    config = settings(sqlite(tmp_path))
+    reads = datakey._evidence
+    other: list[Tandem] = []
+    began = False
+
+    async def the_other_starts_meanwhile(engine: object, **kw: bool) -> object:
+        nonlocal began
+        if not began:
+            began = True
+            tandem, _ = await start(config, library)  # writes the key file, then the proof
+            other.append(tandem)
+        return await reads(engine, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(datakey, "_evidence", the_other_starts_meanwhile)
+    mine, _ = await start(config, library)  # must not stop with "there is no data key"
+    monkeypatch.setattr(datakey, "_evidence", reads)
+    assert mine.store.keyring.opens(*(await datakey._evidence(mine.store.engine)))  # type: ignore[misc]
+    await mine.store.close()
+    await other[0].store.close()
 
 
 async def test_a_wrong_or_missing_key_stops_the_bot_and_changes_nothing(
