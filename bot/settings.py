@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,8 @@ from bot.content import default_content_dir
 from bot.errors import UserError
 from bot.store import async_url
 from bot.timeparse import parse_zone
+
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(Exception):
@@ -62,6 +65,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{err}; e.g. sqlite:///data/tandem.db or postgresql://user@host/db"
             ) from None
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram takes 1-256 of A-Z a-z 0-9 _ -; anything else fails setWebhook at the start.
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "should be 1 to 256 letters, digits, _ or - (Telegram refuses others); "
+                "e.g. TELEGRAM_WEBHOOK_SECRET=k3J9_xq-2Lw, or leave it empty for a random one"
+            )
         return value
 
     @field_validator("discord_shard_ids")

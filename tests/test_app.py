@@ -73,6 +73,25 @@ def test_invalid_setting_raises_settings_error(monkeypatch: pytest.MonkeyPatch) 
         load_settings(None)
 
 
+@pytest.mark.parametrize("secret", ["has space", "é-accent", "x" * 257, "semi;colon"])
+def test_a_webhook_secret_telegram_would_refuse_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+    with pytest.raises(SettingsError, match=r"TELEGRAM_WEBHOOK_SECRET.*e\.g\.") as err:
+        load_settings(None)
+    assert secret not in str(err.value)  # a secret is never echoed
+
+
+@pytest.mark.parametrize("secret", ["k3J9_xq-2Lw", "a", "x" * 256])
+def test_a_webhook_secret_telegram_takes_is_kept(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+    configured = load_settings(None).telegram_webhook_secret
+    assert configured is not None and configured.get_secret_value() == secret
+
+
 def test_content_check_prints_counts(tmp_path: Path) -> None:
     result = run_tandem(["content", "check"], tmp_path)
     assert result.returncode == 0
