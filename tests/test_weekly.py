@@ -289,19 +289,17 @@ async def test_the_chart_shows_exactly_what_was_revealed(
     )
 
 
-def test_a_chart_draws_quickly_with_gaps_and_weekends() -> None:
-    import time
-
+def test_a_chart_draws_with_gaps_and_weekends() -> None:
+    # How fast charts draw is measured by `make bench` (10,000 look backs, each with its chart),
+    # as a ratio against drawing on the event loop: never as a time limit in a unit test.
     start = date(2026, 9, 28)
     days = tuple(start + timedelta(days=i) for i in range(DAYS))
     scores = tuple(None if i % 5 == 0 else 1 + i % 5 for i in range(DAYS))
     data = ChartData(days, (Series("Alice", scores), Series("Bob", scores[::-1])))
-    draw(data)  # the first builds the figure
-    began = time.perf_counter()
-    for _ in range(5):
-        png = draw(data)
-    assert png.startswith(PNG)
-    assert (time.perf_counter() - began) / 5 < 0.25  # ~45 ms here; generous for a busy CI
+    first = draw(data)  # the first builds the figure; later ones reuse it
+    again = draw(data)
+    assert first.startswith(PNG) and again.startswith(PNG)
+    assert again == first  # a reused figure draws the same picture, no leftovers from before
 
 
 async def test_the_console_saves_a_picture_and_prints_its_path(tmp_path: Path) -> None:
