@@ -1,47 +1,35 @@
-"""The Discord adapter: slash commands, taps and notes -> Incoming; Outgoing -> messages; errors -> SendResult."""
+"""The Discord adapter: slash commands, taps and notes -> Incoming; Outgoing -> messages; errors -> SendResult; and the sender."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import io
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Self
+from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import discord
 from aiolimiter import AsyncLimiter
-from discord import app_commands
 
+from adapters.discord_client import make_client
+from adapters.discord_commands import build_tree, posts_unasked
+from adapters.discord_views import ActionButton, NoteModal, Piece, render
 from bot import actions
-from bot.checkins import MAX_NOTE
-from bot.commands import REGISTRY, Command, Kind, Option
-from bot.content import TOPICS
-from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
+from bot.commands import Command
+from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import SORRY, Tandem
 from bot.settings import Settings
-from bot.timeparse import zone_suggestions
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-MAX_LENGTH = 2000  # Discord rejects longer message content
-MAX_ALT = 1024  # an attachment's description (alt text)
 ACK_AFTER = 2.0  # Discord drops an interaction not acknowledged within 3 s; leave room for the trip
 SEND_TIMEOUT = 45.0  # below the core's own send timeout, so a stuck send is a RETRY we chose
 READY_TIMEOUT = 30.0
 IDLE_ON_STOP = 3.0  # within the app's 5 s for a whole adapter stop
 GLOBAL_RATE = 50  # Discord's requests a second per bot, across all its processes
-MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of holding a delivery slot
-NOTE_TIMEOUT = 15 * 60.0  # an interaction token lives 15 minutes; the modal cannot outlive it
-NOTE_LABEL = "Add a note"
-PER_ROW = 5  # Discord's most buttons in one action row
-PER_MESSAGE = 25  # Discord's most buttons in one message: five action rows of five
-MAX_LABEL = 80  # Discord's longest button label
 DMS_CLOSED = 50007  # "Cannot send messages to this user": their DMs are closed, for now
 PAIR_COMMAND = "pair"  # in a server channel, Tandem opens the person's DM before the core links it
 
@@ -58,7 +46,6 @@ CANNOT_POST = (
     "can't arrive here. Someone who manages the server can give Tandem the View Channel and "
     "Send Messages permissions in this channel."
 )
-DAY_SUGGESTIONS = ("daily", "weekdays", "weekends", "mon-fri", "mon,wed,fri", "tue,thu", "sat,sun")
 # What talking to Discord can raise, short of a bug.
 DISCORD_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError)
 
@@ -74,201 +61,12 @@ def answers_checkin(action: str) -> bool:
     return isinstance(actions.parse(action), actions.Answer | actions.Note)
 
 
-def split_text(text: str, limit: int = MAX_LENGTH) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, else a line, else a word break."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        # A break in the first half would leave a stub of a message; cut hard instead.
-        cut = next(
-            (i for sep in ("\n\n", "\n", " ") if (i := window.rfind(sep)) > limit // 2), limit
-        )
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    pieces.append(rest)
-    return [p for p in pieces if p] or [""]
+def here(interaction: discord.Interaction[discord.Client]) -> Address:
+    """The chat an interaction happened in."""
+    return Address(PLATFORM, str(interaction.channel_id))
 
 
-@dataclass
-class Piece:
-    """One Discord message of an Outgoing: the text, and (on the last piece) its buttons and file."""
-
-    content: str
-    ephemeral: bool
-    view: discord.ui.View | None = None
-    file: discord.File | None = None
-    embed: discord.Embed | None = None
-
-    def kwargs(self) -> dict[str, Any]:
-        args: dict[str, Any] = {"content": self.content}
-        if self.view is not None:
-            args["view"] = self.view
-        if self.file is not None:
-            args["file"] = self.file
-        if self.embed is not None:
-            args["embed"] = self.embed
-        return args
-
-
-def render(msg: Outgoing) -> list[Piece]:
-    """An Outgoing as Discord messages: split to 2,000 characters, buttons and file on the last.
-    A picture is shown in an embed, its one-line summary as the file's alt text. Buttons beyond
-    a message's 25 (five rows of five) follow on further messages of their own."""
-    pieces = [Piece(chunk, msg.private) for chunk in split_text(msg.text)]
-    views = button_views(msg.buttons)
-    if views:
-        pieces[-1].view = views[0]
-    attachment = msg.attachment
-    if attachment is not None:
-        data = io.BytesIO(attachment.data)
-        alt = attachment.alt[:MAX_ALT] or None
-        pieces[-1].file = discord.File(data, filename=attachment.filename, description=alt)
-        if attachment.image:
-            embed = discord.Embed()
-            embed.set_image(url=f"attachment://{attachment.filename}")
-            pieces[-1].embed = embed
-    return pieces + [Piece("", msg.private, view) for view in views[1:]]
-
-
-def fit_label(text: str) -> str:
-    """A button's label as Discord takes it: at most 80 characters (a longer one fails the
-    whole message with 400 Invalid Form Body), shortened with "…"."""
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
-
-
-def button_views(buttons: Sequence[Button]) -> list[discord.ui.View]:
-    """Tandem's buttons, five to a row and 25 to a message (Discord's most: five rows of five);
-    a check-in gets "Add a note" right after its answers."""
-    # A button that opens a private chat by deep link (`start`) has no Discord form: Tandem
-    # opens DMs itself on /pair, so the core never sends one here.
-    # Discord's buttons have room for a score's label: "1 · not at all".
-    items: list[tuple[str, str, str | None]] = [
-        (fit_label(f"{b.label} · {b.detail}" if b.detail else b.label), b.action, None)
-        for b in buttons
-        if b.action
-    ]
-    if (note := actions.note_action_for(buttons)) is not None:
-        answers = [
-            i for i, (_, a, _) in enumerate(items) if isinstance(actions.parse(a), actions.Answer)
-        ]
-        items.insert(answers[-1] + 1, (NOTE_LABEL, note, "📝"))
-    views: list[discord.ui.View] = []
-    for start in range(0, len(items), PER_MESSAGE):
-        # timeout=None and fixed custom_ids: taps keep working after a restart (see ActionButton).
-        view = discord.ui.View(timeout=None)
-        for index, (label, action, emoji) in enumerate(items[start : start + PER_MESSAGE]):
-            view.add_item(ActionButton(label, action, row=index // PER_ROW, emoji=emoji))
-        views.append(view)
-    return views
-
-
-class ActionButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"(?P<action>.+)"
-):
-    """Every button Tandem sends: its custom_id is the core's action, so no view state is kept."""
-
-    def __init__(
-        self, label: str, action: str, *, row: int | None = None, emoji: str | None = None
-    ) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label, custom_id=action, style=discord.ButtonStyle.secondary, emoji=emoji
-            ),
-            row=row,
-        )
-        self.action = action
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[discord.Client],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
-        label = getattr(item, "label", None) or ""
-        return cls(label, match["action"])
-
-    async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
-        adapter = adapter_of(interaction)
-        if isinstance(actions.parse(self.action), actions.Note):
-            await adapter.open_note(interaction, self.action)
-        else:
-            await adapter.answer(interaction, action=self.action)
-
-
-class NoteModal(discord.ui.Modal, title="Add a note to your check-in"):
-    """The note form behind "Add a note"; submitting it sends the core Incoming(action="n:<id>")."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__(timeout=NOTE_TIMEOUT)
-        self.action = action
-        self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
-            custom_id="note",
-            style=discord.TextStyle.paragraph,
-            placeholder="A few words for today's check-in",
-            max_length=MAX_NOTE,
-        )
-        self.add_item(discord.ui.Label(text="Your note", component=self.note))
-
-    async def on_submit(self, interaction: discord.Interaction[discord.Client]) -> None:
-        await adapter_of(interaction).answer(interaction, action=self.action, text=self.note.value)
-
-
-class TandemClient(discord.Client):
-    """The discord.py client: minimal intents, no pings, and the events the adapter cares about."""
-
-    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float, **shards: Any) -> None:
-        # Tandem never joins voice; the missing-voice-library warnings would only puzzle operators.
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        intents = discord.Intents.none()
-        intents.guilds = True  # channels and permissions; no members, no message content
-        super().__init__(
-            intents=intents,
-            allowed_mentions=discord.AllowedMentions.none(),
-            member_cache_flags=discord.MemberCacheFlags.none(),
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
-            guild_ready_timeout=guild_ready_timeout,
-            **shards,
-        )
-        self.adapter = adapter
-
-    async def setup_hook(self) -> None:
-        self.add_dynamic_items(ActionButton)
-        await self.adapter.sync_commands()
-
-    async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.adapter.welcome(guild)
-
-    async def on_guild_remove(self, guild: discord.Guild) -> None:
-        await self.adapter.removed([*guild.channels, *guild.threads])
-
-    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self.adapter.removed([channel])
-
-    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        await self.adapter.removed([discord.Object(payload.thread_id)])
-
-
-class ShardedTandemClient(TandemClient, discord.AutoShardedClient):
-    """The same client running some of the bot's shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS),
-    so several processes share one bot. Discord sends DMs to shard 0 only."""
-
-
-def make_client(
-    adapter: DiscordAdapter, guild_ready_timeout: float, shards: tuple[int, list[int]] | None
-) -> TandemClient:
-    if shards is None:
-        return TandemClient(adapter, guild_ready_timeout)
-    count, ids = shards
-    return ShardedTandemClient(adapter, guild_ready_timeout, shard_count=count, shard_ids=ids)
-
-
-def adapter_of(interaction: discord.Interaction[discord.Client]) -> DiscordAdapter:
-    client = interaction.client
-    assert isinstance(client, TandemClient)
-    return client.adapter
+# The adapter
 
 
 class DiscordAdapter:
@@ -351,6 +149,11 @@ class DiscordAdapter:
     async def idle(self) -> None:
         """Returns once no interaction is being answered."""
         await self._idle.wait()
+
+    async def setup(self) -> None:
+        """At login: taps on buttons sent before a restart still arrive, then the slash commands."""
+        self.client.add_dynamic_items(ActionButton)
+        await self.sync_commands()
 
     async def sync_commands(self) -> None:
         try:
@@ -653,124 +456,3 @@ class DiscordAdapter:
 
     async def respond_error(self, interaction: discord.Interaction[discord.Client]) -> None:
         await self._respond_quietly(interaction, SORRY)
-
-
-# Slash commands
-
-
-async def zone_choices(
-    interaction: discord.Interaction[discord.Client], current: str
-) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=zone, value=zone) for zone in zone_suggestions(current)]
-
-
-async def day_choices(
-    interaction: discord.Interaction[discord.Client], current: str
-) -> list[app_commands.Choice[str]]:
-    typed = current.strip().lower()
-    names = [d for d in DAY_SUGGESTIONS if d.startswith(typed)] or [current.strip()[:100]]
-    return [app_commands.Choice(name=d, value=d) for d in names if d]
-
-
-async def topic_choices(
-    interaction: discord.Interaction[discord.Client], current: str
-) -> list[app_commands.Choice[str]]:
-    # A list like "gratitude, pat": offer the topics that complete the last word.
-    head, _, last = current.rpartition(",")
-    chosen = {w.strip().lower() for w in head.split(",") if w.strip()}
-    prefix = f"{head.strip()}, " if head.strip() else ""
-    names = [
-        f"{prefix}{key}"
-        for key in TOPICS
-        if key.startswith(last.strip().lower()) and key not in chosen
-    ]
-    return [app_commands.Choice(name=n, value=n) for n in names if len(n) <= 100][:25]
-
-
-AUTOCOMPLETE = {Kind.ZONE: zone_choices, Kind.DAYS: day_choices, Kind.TOPICS: topic_choices}
-# The first parameter discord.py passes; the options follow as keyword arguments.
-INTERACTION = inspect.Parameter(
-    "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
-)
-
-
-def option_parameter(option: Option) -> inspect.Parameter:
-    """A registry option as the typed parameter discord.py reads a slash command's option from."""
-    annotation: Any
-    if option.choices:
-        annotation = str  # the choice's name: the value the core reads may be empty ("show")
-    elif option.kind is Kind.NUMBER:
-        annotation = app_commands.Range[int, 1, option.max_value]
-    else:
-        annotation = app_commands.Range[str, 1, option.max_length]
-    default = inspect.Parameter.empty if option.required else None
-    return inspect.Parameter(
-        option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
-    )
-
-
-def option_value(option: Option, value: object) -> object:
-    """What the core reads for an option's value: a choice's name becomes its command-line word."""
-    if value is None or not option.choices:
-        return value
-    return dict(option.choices).get(str(value), value)
-
-
-def slash_command(command: Command) -> app_commands.Command[Any, ..., None]:
-    """A real discord.py slash command built from a registry entry; its callback's signature is
-    made from the options, since discord.py reads the parameters from the signature."""
-
-    async def callback(interaction: discord.Interaction[discord.Client], **values: Any) -> None:
-        line = command.line([option_value(o, values.get(o.name)) for o in command.options])
-        await adapter_of(interaction).command(interaction, command, line)
-
-    options = command.options
-    callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [INTERACTION, *(option_parameter(o) for o in options)]
-    )
-    callback = app_commands.describe(**{o.name: o.description for o in options})(callback)
-    choices = {
-        o.name: [app_commands.Choice(name=shown, value=shown) for shown, _ in o.choices]
-        for o in options
-        if o.choices
-    }
-    callback = app_commands.choices(**choices)(callback)
-    # Discord refuses an option with both choices and autocomplete; the choices win.
-    completes = {
-        o.name: AUTOCOMPLETE[o.kind] for o in options if o.kind in AUTOCOMPLETE and not o.choices
-    }
-    callback = app_commands.autocomplete(**completes)(callback)
-    return app_commands.Command(
-        name=command.name, description=command.description, callback=callback
-    )
-
-
-def posts_unasked(command: Command) -> bool:
-    """After this command Tandem posts in the channel on its own: a space begins, or a time is set."""
-    return command.name == "start" or any(o.kind is Kind.TIME for o in command.options)
-
-
-def here(interaction: discord.Interaction[discord.Client]) -> Address:
-    """The chat an interaction happened in."""
-    return Address(PLATFORM, str(interaction.channel_id))
-
-
-def build_tree(client: TandemClient) -> app_commands.CommandTree[TandemClient]:
-    tree: app_commands.CommandTree[TandemClient] = app_commands.CommandTree(
-        client,
-        # A server channel or a DM with the bot; group DMs would need a user install.
-        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True),
-        allowed_installs=app_commands.AppInstallationType(guild=True),
-    )
-    for command in REGISTRY:
-        tree.add_command(slash_command(command))
-
-    @tree.error
-    async def on_error(
-        interaction: discord.Interaction[TandemClient], error: app_commands.AppCommandError
-    ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        log.error("slash command failed with %s", type(cause).__name__)
-        await interaction.client.adapter.respond_error(interaction)
-
-    return tree

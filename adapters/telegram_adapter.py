@@ -1,24 +1,18 @@
-"""The Telegram adapter: Bot API updates -> Incoming, Outgoing -> messages, Telegram's errors -> SendResult."""
+"""The Telegram adapter: Bot API updates -> Incoming, Outgoing -> messages, Telegram's errors -> SendResult, and the sender."""
 
 from __future__ import annotations
 
-import hmac
 import logging
-import re
 import secrets
 import traceback
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
     Chat,
     ChatMember,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputFile,
     Message,
     ReplyParameters,
@@ -36,78 +30,40 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import (
-    Application,
-    ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
-from adapters.telegram_limits import BULK, FloodControl, Limits, PerChatOrder, retry_seconds
+from adapters.telegram_connection import ALLOWED_UPDATES, TgApp, Webhook, application
+from adapters.telegram_limits import BULK, FloodControl, Limits, retry_seconds
+from adapters.telegram_logs import LogGuards, token_secrets
+from adapters.telegram_render import (
+    MAX_ANSWER,
+    MAX_CAPTION,
+    clip,
+    deep_link,
+    keyboard,
+    sendable,
+    split_text,
+    utf16_len,
+)
 from bot.commands import REGISTRY
 from bot.leader import RETRY_SECONDS, Leader, plain_dsn
-from bot.messages import Address, Button, Event, Incoming, Outgoing, SendResult, SendStatus
+from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import Tandem
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units
-MAX_CAPTION = 1024
-MAX_ANSWER = 200  # answerCallbackQuery text
-MAX_ACTION_BYTES = 64  # callback_data
-START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what t.me/<bot>?start= accepts
-ROW = 5  # short labels side by side (the check-in's 1..5)
-SHORT_LABEL = 8
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 GONE_BAD_REQUESTS = ("chat not found", "peer_id_invalid")
 PRESENT = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 
-TgApp = Application[Any, Any, Any, Any, Any, Any]
-JSONDict = dict[str, Any]
 
-
-# ---- Reading updates safely --------------------------------------------------------------------
-
-
-def readable(raw: object) -> JSONDict | None:
-    """The update as PTB can read it: a malformed one shrinks to its bare update_id (or None)."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
-        return None
-    try:
-        update = Update.de_json(raw, None)
-        message = update.effective_message
-        if message is not None and getattr(message, "chat", None) is None:
-            # PTB reads a message with no chat, and every handler would then fail on it.
-            raise ValueError("a message in no chat")
-    except Exception as err:
-        # PTB would log the whole update (message texts included) and fetch it again forever.
-        log.warning("skipped a malformed update (%s)", type(err).__name__)
-        return {"update_id": raw["update_id"]}
-    return raw
-
-
-class UpdatesRequest(HTTPXRequest):
-    """The getUpdates connection: drops what PTB cannot parse, so one bad update never wedges polling."""
-
-    @staticmethod
-    def parse_json_payload(payload: bytes) -> JSONDict:
-        data = HTTPXRequest.parse_json_payload(payload)
-        result = data.get("result")
-        if data.get("ok") and isinstance(result, list):
-            data["result"] = [u for u in map(readable, result) if u is not None]
-        return data
-
-
-# ---- Translations: Update -> Incoming, Outgoing -> Bot API calls -------------------------------
+# ---- Translations in: Update -> Incoming -------------------------------------------------------
 
 
 def address(chat_id: int | str) -> Address:
@@ -188,87 +144,25 @@ def membership_event(update: Update) -> Event | None:
     return None  # promoted, restricted, ...: still there
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def removed(to: Address) -> Incoming:
+    """Telegram refused a reply for good: the chat is gone, or (a private chat) its person
+    blocked Tandem. A private chat's id is its person's id."""
+    if is_private_chat(to):
+        return Incoming(to, user_id=to.chat_id, event=Event.REMOVED, direct=True, whisper=True)
+    return Incoming(to, event=Event.REMOVED)
 
 
-def clip(text: str, limit: int) -> str:
-    """`text` in at most `limit` UTF-16 units (as Telegram counts), ending in "…" when cut."""
-    if utf16_len(text) <= limit:
-        return text
-    kept, units = 0, 1  # the "…"
-    for char in text:
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            break
-        kept += 1
-    return text[:kept] + "…"
+# ---- Translations out: Outgoing -> Bot API calls, Telegram's errors -> SendResult ------------
 
 
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Parts of at most `limit` UTF-16 units, cut at a line break (else a space) where possible."""
-    parts: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        fit, units = 0, 0
-        for char in rest:
-            units += 2 if ord(char) > 0xFFFF else 1
-            if units > limit:
-                break
-            fit += 1
-        window = rest[:fit]
-        # A break early in the window would leave a stub of a message; then a hard cut is kinder.
-        # (Early in UTF-16 units, as the limit is: in emoji, half the characters are all of it.)
-        cut = next(
-            (
-                at
-                for sep in ("\n", " ")
-                if (at := window.rfind(sep)) >= 0 and utf16_len(window[:at]) >= limit // 2
-            ),
-            -1,
-        )
-        if cut < 0:
-            head, rest = window, rest[fit:]
-        else:
-            head, rest = window[:cut], rest[cut + 1 :]
-        if head.strip():
-            parts.append(head)
-    if rest.strip():
-        parts.append(rest)
-    return parts
-
-
-def deep_link(bot_username: str, payload: str) -> str:
-    """Opens the person's private chat with the bot, which then receives "/start <payload>"."""
-    return f"https://t.me/{bot_username}?start={payload}"
-
-
-def key(button: Button, bot_username: str) -> InlineKeyboardButton:
-    if button.start is not None:
-        return InlineKeyboardButton(button.label, url=deep_link(bot_username, button.start))
-    return InlineKeyboardButton(button.label, callback_data=button.action)
-
-
-def keyboard(buttons: Sequence[Button], bot_username: str = "") -> InlineKeyboardMarkup | None:
-    """Short labels in a row (the check-in's 1 to 5); a longer one gets a row of its own."""
-    rows: list[list[InlineKeyboardButton]] = []
-    joinable = False
-    for button in buttons:
-        short = len(button.label) <= SHORT_LABEL
-        if short and joinable and len(rows[-1]) < ROW:
-            rows[-1].append(key(button, bot_username))
-        else:
-            rows.append([key(button, bot_username)])
-        joinable = short
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def sendable(button: Button) -> bool:
-    """Whether Telegram takes this button: callback_data of 1 to 64 bytes, a start payload of
-    up to 64 letters, digits, _ and -."""
-    if button.start is not None:
-        return START_PAYLOAD.fullmatch(button.start) is not None
-    return 1 <= len(button.action.encode()) <= MAX_ACTION_BYTES
+def toastable(reply: Outgoing, direct: bool) -> bool:
+    """A private answer to a tap fits in the tap's little notice (answerCallbackQuery): text and
+    at most a start button. In a private chat, one with more (choices, a file, a long text) is
+    sent as a message there instead; in a group that would be public, so only its text shows."""
+    if not direct:
+        return True
+    plain = all(b.start is not None for b in reply.buttons) and reply.attachment is None
+    return plain and utf16_len(reply.text) <= MAX_ANSWER
 
 
 def outcome(err: TelegramError) -> SendResult:
@@ -288,45 +182,6 @@ def outcome(err: TelegramError) -> SendResult:
         return SendResult(SendStatus.FAILED, reason=reason)
     # TimedOut, NetworkError, InvalidToken, Conflict, a garbled response: none is the chat's fault.
     return SendResult(SendStatus.RETRY, reason=reason)
-
-
-# ---- Logging -------------------------------------------------------------------------------
-
-
-class RedactSecrets(logging.Filter):
-    """Blanks the bot token (and webhook secret) out of every record a handler emits.
-
-    httpx logs request URLs, and Telegram's carry the token; so can tracebacks of network errors.
-    """
-
-    def __init__(self, *secret_values: str) -> None:
-        super().__init__()
-        self.secrets = sorted({s for s in secret_values if len(s) >= 8}, key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string is the emitter's problem; still check its parts
-            message = f"{record.msg} {record.args}"
-        if any(s in message for s in self.secrets):
-            record.msg, record.args = self.redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-def token_secrets(token: str) -> tuple[str, ...]:
-    # "123:ABC...": the part after the colon is the credential; the bot id stays, for debugging.
-    return (token.partition(":")[2] or token,)
 
 
 # ---- The adapter -------------------------------------------------------------------------------
@@ -360,19 +215,17 @@ class TelegramAdapter:
         self._webhook_secret = (
             configured.get_secret_value() if configured else secrets.token_urlsafe(32)
         )
-        self._redactor = RedactSecrets(*token_secrets(self._token), self._webhook_secret)
-        self._filtered: list[logging.Handler] = []
-        self._telegram_level: int | None = None
+        self._log_guards = LogGuards(*token_secrets(self._token), self._webhook_secret)
         self._app: TgApp | None = None
         self._tandem: Tandem | None = None
-        self._webhook: web.AppRunner | None = None
+        self._webhook: Webhook | None = None
         self.flood = FloodControl(self.limits)
         self.username = ""
 
     # -- lifecycle --
 
     async def start(self, tandem: Tandem) -> None:
-        self._install_log_guards()
+        self._log_guards.install()
         self._tandem = tandem
         app = self._build()
         self._app = app
@@ -385,8 +238,12 @@ class TelegramAdapter:
             self.username = app.bot.username
             await self._register_commands(app)
             await app.start()
-            if self.settings.telegram_webhook_url:
-                await self._start_webhook(app, self.settings.telegram_webhook_url)
+            if url := self.settings.telegram_webhook_url:
+                self._webhook = Webhook(app, self._webhook_secret)
+                settings = self.settings
+                await self._webhook.start(
+                    url, settings.telegram_webhook_listen, settings.telegram_webhook_port
+                )
                 mode = "webhook"
             elif (dsn := plain_dsn(self.settings.database_url)) is not None:
                 # On PostgreSQL several instances may run; Telegram lets only one poll (another
@@ -434,48 +291,24 @@ class TelegramAdapter:
             await leader.stop()  # stops polling, and frees the lock for another instance
         app, self._app = self._app, None
         if app is not None:
-            if self._webhook is not None:
-                await self._webhook.cleanup()
-                self._webhook = None
+            webhook, self._webhook = self._webhook, None
+            if webhook is not None:
+                await webhook.stop()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
                 await app.stop()
             await app.shutdown()
-        self._remove_log_guards()
+        self._log_guards.remove()
 
     def _build(self) -> TgApp:
-        base_url = self.settings.telegram_base_url
-        timeout = self.request_timeout
-        builder = (
-            ApplicationBuilder()
-            .token(self._token)
-            .base_url(base_url)
-            .base_file_url(file_url(base_url))
-            .rate_limiter(self.flood)
-            .concurrent_updates(PerChatOrder())
-            .job_queue(None)  # the core owns the one scheduler
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .write_timeout(timeout)
-            .media_write_timeout(timeout * 3)
-            .pool_timeout(timeout)
-            .get_updates_request(
-                UpdatesRequest(
-                    # Two: at stop, PTB's last getUpdates (which confirms what was fetched) must
-                    # not queue behind the long poll it just cancelled, or the last batch of
-                    # updates comes back after a restart and runs twice.
-                    connection_pool_size=2,
-                    connect_timeout=timeout,
-                    read_timeout=timeout,
-                    write_timeout=timeout,
-                    pool_timeout=timeout,
-                )
-            )
+        app = application(
+            self._token,
+            self.settings.telegram_base_url,
+            self.request_timeout,
+            self.flood,
+            webhook=bool(self.settings.telegram_webhook_url),
         )
-        if self.settings.telegram_webhook_url:
-            builder = builder.updater(None)
-        app: TgApp = builder.build()
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_handler(CallbackQueryHandler(self._on_tap))
         message = filters.UpdateType.MESSAGE  # not edits: an edited command must not run twice
@@ -495,67 +328,6 @@ class TelegramAdapter:
             await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in REGISTRY])
         except TelegramError as err:  # the menu is a convenience; typed commands still work
             log.warning("telegram: could not register the command menu (%s)", type(err).__name__)
-
-    async def _start_webhook(self, app: TgApp, url: str) -> None:
-        from aiohttp import web
-
-        server = web.Application(client_max_size=1 << 20)
-        server.router.add_post(urlsplit(url).path or "/", self._on_webhook)
-        runner = web.AppRunner(server, access_log=None)
-        await runner.setup()
-        self._webhook = runner
-        site = web.TCPSite(
-            runner, self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
-        )
-        await site.start()
-        try:
-            await app.bot.set_webhook(
-                url, secret_token=self._webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
-            )
-        except BadRequest as err:
-            if "secret token" in err.message.lower():
-                log.error(
-                    "telegram: the webhook secret was refused; TELEGRAM_WEBHOOK_SECRET takes "
-                    "1-256 characters: A-Z a-z 0-9 _ -"
-                )
-            raise
-
-    async def _on_webhook(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, self._webhook_secret.encode()):
-            return web.Response(status=403)
-        app = self._app
-        if app is None:
-            return web.Response(status=503)
-        try:
-            raw = await request.json()
-        except ValueError:
-            return web.Response(status=400)
-        data = readable(raw)
-        if data is not None and len(data) > 1:  # a bare update_id is what was left of junk
-            await app.update_queue.put(Update.de_json(data, app.bot))
-        # A 200 even for junk: Telegram would otherwise redeliver it for hours.
-        return web.Response()
-
-    def _install_log_guards(self) -> None:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(self._redactor)
-            self._filtered.append(handler)
-        # At DEBUG, PTB logs every request's parameters: message texts and notes.
-        telegram_log = logging.getLogger("telegram")
-        if telegram_log.getEffectiveLevel() < logging.INFO:
-            self._telegram_level = telegram_log.level
-            telegram_log.setLevel(logging.INFO)
-
-    def _remove_log_guards(self) -> None:
-        for handler in self._filtered:
-            handler.removeFilter(self._redactor)
-        self._filtered.clear()
-        if self._telegram_level is not None:
-            logging.getLogger("telegram").setLevel(self._telegram_level)
-            self._telegram_level = None
 
     def set_instances(self, n: int) -> None:
         """`n` live instances share this bot token: take 1/n of Telegram's 30 a second."""
@@ -765,28 +537,3 @@ class TelegramAdapter:
 
     def _polling_failed(self, err: TelegramError) -> None:
         log.warning("telegram: polling failed with %s; retrying", type(err).__name__)
-
-
-def toastable(reply: Outgoing, direct: bool) -> bool:
-    """A private answer to a tap fits in the tap's little notice (answerCallbackQuery): text and
-    at most a start button. In a private chat, one with more (choices, a file, a long text) is
-    sent as a message there instead; in a group that would be public, so only its text shows."""
-    if not direct:
-        return True
-    plain = all(b.start is not None for b in reply.buttons) and reply.attachment is None
-    return plain and utf16_len(reply.text) <= MAX_ANSWER
-
-
-def removed(to: Address) -> Incoming:
-    """Telegram refused a reply for good: the chat is gone, or (a private chat) its person
-    blocked Tandem. A private chat's id is its person's id."""
-    if is_private_chat(to):
-        return Incoming(to, user_id=to.chat_id, event=Event.REMOVED, direct=True, whisper=True)
-    return Incoming(to, event=Event.REMOVED)
-
-
-def file_url(base_url: str) -> str:
-    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (same for a local server)."""
-    if base_url.endswith("/bot"):
-        return base_url[: -len("bot")] + "file/bot"
-    return "https://api.telegram.org/file/bot"

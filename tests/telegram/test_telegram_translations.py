@@ -21,21 +21,10 @@ from telegram.error import (
     TimedOut,
 )
 
-from adapters.telegram_adapter import (
-    RedactSecrets,
-    clip,
-    command_line,
-    file_url,
-    is_present,
-    is_private_chat,
-    keyboard,
-    outcome,
-    readable,
-    sendable,
-    split_text,
-    token_secrets,
-    utf16_len,
-)
+from adapters.telegram_adapter import command_line, is_present, is_private_chat, outcome
+from adapters.telegram_connection import file_url, readable
+from adapters.telegram_logs import RedactSecrets, token_secrets
+from adapters.telegram_render import clip, keyboard, sendable, split_text, utf16_len
 from bot.messages import Address, Button, SendStatus
 from tests.telegram.fake_api import TOKEN
 

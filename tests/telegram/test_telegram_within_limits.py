@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 from telegram.error import BadRequest
 
-from adapters.telegram_adapter import utf16_len
 from adapters.telegram_limits import Limits
+from adapters.telegram_render import utf16_len
 from bot import actions
 from bot.content import Library
 from bot.messages import Address, Attachment, Button, Outgoing, SendStatus

@@ -1,0 +1,90 @@
+"""The discord.py client: minimal intents, shards, and the gateway events and interactions it passes to the adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import discord
+
+from bot.commands import Command
+
+MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of holding a delivery slot
+
+
+class Receiver(Protocol):
+    """What the client, Tandem's buttons and its slash commands hand to the adapter."""
+
+    async def setup(self) -> None: ...
+
+    async def welcome(self, guild: discord.Guild) -> None: ...
+
+    async def removed(self, channels: Sequence[discord.abc.Snowflake]) -> None: ...
+
+    async def command(
+        self, interaction: discord.Interaction[discord.Client], command: Command, line: str
+    ) -> None: ...
+
+    async def answer(
+        self, interaction: discord.Interaction[discord.Client], *, action: str, text: str = ""
+    ) -> None: ...
+
+    async def open_note(
+        self, interaction: discord.Interaction[discord.Client], action: str
+    ) -> None: ...
+
+    async def respond_error(self, interaction: discord.Interaction[discord.Client]) -> None: ...
+
+
+class TandemClient(discord.Client):
+    """The discord.py client: minimal intents, no pings, and the events the adapter cares about."""
+
+    def __init__(self, adapter: Receiver, guild_ready_timeout: float, **shards: Any) -> None:
+        # Tandem never joins voice; the missing-voice-library warnings would only puzzle operators.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and permissions; no members, no message content
+        super().__init__(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            guild_ready_timeout=guild_ready_timeout,
+            **shards,
+        )
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.adapter.welcome(guild)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.adapter.removed([*guild.channels, *guild.threads])
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.adapter.removed([channel])
+
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await self.adapter.removed([discord.Object(payload.thread_id)])
+
+
+class ShardedTandemClient(TandemClient, discord.AutoShardedClient):
+    """The same client running some of the bot's shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS),
+    so several processes share one bot. Discord sends DMs to shard 0 only."""
+
+
+def make_client(
+    adapter: Receiver, guild_ready_timeout: float, shards: tuple[int, list[int]] | None
+) -> TandemClient:
+    if shards is None:
+        return TandemClient(adapter, guild_ready_timeout)
+    count, ids = shards
+    return ShardedTandemClient(adapter, guild_ready_timeout, shard_count=count, shard_ids=ids)
+
+
+def adapter_of(interaction: discord.Interaction[discord.Client]) -> Receiver:
+    client = interaction.client
+    assert isinstance(client, TandemClient)
+    return client.adapter
