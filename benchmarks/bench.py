@@ -574,14 +574,14 @@ def sql_floor(url: str) -> dict[str, float]:
     from sqlalchemy import insert
     from sqlalchemy.dialects import sqlite
 
-    from bot import delivery
+    from bot.delivery import dispatcher, statements
     from bot.store import SQLITE_PRAGMAS, ContentHistory, Plain
 
     dialect = sqlite.dialect()
-    claim = Plain(delivery.claim_insert("sqlite"), dialect, delivery._CLAIM_COLUMNS)
-    shown = Plain(insert(ContentHistory), dialect, delivery._HISTORY_COLUMNS)
-    rotated, advanced = Plain(delivery._ROTATION, dialect), Plain(delivery._ADVANCE, dialect)
-    recorded = Plain(delivery._RECORD, dialect)
+    claim = Plain(statements.claim_insert("sqlite"), dialect, statements.CLAIM_COLUMNS)
+    shown = Plain(insert(ContentHistory), dialect, statements.HISTORY_COLUMNS)
+    rotated, advanced = Plain(statements.ROTATION, dialect), Plain(statements.ADVANCE, dialect)
+    recorded = Plain(statements.RECORD, dialect)
     stamp = "%Y-%m-%d %H:%M:%S.%f"
     now = (DUE + timedelta(seconds=5)).strftime(stamp)
     lease = (DUE + timedelta(seconds=95)).strftime(stamp)
@@ -605,7 +605,7 @@ def sql_floor(url: str) -> dict[str, float]:
             " space.question_id, space.apart FROM schedule JOIN space ON space.id ="
             " schedule.space_id AND space.active = 1 AND (space.platform || '') IN ('bench')"
             " WHERE schedule.next_due_at <= ? ORDER BY schedule.next_due_at LIMIT ?",
-            (now, delivery.BATCH),
+            (now, dispatcher.BATCH),
         ).fetchall()
         if not rows:
             break
@@ -640,7 +640,9 @@ def sql_floor(url: str) -> dict[str, float]:
         db.executemany(advanced.sql, [(upcoming, r[0]) for r in rows])
         db.execute("COMMIT")
         # Marked `handing` a group at a time, each transaction also writing the group before.
-        groups = [ids[g : g + delivery.HAND_GROUP] for g in range(0, len(ids), delivery.HAND_GROUP)]
+        groups = [
+            ids[g : g + dispatcher.HAND_GROUP] for g in range(0, len(ids), dispatcher.HAND_GROUP)
+        ]
         for before, group in zip([[], *groups], [*groups, []], strict=True):
             db.execute("BEGIN IMMEDIATE")
             db.executemany(recorded.sql, [("sent", 1, None, "1", now, None, 0, i) for i in before])

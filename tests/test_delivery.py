@@ -468,9 +468,9 @@ async def test_a_retry_past_the_grace_window_is_given_up_not_sent_stale(
 async def test_a_batch_of_only_stale_retries_does_not_hide_fresh_ones_behind_it(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.delivery
+    import bot.delivery.dispatcher
 
-    monkeypatch.setattr(bot.delivery, "BATCH", 1)
+    monkeypatch.setattr(bot.delivery.dispatcher, "BATCH", 1)
     stale_chat, fresh_chat = Address(HOME.platform, "stale"), Address(HOME.platform, "fresh")
     clock.set("2026-11-21T08:00:00+00:00")
     await setup(lite, "/remind 09:00", to=stale_chat)

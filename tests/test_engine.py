@@ -15,7 +15,7 @@ from sqlmodel import select as sm_select
 
 from bot import delivery as engine
 from bot.content import Library
-from bot.delivery import CONCURRENCY, HEARTBEAT, LEASE, DispatchReport
+from bot.delivery import CONCURRENCY, HEARTBEAT, LEASE, DispatchReport, dispatcher
 from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.schedule import next_due
 from bot.service import Tandem
@@ -228,7 +228,7 @@ async def test_two_instances_never_send_the_same_retry(
 async def test_two_instances_share_due_schedules_and_a_lost_race_skips_only_its_rows(
     pair: list[Tandem], clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "BATCH", 25)
+    monkeypatch.setattr(dispatcher, "BATCH", 25)
     first, second = pair
     messenger = first.messenger
     assert isinstance(messenger, FakeMessenger)
@@ -367,7 +367,7 @@ async def test_a_prompt_removed_from_content_fails_alone_and_the_rest_go_out(
 async def test_stale_schedules_do_not_hold_fresh_ones_back_a_tick(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "BATCH", 2)
+    monkeypatch.setattr(dispatcher, "BATCH", 2)
     clock.set("2026-11-21T08:00:00+00:00")
     await populate(lite.store, 5, clock.now(), times=("09:00",), prefix="old")
     await populate(lite.store, 1, clock.now(), times=("13:00",), prefix="new")
@@ -414,7 +414,7 @@ async def test_each_adapter_is_told_how_many_instances_share_its_rate(
 async def test_a_batch_that_fails_half_way_is_given_back_not_left_claimed(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "HAND_GROUP", 1)
+    monkeypatch.setattr(dispatcher, "HAND_GROUP", 1)
     await populate(lite.store, 3, clock.now())
     clock.set("2026-11-21T13:00:00+00:00")
     write = lite.dispatcher._write
@@ -519,7 +519,7 @@ async def test_an_instance_that_stalled_past_its_lease_does_not_send_what_anothe
 ) -> None:
     """A stall longer than the lease (a slow disk, a paused VM): the others recover its claims
     and send them; when it wakes, it must not send them as well."""
-    monkeypatch.setattr(engine, "HAND_GROUP", 2)
+    monkeypatch.setattr(dispatcher, "HAND_GROUP", 2)
     slow, quick = Gated(), FakeMessenger()
     first = await build(pg_url, clock, slow, library)
     second = await build(pg_url, clock, quick, library)
