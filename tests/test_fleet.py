@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.telegram_limits import Limits
 from bot.delivery import CONCURRENCY
 from tests.conftest import _postgres_database
 from tests.fleet import (
@@ -29,7 +30,13 @@ from tests.fleet import (
 )
 
 GROUPS = 200
-# The worst case bot/delivery.py documents: rows are marked as handed over CONCURRENCY at a time,
+# Why no instance is starved in the share test: the burst is seeded only once every instance is
+# connected, and the instances share Telegram's 30 messages a second between them, so sending
+# GROUPS takes many ticks (0.5 s each), whoever is fastest: each instance ticks while rows wait.
+_RATE, _PER = Limits().overall or (30, 1.0)
+BURST_SECONDS = GROUPS / _RATE * _PER
+assert BURST_SECONDS > 10 * 0.5, "the burst must last many ticks for every instance to share it"
+# The worst case bot/delivery/ documents: rows are marked as handed over CONCURRENCY at a time,
 # just before their sends start, so fewer than two groups of them can be in flight.
 IN_FLIGHT = 2 * CONCURRENCY
 LEASE = 6.0  # seconds: a killed instance's claims are taken over this long after its last beat
