@@ -17,7 +17,7 @@ from adapters.discord_client import make_client
 from adapters.discord_commands import build_tree, posts_unasked
 from adapters.discord_views import ActionButton, NoteModal, Piece, render
 from bot import actions
-from bot.commands import Command
+from bot.command import Command
 from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import SORRY, Tandem
 from bot.settings import Settings

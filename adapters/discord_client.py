@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.commands import Command
+from bot.command import Command
 
 MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as RETRY instead of holding a delivery slot
 

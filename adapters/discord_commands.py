@@ -10,8 +10,9 @@ import discord
 from discord import app_commands
 
 from adapters.discord_client import TandemClient, adapter_of
-from bot.commands import REGISTRY, Command, Kind, Option
+from bot.command import Command, Kind, Option
 from bot.content import TOPICS
+from bot.registry import REGISTRY
 from bot.timeparse import zone_suggestions
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import discord
 
 from adapters.discord_client import adapter_of
 from bot import actions
-from bot.checkins import MAX_NOTE
+from bot.checkins.answers import MAX_NOTE
 from bot.messages import Button, Outgoing
 
 MAX_LENGTH = 2000  # Discord rejects longer message content

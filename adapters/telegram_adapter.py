@@ -50,9 +50,9 @@ from adapters.telegram_render import (
     split_text,
     utf16_len,
 )
-from bot.commands import REGISTRY
 from bot.leader import RETRY_SECONDS, Leader, plain_dsn
 from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
+from bot.registry import REGISTRY
 from bot.service import Tandem
 from bot.settings import Settings
 

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.safety import CrisisFile, Helplines, Safety
+from bot.safety.crisis import CrisisFile, Helplines, Safety
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",

@@ -1,5 +1,5 @@
-"""What a handler works with (one transaction, the space, who spoke, where, when), and helpers
-that both the commands and the service use, so neither imports the other."""
+"""What a handler works with (one transaction, the space, who spoke, where, when, the content,
+and the few things it asks of the running bot), and the helpers every room uses."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.messages import Address, Incoming, Outgoing
+from bot.chart import ChartData
+from bot.content import Library
+from bot.delivery import DispatchReport, Job
+from bot.housekeeping import Retention
+from bot.messages import Address, Attachment, Incoming, Outgoing
+from bot.ports import Messenger
 from bot.schedule import first_due
 from bot.store import Member, Schedule, Space
 from bot.timeparse import zone_from_name
-
-if TYPE_CHECKING:
-    from bot.service import Tandem
 
 MAX_PARTNERS = 2
 # Platforms where Tandem opens a person's private chat itself, on a command (Discord's DMs);
@@ -33,11 +35,39 @@ class Place(StrEnum):
     PRIVATE = "private"  # one partner's own chat with Tandem
 
 
+class Services(Protocol):
+    """What a handler may ask of the running bot beyond its transaction (the router gives it)."""
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    @property
+    def retention(self) -> Retention: ...
+
+    @property
+    def instance(self) -> str:
+        """This process, as its claims on deliveries name it."""
+        ...
+
+    async def scrub(self) -> None:
+        """Makes erased rows unrecoverable from the database file (after the commit)."""
+
+    async def unlink(self, member_id: int | None) -> None:
+        """Forgets a partner's private chat, in a transaction of its own."""
+
+    async def picture(self, data: ChartData | None, name: str) -> Attachment | None:
+        """The chart drawn as a PNG, or None when there is nothing to draw or drawing failed."""
+
+    async def send_jobs(self, jobs: list[Job]) -> DispatchReport:
+        """Sends deliveries this process claimed itself (a check-in asked for now)."""
+
+
 @dataclass
 class Ctx:
     """One incoming event being answered, inside one open transaction."""
 
-    tandem: Tandem
+    library: Library
+    services: Services
     session: AsyncSession
     space: Space
     member: Member | None

@@ -119,7 +119,7 @@ async def test_pause_and_resume_with_nothing_scheduled(lite: Tandem) -> None:
 async def test_unexpected_failure_gets_an_apology_and_logs_no_content(
     lite: Tandem, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.commands
+    import bot.registry
 
     secret = "secret " + "note text"
 
@@ -127,7 +127,7 @@ async def test_unexpected_failure_gets_an_apology_and_logs_no_content(
         raise RuntimeError(secret)
 
     monkeypatch.setitem(
-        bot.commands.COMMANDS, "tip", replace(bot.commands.COMMANDS["tip"], handler=broken)
+        bot.registry.COMMANDS, "tip", replace(bot.registry.COMMANDS["tip"], handler=broken)
     )
     with caplog.at_level(logging.DEBUG, logger="bot"):
         [reply] = await lite.handle(said(ALICE, "/tip"))

@@ -293,7 +293,7 @@ async def test_the_scored_question_is_the_same_every_day(
 
 
 async def test_help_lists_every_command_of_the_registry(lite: Tandem) -> None:
-    from bot.commands import REGISTRY
+    from bot.registry import REGISTRY
 
     [help_] = await lite.handle(said(ALICE, "/help"))
     for command in REGISTRY:
@@ -306,7 +306,7 @@ async def test_both_taps_at_the_same_moment_reveal_exactly_once(
     """On PostgreSQL two transactions run at once: the row lock makes the second see the first."""
     import asyncio
 
-    from bot import checkins
+    from bot.checkins import answers as checkins
 
     await couple(tandem)
     sent = await checkin_due(tandem, clock, messenger)
@@ -335,7 +335,8 @@ async def test_both_taps_at_the_same_moment_reveal_exactly_once(
 
 async def test_the_registry_says_who_may_and_the_core_holds_to_it(lite: Tandem) -> None:
     """Every command a partner must run refuses a stranger, with nothing changed."""
-    from bot.commands import REGISTRY, Who
+    from bot.command import Who
+    from bot.registry import REGISTRY
 
     await lite.handle(said(ALICE, "/start"))
     await lite.handle(said(ALICE, "/remind 8pm"))

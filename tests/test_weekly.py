@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from adapters.console import SHARED, ConsoleAdapter
 from bot.chart import DAYS, ChartData, Series, draw
+from bot.lookback.weekly import chart_data
 from bot.messages import Address, Attachment, Outgoing
 from bot.service import Tandem
 from bot.store import CheckinAnswer, Delivery, Member, Once, Space
-from bot.weekly import chart_data
 from tests.conftest import dialog
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import dm, pair, privately

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.discord_adapter import CANNOT_POST
-from bot.commands import COMMANDS, NOT_A_PARTNER, REGISTRY, Kind
+from bot.command import NOT_A_PARTNER, Kind
 from bot.content import Library
 from bot.messages import Address, Incoming, Outgoing
+from bot.registry import COMMANDS, REGISTRY
 from bot.service import SORRY, Tandem
 from bot.store import Store
 from tests.discord.discord_fakes import (

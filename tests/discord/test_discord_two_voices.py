@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from bot.commands import NOT_A_PARTNER, SIDE_LABELS
+from bot.command import NOT_A_PARTNER
+from bot.partners.commands import SIDE_LABELS
 from tests.discord.discord_fakes import (
     EVE,
     HOME,

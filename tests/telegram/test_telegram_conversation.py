@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.commands import REGISTRY
 from bot.content import Library
 from bot.messages import Address, Attachment, Button, Outgoing, SendStatus
+from bot.registry import REGISTRY
 from tests.fakes import FixedClock
 from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, USERNAME, FakeBotApi
 from tests.telegram.harness import Running, start_app, until

@@ -12,11 +12,12 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import actions, safety
+from bot import actions
 from bot.context import Ctx, partners_of, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
 from bot.render import day_label
+from bot.safety.replies import crisis_replies
 from bot.schedule import first_due, next_due
 from bot.store import (
     Member,
@@ -129,7 +130,7 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
     assert promise.id is not None
     where = "privately" if ctx.member.private_chat else "here"
     said = f"{quoted(promise)}, by {day_label(due)}"
-    care = safety.crisis_replies(ctx, what)
+    care = crisis_replies(ctx, what)
     if not ctx.private:
         return [
             ctx.reply(

@@ -1,5 +1,5 @@
-"""Safety: the helplines by region, /support's words, the small reviewed list of crisis phrases
-and where a reply about them may go (only ever to the person who wrote, never to a log)."""
+"""The helplines by region, /support's words and the small reviewed list of crisis phrases, as
+loaded with the content; bot/safety/replies.py says where a reply about them may go."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from bot.messages import Outgoing
-
-if TYPE_CHECKING:
-    from bot.context import Ctx
 
 ELSEWHERE = "elsewhere"
 LineKind = Literal["emergency", "abuse", "crisis", "directory"]
@@ -396,34 +391,3 @@ class Safety:
             "Only you see this: your partner isn't told, and none of it is written to any log.",
         ]
         return "\n\n".join(p for p in parts if p)
-
-
-# ---- Where a private word may go ----------------------------------------------------------------
-
-
-def privately(ctx: Ctx, text: str) -> list[Outgoing]:
-    """`text` for the person who wrote, where only they see it: this private chat, their linked
-    private chat, or a reply only they see (a Discord ephemeral). [] where none of those exists:
-    then it is better to say nothing than to say it in front of the partner."""
-    if ctx.private:
-        return [ctx.whisper(text, protect=True)]
-    linked = ctx.private_address()
-    if linked is not None:
-        return [Outgoing(linked, text, protect=True)]
-    if ctx.incoming.whisper:
-        return [ctx.whisper(text)]
-    return []
-
-
-def crisis_replies(ctx: Ctx, text: str, after: str = "") -> list[Outgoing]:
-    """A gentle private word with the right lines, if `text` holds a reviewed crisis phrase.
-
-    Nothing about it is logged, and nothing reaches the partner; [] when nothing matched, or
-    when there is no way to say it privately.
-    """
-    found = ctx.tandem.library.safety
-    needs = found.needs(text)
-    if not needs:
-        return []
-    body = found.crisis_reply(needs, ctx.space.timezone)
-    return privately(ctx, f"{body}\n{after}".strip() if after else body)

@@ -11,7 +11,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chart import DAYS, ChartData, Series
-from bot.checkins import complete_days, count_streak, visible
+from bot.checkins.answers import complete_days, count_streak, visible
 from bot.content import TOPICS, Library, Prompt
 from bot.context import partners_of
 from bot.render import day_label

@@ -1,0 +1,1 @@
+"""The look-back room: the weekly look back with its chart, and /progress."""

@@ -1,0 +1,37 @@
+"""/progress: the streak and recent scores as far as the asker may see, with a chart."""
+
+from __future__ import annotations
+
+from bot.checkins.answers import progress_text
+from bot.command import Command
+from bot.context import Ctx
+from bot.lookback.weekly import chart_data
+from bot.messages import Outgoing
+
+
+async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
+    """The streak and recent scores, with the look back's chart when there are scores to show."""
+    viewer = ctx.member if ctx.private else None
+    text = await progress_text(ctx.session, ctx.space, ctx.today, viewer)
+    data = await chart_data(ctx.session, ctx.space, ctx.today, ctx.library)
+    if data is None:
+        return [ctx.reply(text)]
+    reply, services, name = ctx.reply, ctx.services, f"progress-{ctx.today.isoformat()}.png"
+
+    async def with_chart() -> list[Outgoing]:
+        # Drawn after the transaction: a chart never holds up anyone else's writes.
+        picture = await services.picture(data, name)
+        return [reply(text + (f"\n🖼 {data.summary()}" if picture else ""), attachment=picture)]
+
+    ctx.after_commit.append(with_chart)
+    return []
+
+
+COMMANDS = (
+    Command(
+        "progress",
+        "Streak, recent check-ins and a chart, as far as you may see",
+        cmd_progress,
+        "The two of you",
+    ),
+)

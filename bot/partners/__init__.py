@@ -1,0 +1,2 @@
+"""The partners room: joining (/start, pairing links), private chats, leaving, and each
+partner's side."""

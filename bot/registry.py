@@ -1,0 +1,125 @@
+"""The one command table, gathered from what each room declares (the Telegram menu, Discord's
+slash commands, /help and the permission check read it), and which room each button goes to."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import actions
+from bot.checkins import commands as checkins
+from bot.checkins import taps
+from bot.command import Command
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.lookback import commands as lookback
+from bot.messages import Outgoing
+from bot.partners import commands as partners
+from bot.promises import commands as promises
+from bot.promises import keeping
+from bot.prompts import commands as prompts
+from bot.safety import replies as safety
+from bot.schedules import commands as schedules
+from bot.yourdata import commands as yourdata
+
+SECTIONS = ("Daily rhythm", "The two of you", "Your data", "Help")
+# The order of the menu and of /help: the first things a couple needs come first.
+ORDER = (
+    "start",
+    "help",
+    "timezone",
+    "remind",
+    "checkin",
+    "schedule",
+    "tip",
+    "topics",
+    "pause",
+    "resume",
+    "together",
+    "pair",
+    "unpair",
+    "perspective",
+    "reveal",
+    "question",
+    "promise",
+    "promises",
+    "progress",
+    "weekly",
+    "export",
+    "forget",
+    "privacy",
+    "support",
+)
+
+
+async def cmd_help(ctx: Ctx, args: str) -> list[Outgoing]:
+    return [ctx.reply(help_text(ctx.library.texts.help))]
+
+
+HELP = Command("help", "Everything Tandem can do", cmd_help, "Help")
+_DECLARED = {
+    c.name: c
+    for room in (
+        schedules.COMMANDS,
+        partners.COMMANDS,
+        checkins.COMMANDS,
+        prompts.COMMANDS,
+        promises.COMMANDS,
+        lookback.COMMANDS,
+        safety.COMMANDS,
+        yourdata.COMMANDS,
+        (HELP,),
+    )
+    for c in room
+}
+assert set(_DECLARED) == set(ORDER), f"commands without a place: {set(_DECLARED) ^ set(ORDER)}"
+REGISTRY: tuple[Command, ...] = tuple(_DECLARED[name] for name in ORDER)
+COMMANDS: dict[str, Command] = {c.name: c for c in REGISTRY}
+
+
+def help_text(footer: str) -> str:
+    lines = ["Tandem: one small step a day, together."]
+    for section in SECTIONS:
+        lines.append("")
+        lines.append(section)
+        for command in REGISTRY:
+            if command.section == section:
+                lines.append(f"{command.usage or '/' + command.name}: {command.description}")
+    return "\n".join(lines) + "\n\n" + footer.strip()
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button's room, and whether anyone may press it (else only the space's partners)."""
+
+    handler: Callable[[Ctx, Any], Awaitable[list[Outgoing]]]
+    anyone: bool = False
+
+
+BUTTONS: dict[type, Press] = {
+    actions.Forget: Press(yourdata.forget_tapped, anyone=True),
+    actions.Side: Press(partners.side_tapped, anyone=True),
+    actions.Answer: Press(taps.tap_answer),
+    actions.Note: Press(taps.note_in_form),
+    actions.ShareNote: Press(taps.share_note),
+    actions.Kept: Press(keeping.answer),
+    actions.SharePromise: Press(keeping.share),
+}
+SIMPLE = {actions.FORGET_NO: yourdata.kept}  # any other simple button is the pairing one
+
+
+async def press(ctx: Ctx, raw: str) -> list[Outgoing]:
+    """A button tapped: handed to the room that made it."""
+    action = actions.parse(raw)
+    if isinstance(action, actions.Simple):
+        return await SIMPLE.get(action.name, partners.pair_tapped)(ctx, action)
+    found = BUTTONS.get(type(action))
+    if (found is None or not found.anyone) and not ctx.is_partner:
+        raise UserError(
+            "You're not one of this space's partners yet. Send /start here to join, then tap "
+            "again. Nothing was saved."
+        )
+    if found is None:
+        raise UserError("That button isn't one I know any more. /help lists what I can do.")
+    return await found.handler(ctx, action)

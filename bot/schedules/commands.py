@@ -1,0 +1,320 @@
+"""/remind, /checkin, /weekly, /timezone, /schedule, /pause and /resume: the couple's rhythm."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+
+from bot.checkins.answers import REVEAL_MODES
+from bot.checkins.now import prepare_checkin_now
+from bot.command import Command, Kind, Option, Who
+from bot.content import TOPICS
+from bot.context import Ctx, reschedule, schedules_of
+from bot.errors import UserError
+from bot.messages import Outgoing
+from bot.render import day_label, local_when
+from bot.schedule import FAR_FUTURE
+from bot.store import Schedule
+from bot.timeparse import (
+    days_from_cron,
+    days_to_cron,
+    format_days,
+    parse_days,
+    parse_pause,
+    parse_time,
+    parse_zone,
+    zone_from_name,
+)
+
+KIND_NAMES = {
+    "prompt": "Daily prompt",
+    "checkin": "Daily check-in",
+    "weekly": "Weekly look back",
+}
+
+
+DAILY = ("prompt", "checkin")  # what /pause pauses; the weekly look back keeps its own rhythm
+
+
+EXAMPLES = {"prompt": "/remind 8pm", "checkin": "/checkin 9pm", "weekly": "/weekly sun 19:00"}
+
+
+def pause_of(schedules: dict[str, Schedule]) -> datetime | None:
+    pauses = [s.paused_until for s in schedules.values() if s.paused_until is not None]
+    return max(pauses) if pauses else None
+
+
+def _reschedule(ctx: Ctx, schedule: Schedule) -> None:
+    reschedule(ctx.session, schedule, ctx.space.timezone, ctx.now)
+
+
+def describe_schedule(ctx: Ctx, schedule: Schedule) -> str:
+    days = format_days(days_from_cron(schedule.weekdays))
+    line = f"{KIND_NAMES[schedule.kind]}: {schedule.local_time} {days}"
+    if schedule.next_due_at is None:
+        return f"{line} (paused until you /resume)"
+    return f"{line}, next {local_when(schedule.next_due_at, ctx.space.timezone, ctx.now)}"
+
+
+def _parse_time_and_days(args: str, usage: str) -> tuple[time, frozenset[int]]:
+    words = args.split()
+    if not words:
+        raise UserError(usage)
+    for split in (2, 1):  # "8:30 pm weekdays": the time may be two words
+        if len(words) >= split:
+            try:
+                at = parse_time(" ".join(words[:split]))
+            except UserError:
+                if split == 1:
+                    raise
+                continue
+            return at, parse_days(" ".join(words[split:]))
+    raise UserError(usage)
+
+
+async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outgoing]:
+    schedules = await schedules_of(ctx.session, ctx.space)
+    if args.strip().lower() in ("off", "stop", "none", "cancel"):
+        existing = schedules.get(kind)
+        if existing is None:
+            return [
+                ctx.reply(
+                    f"{KIND_NAMES[kind]} is already off. Set it any time, e.g. {usage.split(': ')[-1]}"
+                )
+            ]
+        await ctx.session.delete(existing)
+        return [
+            ctx.reply(
+                f"{KIND_NAMES[kind]} turned off. Set it again any time, e.g. {usage.split(': ')[-1]}"
+            )
+        ]
+    at, days = _parse_time_and_days(args, usage)
+    schedule = schedules.get(kind)
+    if schedule is None:
+        assert ctx.space.id is not None
+        schedule = Schedule(space_id=ctx.space.id, kind=kind, local_time="", weekdays="")
+        schedule.paused_until = pause_of(schedules) if kind in DAILY else None
+    schedule.local_time = at.strftime("%H:%M")
+    schedule.weekdays = days_to_cron(days)
+    _reschedule(ctx, schedule)
+    return [
+        ctx.reply(
+            f"✅ {KIND_NAMES[kind]} set for {schedule.local_time} {format_days(days)} "
+            f"({ctx.space.timezone} time).\n{describe_schedule(ctx, schedule)}."
+        )
+    ]
+
+
+async def cmd_remind(ctx: Ctx, args: str) -> list[Outgoing]:
+    usage = "Tell me a time, and days if you like: /remind 20:30, /remind 8pm weekdays, /remind off"
+    return await _set_schedule(ctx, "prompt", args, usage)
+
+
+async def cmd_checkin(ctx: Ctx, args: str) -> list[Outgoing]:
+    if not args:
+        ctx.after_commit.append(await prepare_checkin_now(ctx))
+        return []
+    usage = "Tell me a time, and days if you like: /checkin 21:30, /checkin 9pm daily, /checkin off"
+    return await _set_schedule(ctx, "checkin", args, usage)
+
+
+async def cmd_timezone(ctx: Ctx, args: str) -> list[Outgoing]:
+    if not args:
+        local = ctx.now.astimezone(zone_from_name(ctx.space.timezone)).strftime("%H:%M")
+        return [
+            ctx.reply(
+                f"🕰 Timezone: {ctx.space.timezone} (it's {local} there now). "
+                "Change it with /timezone Europe/Berlin, /timezone Berlin or /timezone UTC+5:30."
+            )
+        ]
+    zone = parse_zone(args)
+    ctx.space.timezone = zone.name
+    ctx.session.add(ctx.space)
+    lines = [
+        f"✅ Timezone set to {zone.name}; it's {ctx.now.astimezone(zone.tz).strftime('%H:%M')} there now."
+    ]
+    for schedule in (await schedules_of(ctx.session, ctx.space)).values():
+        _reschedule(ctx, schedule)
+        lines.append(describe_schedule(ctx, schedule) + ".")
+    return [ctx.reply("\n".join(lines))]
+
+
+async def cmd_schedule(ctx: Ctx, args: str) -> list[Outgoing]:
+    schedules = await schedules_of(ctx.session, ctx.space)
+    lines = [f"🗓 Your rhythm ({ctx.space.timezone} time):"]
+    for kind in KIND_NAMES:
+        if kind in schedules:
+            lines.append(describe_schedule(ctx, schedules[kind]) + ".")
+        else:
+            lines.append(f"{KIND_NAMES[kind]}: off (set one with {EXAMPLES[kind]}).")
+    paused = pause_of(schedules)
+    if paused is not None and paused > ctx.now:
+        until = (
+            "you /resume"
+            if paused >= FAR_FUTURE
+            else local_when(paused, ctx.space.timezone, ctx.now)
+        )
+        lines.append(f"⏸ Paused until {until}.")
+    topics = ", ".join(TOPICS[t] for t in ctx.space.topics.split(",") if t in TOPICS)
+    lines.append(f"Topics: {topics}.")
+    lines.append(f"Reveal: {ctx.space.reveal} ({REVEAL_MODES[ctx.space.reveal]}).")
+    return [ctx.reply("\n".join(lines))]
+
+
+async def daily_schedules(ctx: Ctx) -> dict[str, Schedule]:
+    schedules = await schedules_of(ctx.session, ctx.space)
+    return {kind: s for kind, s in schedules.items() if kind in DAILY}
+
+
+async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
+    days = parse_pause(args)
+    schedules = await daily_schedules(ctx)
+    if not schedules:
+        return [
+            ctx.reply("Nothing to pause: no daily prompt or check-in is set. /remind 8pm sets one.")
+        ]
+    if days is None:
+        until, said = FAR_FUTURE, "until you /resume"
+    else:
+        tz = zone_from_name(ctx.space.timezone)
+        resume_day = ctx.today + timedelta(days=days)
+        until = datetime.combine(resume_day, time(0, 0), tz)
+        said = f"for {days} day{'s' if days != 1 else ''}, until {day_label(resume_day)} (00:00 your time)"
+    for schedule in schedules.values():
+        schedule.paused_until = until
+        _reschedule(ctx, schedule)
+    lines = [f"⏸ Paused {said}. No prompts or check-ins until then; /resume starts again sooner."]
+    lines += [
+        describe_schedule(ctx, s) + "." for s in schedules.values() if s.next_due_at is not None
+    ]
+    return [ctx.reply("\n".join(lines))]
+
+
+async def cmd_resume(ctx: Ctx, args: str) -> list[Outgoing]:
+    schedules = await daily_schedules(ctx)
+    was_paused = pause_of(schedules) is not None
+    for schedule in schedules.values():
+        schedule.paused_until = None
+        _reschedule(ctx, schedule)
+    if not schedules:
+        return [
+            ctx.reply(
+                "Nothing to resume: no daily prompt or check-in is set. /remind 8pm sets one."
+            )
+        ]
+    head = (
+        "▶️ Welcome back, you're resumed." if was_paused else "You weren't paused; all is running."
+    )
+    return [
+        ctx.reply("\n".join([head] + [describe_schedule(ctx, s) + "." for s in schedules.values()]))
+    ]
+
+
+async def cmd_weekly(ctx: Ctx, args: str) -> list[Outgoing]:
+    """/weekly sun 19:00, /weekly off, or /weekly to see it: the look back's day and time."""
+    usage = (
+        "Tell me a day and a time for the weekly look back: /weekly sun 19:00, "
+        "/weekly fri 8pm, or /weekly off"
+    )
+    if not args:
+        schedule = (await schedules_of(ctx.session, ctx.space)).get("weekly")
+        if schedule is None:
+            return [ctx.reply(f"Weekly look back: off. {usage}.")]
+        return [ctx.reply(describe_schedule(ctx, schedule) + f". Change it: {usage}.")]
+    words = args.split()
+    if words[0].lower() not in ("off", "stop", "none", "cancel"):
+        day, rest = words[0], " ".join(words[1:])
+        try:
+            days = parse_days(day)
+        except UserError:
+            day, rest = words[-1], " ".join(words[:-1])  # "/weekly 19:00 sun"
+            days = parse_days(day)
+        if len(days) != 1 or not rest:
+            raise UserError(usage)
+        args = f"{rest} {day}"
+    return await _set_schedule(ctx, "weekly", args, usage)
+
+
+_TIME = Option(
+    "time", "When, in your timezone: 20:30, 8pm, 8:30 pm; or off", Kind.TIME, max_length=20
+)
+
+
+_DAYS = Option(
+    "days",
+    "Which days: daily, weekdays, weekends, mon,wed,fri (daily if empty)",
+    Kind.DAYS,
+    max_length=60,
+)
+
+
+COMMANDS = (
+    Command(
+        "timezone",
+        "Show or set your timezone",
+        cmd_timezone,
+        "Daily rhythm",
+        "/timezone <zone>",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "zone",
+                "A city or zone: Berlin, Europe/Berlin, UTC+5:30. Empty shows yours.",
+                Kind.ZONE,
+                max_length=64,
+            ),
+        ),
+    ),
+    Command(
+        "remind",
+        "Daily prompt time, e.g. 8pm weekdays",
+        cmd_remind,
+        "Daily rhythm",
+        "/remind <time> [days]",
+        Who.PARTNER,
+        (replace(_TIME, required=True), _DAYS),
+    ),
+    Command(
+        "checkin",
+        "Ask the check-in now, or set its daily time",
+        cmd_checkin,
+        "Daily rhythm",
+        "/checkin [time] [days]",
+        Who.PARTNER_TO_CHANGE,  # asking the check-in now is for anyone; setting its time is not
+        (_TIME, _DAYS),
+    ),
+    Command("schedule", "Your times, days and what comes next", cmd_schedule, "Daily rhythm"),
+    Command(
+        "pause",
+        "Pause prompts and check-ins",
+        cmd_pause,
+        "Daily rhythm",
+        "/pause [N days]",
+        Who.PARTNER,
+        (
+            Option(
+                "days",
+                "For how many days (empty: until you /resume)",
+                Kind.NUMBER,
+                template="{} days",
+            ),
+        ),
+    ),
+    Command("resume", "Start again after a pause", cmd_resume, "Daily rhythm", who=Who.PARTNER),
+    Command(
+        "weekly",
+        "The weekly look back: its day and time, or off",
+        cmd_weekly,
+        "The two of you",
+        "/weekly [day time|off]",
+        Who.PARTNER_TO_CHANGE,
+        (
+            Option(
+                "when",
+                "A day and a time, like sun 19:00 or fri 8pm; or off",
+                Kind.TIME,
+                max_length=30,
+            ),
+        ),
+    ),
+)

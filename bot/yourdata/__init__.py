@@ -1,0 +1,1 @@
+"""The your-data room: /export, /forget and /privacy."""

@@ -1,0 +1,221 @@
+"""What Tandem keeps about a space: shown (/export), explained (/privacy) and erased (/forget)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot import actions
+from bot.checkins.answers import complete_days
+from bot.checkins.answers import shown as is_shown
+from bot.command import NOT_A_PARTNER, Command, Option, Who
+from bot.context import Ctx, partners_of, shared_addresses
+from bot.errors import UserError
+from bot.messages import Attachment, Button, Outgoing
+from bot.partners import pairing
+from bot.promises import keeping as promises
+from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, Schedule, erase_space
+
+FORGET_TTL = timedelta(minutes=10)
+
+
+async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dict[str, Any]:
+    """The space's revealed data, plus (where it goes privately) the asker's own notes.
+
+    Never the other partner's private notes, unrevealed scores or side.
+    """
+    session, space = ctx.session, ctx.space
+
+    async def rows(model: Any, order: Any, *where: Any) -> list[dict[str, Any]]:
+        query = select(model).where(model.space_id == space.id, *where).order_by(order)
+        return [r.model_dump(exclude={"space_id"}) for r in (await session.exec(query)).all()]
+
+    revealed = set(await complete_days(session, space))
+    members = [
+        m
+        for m in (await session.exec(select(Member).where(Member.space_id == space.id))).all()
+        if m.partner or (member is not None and m.id == member.id)
+    ]
+    checkins = []
+    for answer in (
+        await session.exec(
+            select(CheckinAnswer)
+            .where(CheckinAnswer.space_id == space.id)
+            .order_by(col(CheckinAnswer.local_date), col(CheckinAnswer.member_id))
+        )
+    ).all():
+        mine = member is not None and answer.member_id == member.id
+        shown = is_shown(space, answer, revealed)
+        if not mine and not shown:
+            continue
+        row = answer.model_dump(exclude={"space_id", "note", "share_note"})
+        if answer.note and ((mine and with_private) or (answer.share_note and shown)):
+            row["note"] = answer.note
+        checkins.append(row)
+    space_row = space.model_dump()
+    return {
+        "space": space_row,
+        "members": [
+            m.model_dump(
+                exclude={"space_id", "side", "side_cycle", "private_chat"}
+                if member is None or m.id != member.id
+                else {"space_id"}
+            )
+            for m in members
+        ],
+        "schedules": await rows(Schedule, Schedule.id),
+        "checkins": checkins,
+        "deliveries": await rows(
+            Delivery,
+            Delivery.id,
+            col(Delivery.recipient).in_([0, member.id if member else 0]),
+        ),
+        "content_history": await rows(
+            ContentHistory,
+            ContentHistory.id,
+            col(ContentHistory.member_id).in_([0, member.id if member else 0]),
+        ),
+        # A promise just for its author goes only where their private notes may go.
+        "promises": [
+            row
+            for row in await promises.export_rows(session, space, member)
+            if with_private or row["shared"]
+        ],
+    }
+
+
+async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
+    private = ctx.private_address()
+    to_private = not ctx.private and private is not None
+    with_private = ctx.can_whisper or to_private
+    data = await export_for(ctx, ctx.member, with_private)
+    data["exported_at"] = ctx.now.isoformat()
+    body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+    file = Attachment(f"tandem-export-{ctx.today.isoformat()}.json", body)
+    text = "📦 Everything Tandem keeps about this space that you may see"
+    if with_private:
+        text += ", with your own private notes."
+    else:
+        text += ". (Your private notes only go to your private chat: /pair links one.)"
+    if to_private and private is not None:
+        return [
+            Outgoing(private, text, attachment=file, protect=True),
+            ctx.whisper("📦 Sent to your private chat with me."),
+        ]
+    if ctx.can_whisper:
+        return [ctx.whisper(text, attachment=file, protect=ctx.private)]
+    return [ctx.reply(text, attachment=file)]
+
+
+async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
+    scope = args.strip().lower()
+    if scope not in ("", "me", "all", "everything"):
+        raise UserError(
+            "Send /forget to erase this whole space, or /forget me for only your answers."
+        )
+    if ctx.member is None and ctx.incoming.manager and scope != "me":
+        # Someone who manages the channel may erase it; the confirmation needs to know who asked.
+        ctx.member = await pairing.member_for(
+            ctx.session, ctx.space, ctx.incoming.user_id, ctx.incoming.user_name, ctx.now
+        )
+    if ctx.member is None or ctx.member.id is None:
+        raise UserError("There's nothing of yours here to erase.")
+    if scope == "me":
+        warning = (
+            "⚠️ This erases your own check-in answers, notes and promises here, and takes you out "
+            "of this space. It can't be undone. (/export first if you want a copy.)"
+        )
+        yes = Button("Yes, erase mine", actions.forget("me", ctx.member.id, ctx.now))
+    else:
+        if not (ctx.member.partner or ctx.incoming.manager):
+            raise UserError(NOT_A_PARTNER)
+        warning = (
+            "⚠️ This erases everything Tandem keeps about this space, for both of you: settings, "
+            "schedule, check-ins, notes and promises. It can't be undone. (/export first if you "
+            "want a copy.)"
+        )
+        yes = Button("Yes, erase everything", actions.forget("all", ctx.member.id, ctx.now))
+    buttons = (yes, Button("Cancel", actions.FORGET_NO))
+    return [ctx.reply(warning + " Only you can confirm, within 10 minutes.", buttons=buttons)]
+
+
+async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
+    member = ctx.member
+    if member is None or member.id != action.member_id:
+        raise UserError("Only the person who asked can confirm this. Nothing was erased.")
+    if ctx.now.timestamp() - action.asked_at > FORGET_TTL.total_seconds():
+        raise UserError("That confirmation has expired. Send /forget again if you still want to.")
+    if action.scope == "me":
+        private = ctx.private_address()
+        notices = await pairing.leave(ctx.session, ctx.space, member, erase=True)
+        ctx.after_commit.append(ctx.services.scrub)
+        done_text = (
+            "🧹 Done. Your answers, notes and promises here are erased, and you've left this space."
+        )
+        replies = [Outgoing(private, done_text)] if private else [ctx.whisper(done_text)]
+        return replies + [n for n in notices if n.to != private]
+    if not (member.partner or ctx.incoming.manager):
+        raise UserError(NOT_A_PARTNER)
+    partners = await partners_of(ctx.session, ctx.space)
+    addresses = shared_addresses(ctx.space, partners)
+    await erase(ctx)
+    text = (
+        "🧹 Done. Everything Tandem kept about this space is erased. "
+        "If you want to start again some day, send /start."
+    )
+    if ctx.incoming.to not in addresses:
+        addresses.append(ctx.incoming.to)
+    return [Outgoing(to, text) for to in addresses]
+
+
+async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
+    keep = ctx.services.retention
+    text = ctx.library.texts.privacy.format(
+        note_days=keep.note_days, inactive_days=keep.inactive_days
+    )
+    return [ctx.reply(text)]
+
+
+async def erase(ctx: Ctx) -> None:
+    """The whole space, in this transaction; its rows are scrubbed from the file after the commit."""
+    await erase_space(ctx.session, ctx.space)
+    ctx.after_commit.append(ctx.services.scrub)
+
+
+async def forget_tapped(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
+    return await confirm_forget(ctx, action)
+
+
+async def kept(ctx: Ctx, action: actions.Simple) -> list[Outgoing]:
+    return [ctx.whisper("Kept as it was. Nothing was erased.")]
+
+
+COMMANDS = (
+    Command(
+        "export",
+        "Download what Tandem keeps that you may see",
+        cmd_export,
+        "Your data",
+        who=Who.PARTNER,
+    ),
+    Command(
+        "forget",
+        "Erase this space, or only your own answers",
+        cmd_forget,
+        "Your data",
+        "/forget [me]",
+        Who.PARTNER,
+        (
+            Option(
+                "scope",
+                "everything (default), or only me",
+                choices=(("everything", ""), ("only me", "me")),
+            ),
+        ),
+        open_args=("me",),
+    ),
+    Command("privacy", "What is stored and who sees what", cmd_privacy, "Your data"),
+)
