@@ -22,7 +22,9 @@ from pydantic import (
     field_validator,
 )
 
-from bot.safety.crisis import CrisisFile, Helplines, Safety
+from bot.safety.crisis import Safety
+from bot.safety.helplines import Helplines
+from bot.safety.phrases import CrisisFile
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",
