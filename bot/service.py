@@ -134,7 +134,7 @@ class Tandem:
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answers one incoming event; bad input gets a friendly reply and changes nothing."""
-        if self.flood is not None and self.flood.counts(incoming):
+        if self.flood is not None and self.flood.counts(incoming) and not self._help(incoming):
             # Before any database work, so a flood costs next to nothing.
             verdict = self.flood.check(incoming.to, incoming.user_id, self.clock.now())
             if verdict is Verdict.IGNORE:
@@ -157,6 +157,14 @@ class Tandem:
             if more:
                 replies.extend(more)
         return replies
+
+    def _help(self, incoming: Incoming) -> bool:
+        """/support, its private chat opening, or words of danger: never held back by flood
+        protection, however much was sent before (someone may be in danger)."""
+        name, args = split_command(incoming.text) if incoming.text.startswith("/") else ("", "")
+        if name == "support" or (name == "start" and is_support_start(args)):
+            return True
+        return bool(incoming.text) and bool(self.library.safety.needs(incoming.text))
 
     # ---- Finding where an event belongs ------------------------------------------------------
 

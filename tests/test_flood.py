@@ -157,3 +157,29 @@ def test_at_a_persons_pace_nothing_is_ever_held_back(gaps: list[float]) -> None:
     for gap in gaps:
         now += timedelta(seconds=gap)
         assert gate.check(Address("test", "chat-1"), "u1", now) is Verdict.ANSWER
+
+
+async def test_support_is_answered_however_much_came_before(
+    guarded: Tandem, clock: FixedClock
+) -> None:
+    await guarded.handle(said(ALICE, "/start"))
+    for _ in range(12):  # past the limit: the slow down, then silence
+        await guarded.handle(said(ALICE, "/help"))
+    assert await guarded.handle(said(ALICE, "/schedule")) == []  # the quiet minute holds...
+    for _ in range(3):  # ...but never for help, asked again and again
+        replies = await guarded.handle(said(ALICE, "/support"))
+        assert replies and all(r.text != SLOW_DOWN for r in replies)
+        assert any("private chat" in r.text or "emergency" in r.text.lower() for r in replies)
+
+
+async def test_words_of_danger_in_a_command_are_never_swallowed(
+    guarded: Tandem, clock: FixedClock, library: Library
+) -> None:
+    await guarded.handle(said(ALICE, "/start"))
+    for _ in range(12):
+        await guarded.handle(said(ALICE, "/help"))
+    danger = "/promise stay safe, I am scared of him"
+    assert library.safety.needs(danger)  # the phrase list reads it as danger
+    replies = await guarded.handle(said(ALICE, danger))
+    assert replies and all(r.text != SLOW_DOWN for r in replies)
+    assert await guarded.handle(said(ALICE, "/promise walk together")) == []  # others still wait
