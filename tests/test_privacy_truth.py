@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from bot.messages import Event, Incoming
 from bot.service import Tandem
 from tests.conftest import one
@@ -31,9 +29,9 @@ async def test_privacy_is_true_that_showing_more_never_reaches_back(
     assert "it covers only answers given from then on" in privacy
 
 
-async def test_an_export_posted_in_the_group_holds_no_promise_just_for_you(lite: Tandem) -> None:
-    """/privacy: otherwise the file is posted in the shared chat, without private notes or
-    promises."""
+async def test_an_export_is_never_posted_in_the_group(lite: Tandem) -> None:
+    """/privacy: an export goes only where only its asker sees it, never to a shared chat (it
+    would hold their own scores, even under /reveal never, and their promises just for them)."""
     await pair(lite, ALICE)
     await pair(lite, BOB)
     [asked] = await lite.handle(privately(ALICE, "/promise stop checking my phone at dinner"))
@@ -41,10 +39,9 @@ async def test_an_export_posted_in_the_group_holds_no_promise_just_for_you(lite:
     await lite.handle(privately(ALICE, action=just_me))
     await lite.handle(Incoming(dm(ALICE), event=Event.REMOVED, direct=True))  # she blocks Tandem
 
-    [posted] = [m for m in await lite.handle(said(ALICE, "/export")) if m.attachment]
+    replies = await lite.handle(said(ALICE, "/export"))
 
-    assert not posted.private and posted.attachment is not None
-    assert b"phone" not in posted.attachment.data
-    assert json.loads(posted.attachment.data)["promises"] == []
+    assert [m for m in replies if m.attachment] == []
+    assert "/pair" in replies[0].text
     privacy = (await one(lite, said(ALICE, "/privacy"))).text
-    assert "without your private notes or promises" in privacy
+    assert "never in a shared chat" in privacy

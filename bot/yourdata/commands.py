@@ -91,6 +91,15 @@ async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
     private = ctx.private_address()
     to_private = not ctx.private and private is not None
     with_private = ctx.can_whisper or to_private
+    if not with_private:
+        # A file in a group reaches everyone there, and it would hold the asker's own scores
+        # (even those kept under /reveal never): it only ever goes where only they see it.
+        return [
+            ctx.reply(
+                "📦 An export only goes where only you see it, never to a shared chat. Link your "
+                "private chat with /pair, then send /export there."
+            )
+        ]
     data = await export_for(ctx, ctx.member, with_private)
     data["exported_at"] = ctx.now.isoformat()
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
@@ -105,9 +114,7 @@ async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
             Outgoing(private, text, attachment=file, protect=True),
             ctx.whisper("📦 Sent to your private chat with me."),
         ]
-    if ctx.can_whisper:
-        return [ctx.whisper(text, attachment=file, protect=ctx.private)]
-    return [ctx.reply(text, attachment=file)]
+    return [ctx.whisper(text, attachment=file, protect=ctx.private)]
 
 
 async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:

@@ -9,7 +9,7 @@ from bot.content import Library
 from bot.messages import Address, Attachment, Button, Outgoing, SendStatus
 from bot.registry import REGISTRY
 from tests.fakes import FixedClock
-from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, USERNAME, FakeBotApi
+from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, USERNAME, FakeBotApi, private_chat
 from tests.telegram.harness import Running, start_app, until
 
 
@@ -151,21 +151,31 @@ async def test_chatter_that_is_not_for_tandem_gets_no_answer(bot: Running) -> No
     assert bot.api.sent(GROUP.id) == [reply]
 
 
-async def test_export_arrives_as_a_json_file(bot: Running) -> None:
-    await bot.say("/start")
-    await bot.say("/remind 8pm")
-    export = await bot.say("/export")
+async def test_export_arrives_as_a_json_file_in_a_private_chat(bot: Running) -> None:
+    dm = private_chat(ALICE)
+    await bot.say("/start", chat=dm)
+    await bot.say("/remind 8pm", chat=dm)
+    export = await bot.say("/export", chat=dm)
 
-    assert export.method == "sendDocument"
+    assert export.method == "sendDocument" and export.params["protect_content"] in (True, "true")
     assert export.params["caption"].startswith(
-        "📦 Everything Tandem keeps about this space that you may see."
+        "📦 Everything Tandem keeps about this space that you may see, with your own private notes."
     )
     document = export.params["document"]
     assert document["filename"] == "tandem-export-2026-11-21.json"
     data = json.loads(document["data"])
-    assert data["space"]["chat_id"] == str(GROUP.id)
+    assert data["space"]["chat_id"] == str(dm.id)
     [prompt] = [s for s in data["schedules"] if s["kind"] == "prompt"]
     assert prompt["local_time"] == "20:00"
+
+
+async def test_export_typed_in_a_group_is_never_posted_there(bot: Running) -> None:
+    await bot.say("/start")
+    await bot.say("/remind 8pm")
+    reply = await bot.say("/export")
+
+    assert reply.method == "sendMessage" and "/pair" in reply.params["text"]
+    assert bot.api.of("sendDocument") == []
 
 
 async def test_forget_asks_first_and_then_erases(bot: Running) -> None:
