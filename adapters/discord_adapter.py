@@ -289,7 +289,6 @@ class DiscordAdapter:
             action=action,
             direct=not in_guild,
             whisper=True,  # every interaction can be answered ephemerally
-            manager=in_guild and interaction.permissions.manage_channels,
             private_chat=await self._open_dm(user) if open_dm and in_guild else None,
         )
 

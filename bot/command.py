@@ -25,7 +25,7 @@ class Who(StrEnum):
     """Who may run a command."""
 
     ANYONE = "anyone"
-    PARTNER = "partner"  # a partner of the space (or, on Discord, someone who manages the channel)
+    PARTNER = "partner"  # one of the space's two partners
     PARTNER_TO_CHANGE = "change"  # anyone may look; changing it (with arguments) takes a partner
 
 
@@ -73,8 +73,10 @@ class Command:
         ]
         return " ".join([f"/{self.name}", *[w for w in words if w]])
 
-    def allows(self, args: str, is_partner: bool, manager: bool) -> bool:
-        if self.who is Who.ANYONE or is_partner or manager:
+    def allows(self, args: str, is_partner: bool) -> bool:
+        # Only the two partners: a server's moderators get no power over a couple's data (they
+        # can remove Tandem from the channel; the space then goes quiet, and is kept for them).
+        if self.who is Who.ANYONE or is_partner:
             return True
         if args.strip().lower() in self.open_args:
             return True

@@ -37,8 +37,6 @@ class Incoming:
     # A reply marked private reaches this person alone (a Discord ephemeral, a Telegram button
     # answer). False for a typed command in a Telegram group: there every reply is public.
     whisper: bool = False
-    # The platform says this person may manage the chat (Discord's Manage Channels).
-    manager: bool = False
     # The id of this person's private chat with Tandem, where the platform can open one on its
     # own (Discord opens a DM on /pair); None where a deep link must do it (Telegram).
     private_chat: str | None = None

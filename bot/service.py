@@ -244,7 +244,7 @@ class Tandem:
             raise UserError(
                 f"I don't know /{name[:30]}. /help lists what I can do, for example /remind 8pm."
             )
-        if not command.allows(args, ctx.is_partner, incoming.manager):
+        if not command.allows(args, ctx.is_partner):
             raise UserError(NOT_A_PARTNER)
         return await command.handler(ctx, args)
 

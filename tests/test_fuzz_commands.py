@@ -75,7 +75,9 @@ def running(
 
 def state(loop: asyncio.AbstractEventLoop, tandem: Tandem) -> dict[str, object]:
     """Everything stored about the chat, as /export gives it, without the export's own time."""
-    [reply] = loop.run_until_complete(tandem.handle(said(ALICE, "/export")))
+    # Asked where only Alice sees the answer (as a Discord slash command is): an export is
+    # never posted in a shared chat.
+    [reply] = loop.run_until_complete(tandem.handle(said(ALICE, "/export", whisper=True)))
     assert reply.attachment is not None
     data: dict[str, object] = json.loads(reply.attachment.data)
     data.pop("exported_at")

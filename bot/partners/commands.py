@@ -117,7 +117,7 @@ async def cmd_pair(ctx: Ctx, args: str) -> list[Outgoing]:
 
 async def cmd_unpair(ctx: Ctx, args: str) -> list[Outgoing]:
     member = ctx.member
-    if member is None:  # a channel manager who is not a partner: nothing of theirs to leave
+    if member is None:  # someone in the chat who never joined: nothing of theirs to leave
         raise UserError("You're not part of this space, so there's nothing to leave.")
     private = ctx.private_address()
     notices = await pairing.leave(ctx.session, ctx.space, member)

@@ -123,11 +123,6 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         raise UserError(
             "Send /forget to erase this whole space, or /forget me for only your answers."
         )
-    if ctx.member is None and ctx.incoming.manager and scope != "me":
-        # Someone who manages the channel may erase it; the confirmation needs to know who asked.
-        ctx.member = await pairing.member_for(
-            ctx.session, ctx.space, ctx.incoming.user_id, ctx.incoming.user_name, ctx.now
-        )
     if ctx.member is None or ctx.member.id is None:
         raise UserError("There's nothing of yours here to erase.")
     if scope == "me":
@@ -137,7 +132,7 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         )
         yes = Button("Yes, erase mine", actions.forget("me", ctx.member.id, ctx.now))
     else:
-        if not (ctx.member.partner or ctx.incoming.manager):
+        if not ctx.member.partner:
             raise UserError(NOT_A_PARTNER)
         warning = (
             "⚠️ This erases everything Tandem keeps about this space, for both of you: settings, "
@@ -164,7 +159,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
         )
         replies = [Outgoing(private, done_text)] if private else [ctx.whisper(done_text)]
         return replies + [n for n in notices if n.to != private]
-    if not (member.partner or ctx.incoming.manager):
+    if not member.partner:
         raise UserError(NOT_A_PARTNER)
     partners = await partners_of(ctx.session, ctx.space)
     addresses = shared_addresses(ctx.space, partners)

@@ -324,12 +324,13 @@ async def test_someone_outside_the_couple_cannot_change_the_schedule(couple: Cou
     assert "Daily prompt: 20:30 every day" in schedule and "Daily check-in: off" in schedule
 
 
-async def test_a_moderator_may_change_it_and_a_new_channel_is_open_to_anyone(
+async def test_a_moderator_may_not_change_it_and_a_new_channel_is_open_to_anyone(
     couple: Couple,
 ) -> None:
     await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "remind", time="20:30")
-    assert (await couple.slash(MODERATOR, "remind", time="21:00")).private == []
+    assert (await couple.slash(MODERATOR, "remind", time="21:00")).private == [NOT_A_PARTNER]
+    assert "20:30" in (await couple.slash(ALICE, "schedule")).public[0]
     await couple.slash(EVE, "start", channel=LOUNGE)
     assert (await couple.slash(EVE, "remind", time="7am", channel=LOUNGE)).private == []
     assert "07:00" in (await couple.slash(EVE, "schedule", channel=LOUNGE)).public[0]
