@@ -105,7 +105,7 @@ async def test_a_note_by_replying_in_the_shared_chat_is_shared_by_nature(
     await lite.handle(said(ALICE, action=tap(checkin, 4)))
     _, reveal = await lite.handle(said(BOB, action=tap(checkin, 2)))
     assert "📝 Alice: “Felt close at dinner”" in reveal.text
-    export = (await one(lite, said(ALICE, "/export"))).attachment
+    export = (await one(lite, said(ALICE, "/export", whisper=True))).attachment
     assert export is not None and "Felt close at dinner" in export.data.decode()
     assert "Alice 4/5 📝" in (await one(lite, said(ALICE, "/progress"))).text
 
@@ -125,7 +125,7 @@ async def test_a_note_through_the_form_is_private_unless_shared(
     await lite.handle(said(ALICE, action=tap(checkin, 3)))
     _, reveal = await lite.handle(said(BOB, action=tap(checkin, 3)))
     assert "tired" not in reveal.text  # private by default
-    alice_export = (await one(lite, said(ALICE, "/export"))).attachment
+    alice_export = (await one(lite, said(ALICE, "/export", whisper=True))).attachment
     assert alice_export is not None and "tired" not in alice_export.data.decode()
     [shared, *posted] = await lite.handle(said(BOB, action=saved.buttons[1].action))
     assert shared.private and [p.text for p in posted] == [

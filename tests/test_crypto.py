@@ -66,7 +66,7 @@ async def write_note_and_promise(tandem: Tandem, messenger: FakeMessenger) -> No
 
 
 async def exported(tandem: Tandem) -> str:
-    reply = await one(tandem, said(ALICE, "/export"))
+    reply = await one(tandem, said(ALICE, "/export", whisper=True))
     assert reply.attachment is not None
     return reply.attachment.data.decode()
 

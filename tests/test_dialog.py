@@ -19,7 +19,7 @@ from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 
 async def snapshot(tandem: Tandem) -> dict[str, object]:
     """Everything stored about the chat, as /export gives it (minus the export time)."""
-    export = (await one(tandem, said(ALICE, "/export"))).attachment
+    export = (await one(tandem, said(ALICE, "/export", whisper=True))).attachment
     assert export is not None
     data = json.loads(export.data)
     data.pop("exported_at")

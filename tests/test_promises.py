@@ -151,7 +151,7 @@ async def test_a_promise_made_in_private_asks_whether_it_is_shared(
     [mine] = await lite.handle(privately(ALICE, action=button(asked, "Just for me")))
     assert mine.to == dm(ALICE) and "Just for you" in mine.text
     # Bob sees nothing of it: not in the group, not in his /export.
-    [bob_file] = [m for m in await lite.handle(said(BOB, "/export")) if m.attachment]
+    [bob_file] = [m for m in await lite.handle(said(BOB, "/export", whisper=True)) if m.attachment]
     assert bob_file.attachment is not None and b"phone" not in bob_file.attachment.data
     [group_list] = await lite.handle(said(ALICE, "/promises"))
     assert "phone" not in group_list.text and "listed only in your private chat" in group_list.text

@@ -56,7 +56,8 @@ async def cmd_question(ctx: Ctx, args: str) -> list[Outgoing]:
         ]
         lines.append("The others take turns as an optional reflection. Choose with /question 3.")
         return [ctx.reply("\n".join(lines))]
-    if not args.isdigit() or not 1 <= int(args) <= len(questions):
+    # isdigit() alone takes "²" or "٣", which int() refuses: only the digits 0-9.
+    if not (args.isascii() and args.isdigit()) or not 1 <= int(args) <= len(questions):
         raise UserError(
             f"Choose the question by its number, 1 to {len(questions)}: for example /question 1. "
             "/question shows the list."

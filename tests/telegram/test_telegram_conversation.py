@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bot.content import Library
-from bot.messages import Address, Attachment, Button, Outgoing, SendStatus
+from bot.messages import Address, Attachment, Button, Incoming, Outgoing, SendStatus
 from bot.registry import REGISTRY
 from tests.fakes import FixedClock
 from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, USERNAME, FakeBotApi, private_chat
@@ -60,7 +60,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/support", "I'll answer that in your private chat with me"),
         ("/dance", "I don't know /dance. /help lists what I can do"),
         ("/checkin", "💬 Check-in:"),
-        ("/export", "📦 Everything Tandem keeps about this space that you may see."),
+        ("/export", "📦 An export only goes where only you see it, never to a shared chat."),
         ("/forget", "⚠️ This erases everything"),
     ]
     for typed, expected in steps:
@@ -139,8 +139,14 @@ async def test_a_check_in_answered_by_both_members_then_a_note(bot: Running) -> 
 
     note = await bot.say("Felt calmer after our walk", user=ALICE, reply_to=message_id)
     assert note.text.startswith("📝 Note saved with your check-in for Sat 21 Nov, Alice.")
-    exported = await bot.say("/export")
-    assert "Felt calmer after our walk" in exported.params["document"]["data"].decode()
+    # Stored with her answer: her export (shown only to her, as a Discord slash command is) has it.
+    export = await bot.tandem.handle(
+        Incoming(
+            Address("telegram", str(GROUP.id)), str(ALICE.id), "Alice", "/export", whisper=True
+        )
+    )
+    assert export[0].attachment is not None
+    assert "Felt calmer after our walk" in export[0].attachment.data.decode()
 
 
 async def test_chatter_that_is_not_for_tandem_gets_no_answer(bot: Running) -> None:
