@@ -173,3 +173,20 @@ async def test_unknown_or_forged_buttons_change_nothing(
     [bad] = await lite.handle(said(ALICE, action="zzz"))
     assert "button" in bad.text
     assert "No answers to show" in (await one(lite, said(ALICE, "/progress"))).text
+
+
+async def test_checkin_now_is_once_a_day_and_not_after_both_answered(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    """Pressing /checkin again and again must not fill the partners' private chats."""
+    checkin = await ask(lite, messenger)
+    for _ in range(5):
+        [again] = await lite.handle(said(BOB, "/checkin"))
+        assert again.text.startswith("💬 Today's check-in is already out")
+    assert messenger.take() == []
+    await lite.handle(said(ALICE, action=tap(checkin, 4)))
+    await lite.handle(said(BOB, action=tap(checkin, 3)))
+    messenger.take()
+    [done] = await lite.handle(said(ALICE, "/checkin"))
+    assert done.text.startswith("💛 You've both answered today's check-in")
+    assert messenger.take() == []

@@ -222,7 +222,9 @@ async def test_partners_are_those_who_started_and_only_they_change_settings(
         [refused] = await lite.handle(said(BOB, typed))
         assert "Only this space's two partners" in refused.text, typed
     assert "Timezone: UTC" in (await one(lite, said(BOB, "/timezone"))).text  # looking is fine
-    await lite.handle(said(BOB, "/checkin"))  # asking the check-in now is for anyone
+    [refused] = await lite.handle(said(BOB, "/checkin"))  # it would reach the partners' chats
+    assert "Only this space's two partners" in refused.text and messenger.take() == []
+    await lite.handle(said(ALICE, "/checkin"))
     [checkin] = messenger.take()
     [refused] = await lite.handle(said(BOB, action=checkin.buttons[3].action))
     assert "not one of this space's partners" in refused.text  # answering makes no partner

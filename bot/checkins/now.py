@@ -3,10 +3,42 @@ commit, to each partner where they answer."""
 
 from __future__ import annotations
 
+from sqlmodel import col, select
+
+from bot.checkins.answers import done_day
 from bot.context import AfterCommit, Ctx, partners_of
 from bot.delivery import LEASE, Job, Partner, checkin_targets
 from bot.messages import Address, Outgoing
 from bot.store import Delivery
+
+ANSWERED = (
+    "💛 You've both answered today's check-in. The next one comes tomorrow; /progress shows "
+    "how the days went."
+)
+ALREADY_OUT = (
+    "💬 Today's check-in is already out: answer it where it came (your private chat with me, "
+    "once linked). One a day keeps it meaningful; /schedule shows when the next one comes."
+)
+
+
+async def checkin_now(ctx: Ctx) -> list[Outgoing]:
+    """/checkin: today's check-in, once: never a second one that day (someone pressing it again
+    and again would fill the partners' private chats), never after both have answered."""
+    assert ctx.space.id is not None
+    if await done_day(ctx.session, ctx.space, ctx.today):
+        return [ctx.reply(ANSWERED)]
+    out = await ctx.session.exec(
+        select(Delivery.id).where(
+            Delivery.space_id == ctx.space.id,
+            Delivery.kind == "checkin",
+            Delivery.local_date == ctx.today,
+            col(Delivery.status).in_(("claimed", "handing", "sent")),
+        )
+    )
+    if out.first() is not None:
+        return [ctx.reply(ALREADY_OUT)]
+    ctx.after_commit.append(await prepare_checkin_now(ctx))
+    return []
 
 
 async def prepare_checkin_now(ctx: Ctx) -> AfterCommit:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from bot.checkins.answers import REVEAL_MODES
-from bot.checkins.now import prepare_checkin_now
+from bot.checkins.now import checkin_now
 from bot.command import Command, Kind, Option, Who
 from bot.content import TOPICS
 from bot.context import Ctx, reschedule, schedules_of
@@ -112,8 +112,7 @@ async def cmd_remind(ctx: Ctx, args: str) -> list[Outgoing]:
 
 async def cmd_checkin(ctx: Ctx, args: str) -> list[Outgoing]:
     if not args:
-        ctx.after_commit.append(await prepare_checkin_now(ctx))
-        return []
+        return await checkin_now(ctx)
     usage = "Tell me a time, and days if you like: /checkin 21:30, /checkin 9pm daily, /checkin off"
     return await _set_schedule(ctx, "checkin", args, usage)
 
@@ -280,7 +279,7 @@ COMMANDS = (
         cmd_checkin,
         "Daily rhythm",
         "/checkin [time] [days]",
-        Who.PARTNER_TO_CHANGE,  # asking the check-in now is for anyone; setting its time is not
+        Who.PARTNER,  # asking it now fills both partners' private chats: only they may
         (_TIME, _DAYS),
     ),
     Command("schedule", "Your times, days and what comes next", cmd_schedule, "Daily rhythm"),

@@ -230,6 +230,7 @@ async def test_days_and_topics_autocomplete(couple: Couple) -> None:
 async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
     couple: Couple,
 ) -> None:
+    await couple.slash(ALICE, "start")
     said = await couple.slash(ALICE, "checkin")
     [checkin] = said.public
     assert checkin.startswith("💬 Check-in:")
@@ -269,7 +270,7 @@ async def test_both_partners_answer_in_the_channel_and_the_scores_show_once_both
 
 async def test_a_note_goes_through_a_form_and_stays_private(couple: Couple) -> None:
     await couple.slash(BOB, "start")
-    await couple.slash(ALICE, "checkin")
+    await couple.slash(BOB, "checkin")
     checkin = couple.fake.last_message(HOME)
     form = await couple.tap(BOB, checkin, "Add a note")
     assert form.modal.data["title"] == "Add a note to your check-in"
@@ -349,6 +350,7 @@ async def test_someone_outside_the_couple_cannot_confirm_forget(couple: Couple) 
 
 
 async def test_only_people_who_see_the_channel_answer_its_checkins(couple: Couple) -> None:
+    await couple.slash(ALICE, "start")
     await couple.slash(ALICE, "checkin")
     checkin = couple.fake.last_message(HOME)
     outsider = Person(EVE.id, "Eve", MEMBER & ~VIEW)
