@@ -43,7 +43,9 @@ async def tap(ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:
         replies += await reveal(ctx, rec, partners)
     if ctx.space.reveal == rec.answer.reveal == "instant" and not rec.changed:
         replies += [
-            Outgoing(to, f"{ctx.member.display_name}: {said} for {day_label(rec.day)}.")
+            Outgoing(
+                to, f"{ctx.member.display_name}: {said} for {day_label(rec.day)}.", protect=True
+            )
             for to in shared_addresses(ctx.space, partners)
         ]
     return [ctx.whisper(head), *replies]
@@ -68,6 +70,7 @@ async def nudge(ctx: Ctx, rec: answers.Recorded) -> list[Outgoing]:
                 f"🌙 {ctx.member.display_name} has answered the check-in for "
                 f"{day_label(rec.day)}. {other.display_name}, whenever you're ready; "
                 "there's no rush.",
+                protect=True,
             )
         )
     return nudges

@@ -15,13 +15,14 @@ async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
     text = await progress_text(ctx.session, ctx.space, ctx.today, viewer)
     data = await chart_data(ctx.session, ctx.space, ctx.today, ctx.library)
     if data is None:
-        return [ctx.reply(text)]
+        return [ctx.reply(text, protect=True)]
     reply, services, name = ctx.reply, ctx.services, f"progress-{ctx.today.isoformat()}.png"
 
     async def with_chart() -> list[Outgoing]:
         # Drawn after the transaction: a chart never holds up anyone else's writes.
         picture = await services.picture(data, name)
-        return [reply(text + (f"\n🖼 {data.summary()}" if picture else ""), attachment=picture)]
+        summary = f"\n🖼 {data.summary()}" if picture else ""
+        return [reply(text + summary, attachment=picture, protect=True)]
 
     ctx.after_commit.append(with_chart)
     return []

@@ -135,7 +135,8 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
         return [
             ctx.reply(
                 f"🤝 Promise noted, {ctx.member.display_name}: {said}. On that day I'll ask you "
-                f"{where} how it went."
+                f"{where} how it went.",
+                protect=True,
             ),
             *care,
         ]
@@ -212,7 +213,9 @@ async def share(ctx: Ctx, action: actions.SharePromise) -> list[Outgoing]:
         f"{day_label(promise.due_date)}."
     )
     others = [
-        Outgoing(to, line) for to in shared_addresses(ctx.space, partners) if to != ctx.incoming.to
+        Outgoing(to, line, protect=True)
+        for to in shared_addresses(ctx.space, partners)
+        if to != ctx.incoming.to
     ]
     return [ctx.whisper("🤝 Shared: your partner can see it now."), *others]
 
@@ -263,7 +266,7 @@ async def answer(ctx: Ctx, action: actions.Kept) -> list[Outgoing]:
     )
     return [
         ctx.whisper(f"🎉 Kept. Well done, {ctx.member.display_name}."),
-        *[Outgoing(to, celebration) for to in shared_addresses(ctx.space, partners)],
+        *[Outgoing(to, celebration, protect=True) for to in shared_addresses(ctx.space, partners)],
     ]
 
 
@@ -282,6 +285,7 @@ def follow_up(to: Address, promise: Promise, name: str, private: bool) -> Outgoi
         f"🤝 {name}, a word about your promise. {said} Did it happen? Only you can answer, "
         "and only a kept promise is shared.",
         buttons=answer_buttons(promise.id or 0),
+        protect=True,
     )
 
 
