@@ -42,7 +42,7 @@ def test_every_helpline_names_its_source_and_when_it_was_checked() -> None:
         assert isinstance(line["checked"], date), line["name"]
         assert line["checked"] <= date(2026, 12, 31), line["name"]
     codes = {region["code"] for region in data["region"]}
-    assert codes == {"US", "GB", "IE", ELSEWHERE}
+    assert {"US", "GB", "IE", ELSEWHERE} <= codes and len(codes) >= 31
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_every_helpline_names_its_source_and_when_it_was_checked() -> None:
             'source = "hotline"',
             "source",
         ),
-        ("helplines.toml", 'code = "elsewhere"', 'code = "FR"', "elsewhere"),
+        ("helplines.toml", 'code = "elsewhere"', 'code = "PE"', "elsewhere"),
         ("crisis.toml", '"i want to die",', '"i want to (die",', "unbalanced bracket"),
         ("crisis.toml", '"i want to die",', '"i want to (die|)",', "empty alternative"),
         ("crisis.toml", 'lines = ["emergency", "crisis"]', 'lines = ["hope"]', "lines"),
@@ -247,12 +247,12 @@ def test_a_timezone_names_its_country(zone: str, country: str | None) -> None:
             ["911", "0808 2000 247"],
         ),
         (
-            "Tokyo",
-            "Asia/Tokyo",
+            "Lima",
+            "America/Lima",
             [
                 "Call your local emergency number",
                 "findahelpline.com",
-                "From your timezone Asia/Tokyo I assumed a country outside the US, the UK or Ireland",
+                "From your timezone America/Lima I assumed Peru, where I don't have lines",
             ],
             ["911", "999", "116 123"],
         ),

@@ -7,10 +7,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.safety.helplines import ELSEWHERE, Helplines, Line, Region, country_of
+from bot.safety.helplines import (
+    ELSEWHERE,
+    Helplines,
+    Line,
+    Region,
+    country_name,
+    country_named,
+    country_of,
+)
 from bot.safety.phrases import CrisisFile, Matcher, Need
 
 SUPPORT_START = "support"  # "/start support-GB": a /support button opened a private chat
+UNKNOWN_COUNTRY = "I don't know that country. Try /support Germany or /support DE."
 
 
 def is_support_start(args: str) -> bool:
@@ -55,6 +64,13 @@ class Safety:
         by_code = {r.code: r for r in self.helplines.region}
         return by_code.get(wanted) or by_code[ELSEWHERE]
 
+    def country(self, asked: str) -> str | None:
+        """The code of a country as typed after /support ("Germany", "DE", "UK", "Deutschland"),
+        whether or not it has lines of its own; None for words that name no country."""
+        if self.helplines is None or not asked.strip():
+            return None
+        return country_named(asked, self.helplines.names())
+
     def _directory(self) -> Line | None:
         found = self.region(code=ELSEWHERE)
         return found.lines("directory")[0] if found else None
@@ -65,52 +81,98 @@ class Safety:
         return f"🆘 In danger right now? {how[0].upper()}{how[1:]}."
 
     def lines_text(self, region: Region | None, kinds: Sequence[str]) -> str:
-        """Each kind's heading and its lines, for the kinds asked for (emergency aside)."""
+        """Each kind's heading and its lines, for the kinds asked for (emergency aside). A kind
+        a country has no line for gets the international directory under its heading (both
+        missing: the directory once), so no one is left without somewhere to turn."""
         if region is None or self.helplines is None:
             return ""
+        directory = self._directory()
+        missing = [
+            kind
+            for kind in self.helplines.kinds
+            if kind in kinds and kind != "directory" and not region.lines(kind)
+        ]
+        if region.code == ELSEWHERE or directory is None or region.lines("directory"):
+            missing = []  # its own directory covers them
         blocks: list[str] = []
         for kind, heading in self.helplines.kinds.items():
             found = region.lines(kind) if kind in kinds or kind == "directory" else []
+            if not found and kind in missing[:1] and directory is not None:
+                heading = heading if len(missing) == 1 else self.helplines.kinds["directory"]
+                where = f"choose {region.name} to see the helplines there."
+                blocks.append(f"{heading}\n• {directory.name}: at {directory.host}, {where}")
             if found:
                 blocks.append(heading + "\n" + "\n".join(f"• {x.name}: {x.how}" for x in found))
         return "\n\n".join(blocks)
 
-    def assumed(self, region: Region | None, zone: str | None, from_code: bool = False) -> str:
-        """Which region was assumed, from what, and where to look instead."""
-        directory, helplines = self._directory(), self.helplines
-        if region is None or directory is None or helplines is None:
+    def assumed(
+        self, region: Region | None, zone: str | None, from_code: bool = False, hint: bool = True
+    ) -> str:
+        """Which region was assumed, from what, and where to look instead (`hint`: how to ask
+        /support for another country)."""
+        directory = self._directory()
+        if region is None or directory is None:
             return ""
+        ask = "Send /support with your country (like /support DE), or " if hint else ""
         if region.code != ELSEWHERE:
             source = "your shared chat's timezone" if from_code else f"your timezone {zone}"
+            every = f"{directory.name} ({directory.host}) lists the lines for every country."
+            return f"I assumed {region.name} from {source}. Somewhere else? {ask}{every}"
+        country = country_of(zone)
+        if zone and country:
             return (
-                f"I assumed {region.name} from {source}. Somewhere else? {directory.name} "
-                f"({directory.host}) lists the lines for every country."
-            )
-        if zone and country_of(zone):
-            others = [r.name for r in helplines.region if r.code != ELSEWHERE]
-            listed = (
-                ", ".join(others[:-1]) + f" or {others[-1]}" if len(others) > 1 else "".join(others)
-            )
-            return (
-                f"From your timezone {zone} I assumed a country outside {listed}, so these "
-                "are the lines for anywhere."
+                f"From your timezone {zone} I assumed {country_name(country)}, where I don't have "
+                "lines of my own yet, so these are the lines for anywhere."
+                + (
+                    " Somewhere else? Send /support with your country (like /support DE)."
+                    if hint
+                    else ""
+                )
             )
         said = f" ({zone})" if zone else ""
         return (
             f"I can't tell your country from your timezone{said}, so these are the lines for "
-            "anywhere. /timezone sets yours."
+            "anywhere. "
+            + ("/support with your country (like /support DE) gives its lines; " if hint else "")
+            + "/timezone sets yours."
         )
 
-    def support(self, general: str, zone: str | None, code: str | None = None) -> str:
-        """The whole /support answer: danger first, the region's lines, the general text."""
-        region = self.region(zone, code)
+    def chosen(self, region: Region | None, code: str) -> str:
+        """What a /support with a country says about the lines it gave."""
+        directory = self._directory()
+        if region is None or directory is None:
+            return ""
+        if region.code != ELSEWHERE:
+            return (
+                f"These are the lines for {region.name}, as you asked. Somewhere else? "
+                f"{directory.name} ({directory.host}) lists the lines for every country."
+            )
+        name = country_name(code)
+        return (
+            f"I don't have lines of my own for {name} yet, so these are the lines for anywhere: "
+            f"on {directory.name} ({directory.host}), choose {name} to see its helplines."
+        )
+
+    def support(
+        self, general: str, zone: str | None, code: str | None = None, asked: str = ""
+    ) -> str:
+        """The whole /support answer: danger first, the lines, the general text, and whose
+        lines they are. `asked`: the country typed after /support, which picks the lines (one
+        it doesn't know: the region as without it, and a word on how to name one); else `code`
+        (from a /support button's link), else the timezone."""
+        wanted = self.country(asked)
+        if wanted is not None:
+            region = self.region(code=wanted)
+            note = self.chosen(region, wanted)
+        else:
+            region = self.region(zone, code)
+            # Words that name no country: say so, unless they are words of danger, which the
+            # answer below is for anyway.
+            unknown = bool(asked.strip()) and not self.needs(asked)
+            note = self.assumed(region, zone, from_code=code is not None, hint=not unknown)
+            note = f"{UNKNOWN_COUNTRY} {note}" if unknown else note
         kinds = ("abuse", "crisis")
-        parts = [
-            self.danger_line(region),
-            self.lines_text(region, kinds),
-            general.strip(),
-            self.assumed(region, zone, from_code=code is not None),
-        ]
+        parts = [self.danger_line(region), self.lines_text(region, kinds), general.strip(), note]
         return "\n\n".join(p for p in parts if p)
 
     def needs(self, text: str) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ and the crisis words read in private chats and notes."""
 
 from __future__ import annotations
 
-from bot.command import Command
+from bot.command import Command, Option
 from bot.content import Library
 from bot.context import Ctx
 from bot.messages import Button, Incoming, Outgoing
@@ -56,24 +56,35 @@ def private_words(
 
 
 def support_here(library: Library, incoming: Incoming, args: str) -> Outgoing:
-    """A /support button from a shared chat opened this private chat: the answer comes here,
-    for the region that chat's timezone suggested."""
+    """A /support button from a shared chat opened this private chat: the answer comes here.
+    "support-GB": the region that chat's timezone suggested; "support-de" (small letters): the
+    country asked for with /support Germany."""
     code = args.partition("-")[2] or None
-    text = library.safety.support(library.texts.support, None, code)
+    if code is not None and len(code) == 2 and code.islower():
+        text = library.safety.support(library.texts.support, None, asked=code.upper())
+    else:
+        text = library.safety.support(library.texts.support, None, code)
     return Outgoing(incoming.to, text, protect=True)
 
 
 async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:
-    """Answered where the partner can't see it: in a shared chat it would be in front of them."""
+    """Answered where the partner can't see it: in a shared chat it would be in front of them.
+    `/support Germany` (or DE, UK, India) gives that country's lines; without one, the lines
+    for the country of the space's timezone."""
     library = ctx.library
-    text = library.safety.support(library.texts.support, ctx.space.timezone)
+    zone = ctx.space.timezone
+    text = library.safety.support(library.texts.support, zone, asked=args)
     sent = privately(ctx, text)
     if sent:
         if sent[0].to != ctx.incoming.to:
             sent.append(ctx.whisper("🔒 I've answered in your private chat with me."))
         return sent
-    region = library.safety.region(ctx.space.timezone)
-    code = f"{SUPPORT_START}-{region.code}" if region else SUPPORT_START
+    asked = library.safety.country(args)
+    region = library.safety.region(zone)
+    if asked is not None:
+        code = f"{SUPPORT_START}-{asked.lower()}"
+    else:
+        code = f"{SUPPORT_START}-{region.code}" if region else SUPPORT_START
     return [
         ctx.reply(
             "🔒 I'll answer that in your private chat with me. Tap below to open it.",
@@ -82,4 +93,14 @@ async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:
     ]
 
 
-COMMANDS = (Command("support", "Finding a counsellor; help in danger", cmd_support, "Help"),)
+COUNTRY = Option("country", "Your country, for its helplines (Germany, DE, UK...)", max_length=60)
+COMMANDS = (
+    Command(
+        "support",
+        "Finding a counsellor; help in danger",
+        cmd_support,
+        "Help",
+        usage="/support [country]",
+        options=(COUNTRY,),
+    ),
+)
