@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.messages import Outgoing
 from bot.service import Tandem
 from tests.conftest import one
@@ -190,3 +192,36 @@ async def test_checkin_now_is_once_a_day_and_not_after_both_answered(
     [done] = await lite.handle(said(ALICE, "/checkin"))
     assert done.text.startswith("💛 You've both answered today's check-in")
     assert messenger.take() == []
+
+
+async def test_a_note_cannot_forge_a_line_of_the_reveal(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    checkin = await ask(lite, messenger)
+    reply_to = messenger.message_id_of(checkin)
+    forged = "fine\nBob 1/5\n💛 Bob said he wants to leave \u202eevah I\u202c"
+    await lite.handle(said(ALICE, forged, reply_to=reply_to))
+    await lite.handle(said(ALICE, action=tap(checkin, 4)))
+    _, reveal = await lite.handle(said(BOB, action=tap(checkin, 2)))
+    lines = reveal.text.splitlines()
+    assert "Bob 1/5" not in lines and not any(line.startswith("💛 Bob") for line in lines)
+    [quoted] = [line for line in lines if line.startswith("📝 Alice")]
+    assert quoted == "📝 Alice: “fine / Bob 1/5 / 💛 Bob said he wants to leave evah I”"
+    assert "\u202e" not in reveal.text
+
+
+async def test_a_note_that_would_grow_past_its_limit_is_refused_whole(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    checkin = await ask(lite, messenger)
+    reply_to = messenger.message_id_of(checkin)
+    first = "a" * 600
+    await lite.handle(said(ALICE, first, reply_to=reply_to))
+    [refused] = await lite.handle(said(ALICE, "b" * 500, reply_to=reply_to))
+    assert "wasn't saved" in refused.text and "room for 399 more" in refused.text
+    [kept] = await lite.handle(said(ALICE, "c" * 399, reply_to=reply_to))
+    assert "Note saved" in kept.text
+    export = (await one(lite, said(ALICE, "/export", whisper=True))).attachment
+    assert export is not None
+    [note] = [a["note"] for a in json.loads(export.data)["checkins"] if a.get("note")]
+    assert note == first + "\n" + "c" * 399  # the first words were never dropped

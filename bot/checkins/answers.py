@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,8 +93,22 @@ async def _lock(session: AsyncSession, space: Space) -> None:
         await session.exec(select(Space.id).where(Space.id == space.id).with_for_update())
 
 
+# Characters that reorder the text around them (U+202A-202E, U+2066-2069, the marks): in a quoted
+# note they could make the partner read words in another order than they were written.
+_BIDI = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+)
+_LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x0b\x0c\x85]+\s*")
+
+
+def quoted_note(note: str) -> str:
+    """A note as it is quoted inside one of Tandem's lines: on one line (a line break in it could
+    pass for a line of Tandem's own, such as another partner's score), with no reordering."""
+    return _LINE_BREAKS.sub(" / ", note.translate(_BIDI)).strip()
+
+
 def clean_note(note: str) -> str:
-    note = note.strip()
+    note = note.translate(_BIDI).strip()
     if not note:
         raise UserError("That note was empty. Reply to the check-in with a few words.")
     if len(note) > MAX_NOTE:
@@ -148,7 +163,16 @@ async def record(
         changed = _took_part(answer) and (answer.score != score or answer.skipped != skip)
         answer.score, answer.skipped = score, skip
     if note is not None:
-        answer.note = note if not answer.note else f"{answer.note}\n{note}"[-MAX_NOTE:]
+        combined = note if not answer.note else f"{answer.note}\n{note}"
+        if len(combined) > MAX_NOTE:
+            # Appending never drops earlier words unasked: the addition is refused, whole.
+            room = MAX_NOTE - len(answer.note or "") - 1
+            raise UserError(
+                f"Your note for {day_label(day)} is nearly full ({MAX_NOTE} characters in all), "
+                f"so this addition wasn't saved: it has {len(note)}, and there's room for "
+                f"{max(room, 0)} more. Try a shorter one."
+            )
+        answer.note = combined
         answer.share_note = answer.share_note or share_note
     answer.updated_at = now
     session.add(answer)
@@ -195,7 +219,9 @@ def _said(answer: CheckinAnswer) -> str:
 
 
 def shared_note_lines(pairs: list[tuple[Member, CheckinAnswer]]) -> list[str]:
-    return [f"📝 {m.display_name}: “{a.note}”" for m, a in pairs if a.note and a.share_note]
+    return [
+        f"📝 {m.display_name}: “{quoted_note(a.note)}”" for m, a in pairs if a.note and a.share_note
+    ]
 
 
 def reveal_text(

@@ -149,7 +149,7 @@ async def share_note(ctx: Ctx, action: actions.ShareNote) -> list[Outgoing]:
     never = answers.rule_of(ctx.space, answer) == "never"
     if revealed and not never and answer.note:
         partners = await partners_of(ctx.session, ctx.space)
-        line = f"📝 {ctx.member.display_name} added a note to {day_label(answer.local_date)}: “{answer.note}”"
+        line = f"📝 {ctx.member.display_name} added a note to {day_label(answer.local_date)}: “{answers.quoted_note(answer.note)}”"
         return [ctx.whisper("Shared.")] + [
             Outgoing(to, line, protect=True) for to in shared_addresses(ctx.space, partners)
         ]

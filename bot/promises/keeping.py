@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import actions
+from bot.checkins.answers import quoted_note
 from bot.context import Ctx, partners_of, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
@@ -73,7 +74,7 @@ def answer_buttons(promise_id: int) -> tuple[Button, ...]:
 
 
 def quoted(promise: Promise) -> str:
-    return f"“{promise_text(promise)}”"
+    return f"“{quoted_note(promise_text(promise))}”"
 
 
 async def open_promises(session: AsyncSession, space: Space, member: Member) -> list[Promise]:
