@@ -18,7 +18,7 @@ _ANSWER = re.compile(r"a:(\d+):(\d)")
 _NOTE = re.compile(r"n:(\d+)")
 _SHARE = re.compile(r"ns:(\d+):([01])")
 _SIDE = re.compile(r"s:(doubting|doubted|none)")
-_FORGET = re.compile(r"f:(all|me):(\d+):(\d+)")
+_FORGET = re.compile(r"f:(all|me|left):(\d+):(\d+)")
 _KEPT = re.compile(r"pr:(\d{1,18}):([dpnx])")
 _SHARE_PROMISE = re.compile(r"ps:(\d{1,18}):([01])")
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
@@ -49,7 +49,7 @@ class Side:
 
 @dataclass(frozen=True)
 class Forget:
-    scope: str  # "all" | "me"
+    scope: str  # "all" | "me" | "left" (what one left behind in spaces they have left)
     member_id: int
     asked_at: int  # unix seconds: the confirmation expires
 

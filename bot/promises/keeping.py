@@ -310,7 +310,7 @@ async def export_rows(
     rows: list[dict[str, Any]] = []
     for promise, author in found.all():
         mine = member is not None and author.id == member.id
-        if not (mine or promise.shared):
+        if not (mine or (promise.shared and author.partner)):  # never one who has left
             continue
         row = promise.model_dump(exclude={"space_id", "body", "next_ask_at", "asks"})
         row["text"] = promise_text(promise)

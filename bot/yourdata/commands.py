@@ -17,7 +17,15 @@ from bot.errors import UserError
 from bot.messages import Attachment, Button, Outgoing
 from bot.partners import pairing
 from bot.promises import keeping as promises
-from bot.store import CheckinAnswer, ContentHistory, Delivery, Member, Schedule, erase_space
+from bot.store import (
+    CheckinAnswer,
+    ContentHistory,
+    Delivery,
+    Member,
+    Schedule,
+    Space,
+    erase_space,
+)
 
 FORGET_TTL = timedelta(minutes=10)
 
@@ -39,6 +47,7 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         for m in (await session.exec(select(Member).where(Member.space_id == space.id))).all()
         if m.partner or (member is not None and m.id == member.id)
     ]
+    present = {m.id for m in members}
     checkins = []
     for answer in (
         await session.exec(
@@ -49,7 +58,9 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
     ).all():
         mine = member is not None and answer.member_id == member.id
         shown = is_shown(space, answer, revealed)
-        if not mine and not shown:
+        # Someone who left keeps their answers out of the space's export: whoever takes the
+        # free seat later sees nothing of them (they can still /forget me).
+        if not mine and (not shown or answer.member_id not in present):
             continue
         row = answer.model_dump(exclude={"space_id", "note", "share_note"})
         if answer.note and ((mine and with_private) or (answer.share_note and shown)):
@@ -123,6 +134,20 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         raise UserError(
             "Send /forget to erase this whole space, or /forget me for only your answers."
         )
+    if scope == "me" and ctx.private and (ctx.member is None or not ctx.member.partner):
+        left = await left_behind(ctx)
+        if left:
+            # Someone who left a space (/unpair, or blocked and came back) can still erase what
+            # they left there, from their own private chat, for as long as Tandem keeps it.
+            yes = Button("Yes, erase mine", actions.forget("left", left[0].id or 0, ctx.now))
+            return [
+                ctx.whisper(
+                    "⚠️ This erases your own check-in answers, notes and promises in the "
+                    f"{'space' if len(left) == 1 else f'{len(left)} spaces'} you've left. It "
+                    "can't be undone. Only you can confirm, within 10 minutes.",
+                    buttons=(yes, Button("Cancel", actions.FORGET_NO)),
+                )
+            ]
     if ctx.member is None or ctx.member.id is None:
         raise UserError("There's nothing of yours here to erase.")
     if scope == "me":
@@ -144,7 +169,41 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
     return [ctx.reply(warning + " Only you can confirm, within 10 minutes.", buttons=buttons)]
 
 
+async def left_behind(ctx: Ctx) -> list[Member]:
+    """This person's rows in spaces on this platform that they have left (no longer a partner)."""
+    found = await ctx.session.exec(
+        select(Member)
+        .join(Space, col(Space.id) == Member.space_id)
+        .where(
+            Space.platform == ctx.space.platform,
+            Member.user_id == ctx.incoming.user_id,
+            col(Member.partner).is_(False),
+            Member.space_id != ctx.space.id,
+        )
+        .order_by(col(Member.id))
+    )
+    return list(found.all())
+
+
+async def forget_left_behind(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
+    left = await left_behind(ctx)
+    if not any(m.id == action.member_id for m in left):
+        raise UserError("Only the person who asked can confirm this. Nothing was erased.")
+    for member in left:
+        space = await ctx.session.get(Space, member.space_id)
+        if space is not None:
+            await pairing.leave(ctx.session, space, member, erase=True)  # no line: long gone
+    ctx.after_commit.append(ctx.services.scrub)
+    return [ctx.whisper("🧹 Done. What you left in those spaces is erased.")]
+
+
 async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
+    if action.scope == "left":
+        if ctx.now.timestamp() - action.asked_at > FORGET_TTL.total_seconds():
+            raise UserError(
+                "That confirmation has expired. Send /forget me again if you still want to."
+            )
+        return await forget_left_behind(ctx, action)
     member = ctx.member
     if member is None or member.id != action.member_id:
         raise UserError("Only the person who asked can confirm this. Nothing was erased.")
