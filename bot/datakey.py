@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,13 +235,40 @@ async def reseal(
     return total
 
 
+# Any constant of our own: the PostgreSQL advisory lock instances take turns starting under.
+STARTING_LOCK = 0x7A4D_0001
+
+
+@contextlib.asynccontextmanager
+async def one_starting_at_a_time(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Instances started at once on one PostgreSQL database take turns through the key's proof,
+    the migration and the first sealing: without it two made their own keys on an empty database
+    and one crashed mid-migration. (SQLite has one process: the run lock sees to that.)"""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as connection:
+        await connection.execute(text(f"SELECT pg_advisory_lock({STARTING_LOCK})"))
+        await connection.commit()  # a session lock: it outlives the transaction, not the session
+        try:
+            yield
+        finally:
+            await connection.execute(text(f"SELECT pg_advisory_unlock({STARTING_LOCK})"))
+            await connection.commit()
+
+
 async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
     """Start-up: prove the key before anything is written, then migrate and seal old rows."""
     try:
-        keyring = await unlock(engine, settings)
+        async with one_starting_at_a_time(engine):
+            return await _open(engine, settings)
     except BaseException:
         await engine.dispose()
         raise
+
+
+async def _open(engine: AsyncEngine, settings: Settings) -> Store:
+    keyring = await unlock(engine, settings)
     store = Store(engine, keyring)
     await upgrade(engine)
     if await read_proof(engine) is None:

@@ -449,3 +449,47 @@ async def test_without_the_proof_row_sealed_notes_still_tell_a_wrong_or_missing_
     wrong_again = settings(sqlite(tmp_path), tandem_data_key=SecretStr(new_key()))
     with pytest.raises(DataKeyError, match="does not open"):  # the proof is back
         await open_store(make_engine(config.database_url), wrong_again)
+
+
+@pytest.mark.postgres
+async def test_instances_started_at_once_on_an_empty_postgresql_take_turns(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Four instances on one new database, one key file (or TANDEM_DATA_KEY) between them: one
+    makes the key and migrates, the others find both; none crashes mid-migration."""
+    config = settings(postgres_url, tandem_key_file=tmp_path / "shared.key")
+    stores = await asyncio.gather(
+        *(open_store(make_engine(postgres_url), config) for _ in range(4))
+    )
+    try:
+        keys = {store.keyring.primary.id for store in stores}
+        assert len(keys) == 1
+        proof = await datakey.read_proof(stores[0].engine)
+        assert proof is not None and all(
+            s.keyring.opens(proof, datakey.PROOF_PURPOSE) for s in stores
+        )
+    finally:
+        for store in stores:
+            await store.close()
+
+
+@pytest.mark.postgres
+async def test_an_instance_with_another_key_refuses_before_writing(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    ours = settings(postgres_url, tandem_key_file=tmp_path / "ours.key")
+    theirs = settings(postgres_url, tandem_key_file=tmp_path / "theirs.key")
+    results = await asyncio.gather(
+        open_store(make_engine(postgres_url), ours),
+        open_store(make_engine(postgres_url), theirs),
+        return_exceptions=True,
+    )
+    [opened] = [r for r in results if not isinstance(r, BaseException)]
+    [refused] = [r for r in results if isinstance(r, BaseException)]
+    assert isinstance(refused, DataKeyError) and "Nothing was changed" in str(refused)
+    assert not ((tmp_path / "ours.key").exists() and (tmp_path / "theirs.key").exists())
+    try:
+        proof = await datakey.read_proof(opened.engine)
+        assert proof is not None and opened.keyring.opens(proof, datakey.PROOF_PURPOSE)
+    finally:
+        await opened.close()
