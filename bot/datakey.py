@@ -11,14 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlmodel
-from sqlalchemy import Table, inspect, select, text, update
+from sqlalchemy import Table, func, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crypto import DataKeyError, Keyring, new_key
+from bot.delivery.leases import LEASE
 from bot.migrate import upgrade
 from bot.settings import Settings
-from bot.store import CheckinAnswer, DataKey, Promise, Store, sqlite_path
+from bot.single import hold_sqlite
+from bot.store import CheckinAnswer, DataKey, Instance, Promise, Store, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +306,50 @@ async def rotate(
     rotation: it is carried on, not started again. TANDEM_DATA_KEY: with one key, a new one is
     made for the operator to put in front ("new,old"); with two, data is resealed to the first.
     """
-    store = await open_store(engine, settings)
+    # A running instance keeps sealing with the key it started with, which rotation then drops:
+    # on SQLite the run lock keeps one from running meanwhile; on PostgreSQL no instance may be
+    # alive, and none can start while the rotation holds the starting lock.
+    lock = hold_sqlite(settings.database_url)
+    try:
+        async with one_starting_at_a_time(engine):
+            return await _rotate(engine, settings, batch=batch, on_batch=on_batch)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def running_instances(engine: AsyncEngine) -> int:
+    """Instances that beat within a lease (none on a database that never ran one)."""
+
+    def count(conn: Connection) -> int:
+        if "instance" not in inspect(conn).get_table_names():
+            return 0
+        since = datetime.now(UTC) - LEASE
+        found = conn.execute(
+            select(func.count())
+            .select_from(Instance)
+            .where(sqlmodel.col(Instance.beat_at) >= since)
+        )
+        return int(found.scalar_one())
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(count)
+
+
+async def _rotate(
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    batch: int,
+    on_batch: Callable[[int], None] | None,
+) -> Rotation:
+    running = await running_instances(engine)
+    if running:
+        raise DataKeyError(
+            f"{running} Tandem instance(s) are running on this database (a heartbeat within "
+            f"{int(LEASE.total_seconds())} s): stop them all, then rotate. Nothing was changed."
+        )
+    store = await _open(engine, settings)
     source = find_keys(settings)
     current = [k.text for k in store.keyring.keys]
     if source.from_env and len(current) == 1:

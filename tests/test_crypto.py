@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ from bot import datakey
 from bot.content import Library
 from bot.crypto import DataKeyError, Keyring, new_key
 from bot.datakey import open_store, rotate
+from bot.delivery.leases import beat, leave
 from bot.service import Tandem
 from bot.settings import Settings
+from bot.single import AlreadyRunning, hold_sqlite
 from bot.store import make_engine
 from tests.conftest import _postgres_database, database_at, one, pg_required
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
@@ -334,6 +337,50 @@ async def test_rotation_with_the_key_in_the_environment_takes_new_comma_old(
         settings(sqlite(tmp_path), tandem_data_key=SecretStr(step.new_env_key)), library
     )
     assert NOTE in await exported(tandem)
+    await tandem.store.close()
+
+
+async def test_rotation_refuses_while_tandem_runs_on_the_sqlite_file(
+    tmp_path: Path, library: Library
+) -> None:
+    config = settings(sqlite(tmp_path))
+    tandem, messenger = await start(config, library)
+    await write_note_and_promise(tandem, messenger)
+    key_file = tmp_path / "data" / "tandem.key"
+    before = key_file.read_text()
+    running = hold_sqlite(config.database_url)  # what `tandem run` holds while it runs
+    assert running is not None
+    try:
+        engine = make_engine(config.database_url)
+        with pytest.raises(AlreadyRunning, match="already running"):
+            await rotate(engine, config)
+        await engine.dispose()
+    finally:
+        running.release()
+    assert key_file.read_text() == before  # not a key dropped while the bot sealed with it
+    await tandem.store.close()
+
+
+@pytest.mark.postgres
+async def test_rotation_refuses_while_an_instance_beats_on_postgresql(
+    postgres_url: str, tmp_path: Path, library: Library
+) -> None:
+    config = settings(postgres_url, tandem_key_file=tmp_path / "tandem.key")
+    tandem, messenger = await start(config, library)
+    await write_note_and_promise(tandem, messenger)
+    now = datetime.now(UTC)
+    await beat(tandem.store, "instance-a", now, now)  # a running instance's heartbeat
+    before = (tmp_path / "tandem.key").read_text()
+    engine = make_engine(postgres_url)
+    with pytest.raises(DataKeyError, match="1 Tandem instance"):
+        await rotate(engine, config)
+    await engine.dispose()
+    assert (tmp_path / "tandem.key").read_text() == before
+    await leave(tandem.store, "instance-a")  # it stops: now the rotation goes ahead
+    engine = make_engine(postgres_url)
+    done = await rotate(engine, config)
+    await engine.dispose()
+    assert done.resealed >= 2
     await tandem.store.close()
 
 
