@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -269,8 +270,25 @@ async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
         raise
 
 
+def warn_if_readable(settings: Settings) -> str | None:
+    """A key file others on the machine may read opens every note: said at each start."""
+    source = find_keys(settings)
+    if source.from_env or not source.file.exists():
+        return None
+    mode = stat.S_IMODE(source.file.stat().st_mode)
+    if not mode & 0o077:
+        return None
+    warning = (
+        f"the key file {source.file} can be read by other users of this machine (mode "
+        f"{mode:o}): run chmod 600 {source.file}"
+    )
+    log.warning("%s", warning)
+    return warning
+
+
 async def _open(engine: AsyncEngine, settings: Settings) -> Store:
     keyring = await unlock(engine, settings)
+    warn_if_readable(settings)
     store = Store(engine, keyring)
     await upgrade(engine)
     if await read_proof(engine) is None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import operator
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -428,11 +429,24 @@ SQLITE_PRAGMAS = (
 )
 
 
+def create_private(path: Path) -> None:
+    """A new database's folder is made 0700 and its file 0600 (SQLite gives its -wal and -shm
+    files the database's own mode), whatever the umask: what a couple said is no one else's to
+    read on the machine. An existing folder or file keeps the mode its owner gave it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600)
+    os.close(fd)
+
+
 def make_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         if (path := sqlite_path(url)) is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
         engine = create_async_engine(target, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")

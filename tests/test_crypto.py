@@ -540,3 +540,34 @@ async def test_an_instance_with_another_key_refuses_before_writing(
         assert proof is not None and opened.keyring.opens(proof, datakey.PROOF_PURPOSE)
     finally:
         await opened.close()
+
+
+async def test_a_new_database_is_closed_to_others_on_the_machine(
+    tmp_path: Path, library: Library
+) -> None:
+    old = os.umask(0o022)  # a usual umask would give 755 and 644
+    try:
+        tandem, messenger = await start(settings(sqlite(tmp_path)), library)
+        await write_note_and_promise(tandem, messenger)
+        data = tmp_path / "data"
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        for name in ("tandem.db", "tandem.db-wal", "tandem.key"):
+            assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+        await tandem.store.close()
+    finally:
+        os.umask(old)
+
+
+async def test_a_key_file_others_may_read_is_warned_about_at_start(
+    tmp_path: Path, library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = settings(sqlite(tmp_path))
+    tandem, _ = await start(config, library)
+    await tandem.store.close()
+    key_file = tmp_path / "data" / "tandem.key"
+    assert "can be read by other users" not in caplog.text
+    key_file.chmod(0o644)
+    tandem, _ = await start(config, library)
+    await tandem.store.close()
+    assert f"the key file {key_file} can be read by other users" in caplog.text
+    assert f"chmod 600 {key_file}" in caplog.text
