@@ -421,6 +421,8 @@ async def test_a_crisis_reply_typed_in_the_group_is_answered_in_the_private_chat
     assert in_group.text.startswith("📝 Note saved")  # the same line any note gets
     assert "988" not in in_group.text and "116 123" not in in_group.text
     assert "findahelpline.com" in care.text and care.protect
+    assert "stays private" not in care.text  # it was in front of the partner: no false comfort
+    assert "may have been seen there already" in care.text
     assert addressed(replies, dm(BOB)) == []
     await lite.handle(privately(ALICE, action=tap(sent[dm(ALICE)], 2)))
     replies = await lite.handle(privately(BOB, action=tap(sent[dm(BOB)], 4)))

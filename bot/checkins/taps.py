@@ -118,9 +118,15 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
     if words(text) or (not shared_before and rec.answer.note and words(rec.answer.note)):
         rec.answer.share_note = False
         ctx.session.add(rec.answer)
-    care = crisis_replies(
-        ctx, text, "This note stays private at the reveal, unless you choose to share it again."
+    # Typed in the shared chat, it was there for the partner to see: say so, gently, rather
+    # than promise a privacy it no longer has.
+    after = (
+        "You wrote this in the shared chat, so it may have been seen there already. I won't "
+        "quote it again at the reveal, and you can delete your message from the chat."
+        if in_public
+        else "This note stays private at the reveal, unless you choose to share it again."
     )
+    care = crisis_replies(ctx, text, after)
     head = f"📝 Note saved with your check-in for {day_label(rec.day)}, {ctx.member.display_name}.{hint}"
     if in_public:
         return [ctx.whisper(head), *care]
