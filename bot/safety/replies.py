@@ -28,15 +28,25 @@ def privately(ctx: Ctx, text: str) -> list[Outgoing]:
 def crisis_replies(ctx: Ctx, text: str, after: str = "") -> list[Outgoing]:
     """A gentle private word with the right lines, if `text` holds a reviewed crisis phrase.
 
-    Nothing about it is logged, and nothing reaches the partner; [] when nothing matched, or
-    when there is no way to say it privately.
+    Nothing about it is logged, and nothing reaches the partner; [] when nothing matched. Where
+    there is no private place yet, a neutral line with a button opens one, and the help is
+    given there: the line says nothing of why, since the partner may read it.
     """
     found = ctx.library.safety
     needs = found.needs(text)
     if not needs:
         return []
     body = found.crisis_reply(needs, ctx.space.timezone)
-    return privately(ctx, f"{body}\n{after}".strip() if after else body)
+    said = privately(ctx, f"{body}\n{after}".strip() if after else body)
+    if said:
+        return said
+    region = found.region(ctx.space.timezone)
+    code = f"{SUPPORT_START}-{region.code}" if region else SUPPORT_START
+    return [ctx.reply(OPEN_PRIVATELY, buttons=(Button("Open my private chat", start=code),))]
+
+
+# The same words whatever brought them: nothing in them says why.
+OPEN_PRIVATELY = "🔒 Tap to open your private chat with me."
 
 
 def private_words(
