@@ -96,7 +96,7 @@ def test_a_missing_safety_file_stops_the_content_check(tmp_path: Path) -> None:
         ("I don't feel safe at home", "danger"),
         ("I don’t feel safe at home anymore", "danger"),
         ("he threatened to kill me", "danger"),
-        ("he won't let me see my friends", "danger"),
+        ("he won't let me see my friends", "control"),
         ("he hit me up, then later he hit me", "danger"),
         ("I'm scared of him hurting me", "danger"),
         ("I want to die", "despair"),
@@ -184,7 +184,7 @@ PIECES = [
     st.one_of(st.text(max_size=400), st.lists(st.sampled_from(PIECES), max_size=40).map(" ".join))
 )
 def test_the_matcher_never_raises(text: str) -> None:
-    assert set(_safety().needs(text)) <= {"danger", "despair"}
+    assert set(_safety().needs(text)) <= set(_safety().replies)  # only the file's needs
 
 
 # ---- Regions ----------------------------------------------------------------------------------

@@ -1,18 +1,36 @@
 """Crisis phrases: how a text and a phrase are compared (whole words, contractions spelled out),
-the phrase file's shape, and the matcher that says which needs a text calls for."""
+the phrase file's shape and grammar, and the matcher that says which needs a text calls for.
+
+The grammar, all of it (content/README.md says it for reviewers):
+    word            a whole word, normalised as the text is (case, apostrophes, contractions)
+    (a|b c|d)       one of the alternatives; each may be several words, or hold more grammar
+    [a|b]           optional: one of these, or nothing
+    ...             a gap of up to GAP words (any words, within the sentence)
+    $               where a clause ends: a comma, a full stop, a line's end, the text's end...
+    {name}          the alternatives of a named list (`[lists]` in crisis.toml)
+
+All the phrases are compiled into one automaton over words, so a text is read once, word by
+word, whatever the number of phrases or alternatives: its cost grows with the text's length and
+the few phrases that are part-way matched at each word, not with the size of the file.
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from bot.safety.helplines import LineKind
 
-MAX_EXPANSIONS = 2000  # one phrase's alternatives multiplied out: a typo guard, not a budget
+MAX_EXPANSIONS = 2000  # expand() materialises forms, for tests and reviewers: keep that small
 MAX_WORDS = 3000  # a longer text is read only this far (a note is at most 1,000 characters)
+GAP = 4  # "..." skips at most this many words
 
 
 class _Strict(BaseModel):
@@ -23,7 +41,13 @@ class _Strict(BaseModel):
 
 _APOSTROPHES = str.maketrans({c: "'" for c in "’‘`´ʼ′"})
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-FILLERS = frozenset({"so", "really", "very", "just", "truly"})
+# Where a sentence ends (no phrase runs across it), and where a clause ends (`$` in a phrase).
+# An ellipsis is a pause ("i just... want to die"), not an end.
+_SENTENCE = re.compile(r"[!?\n\r]+|(?<!\.)\.(?!\.)")
+_CLAUSE = re.compile(r"[,;:()\"“”—–]|\s-\s")
+# Words that colour a sentence without changing it: dropped from texts and phrases alike.
+FILLERS = frozenset({"so", "really", "very", "just", "truly", "honestly", "literally"})
+FILLERS |= {"actually", "seriously", "genuinely", "kinda", "basically"}
 CONTRACTIONS = {
     "im": "i am",
     "i'm": "i am",
@@ -40,11 +64,22 @@ CONTRACTIONS = {
     "he'll": "he will",
     "she'll": "she will",
     "they'll": "they will",
+    "theyll": "they will",
     "you'd": "you would",
     "they'd": "they would",
     "he'd": "he would",
+    "hed": "he would",
     "she'd": "she would",
     "everyone'd": "everyone would",
+    "everyone's": "everyone is",
+    "everyones": "everyone is",
+    "everybody's": "everybody is",
+    "everybodys": "everybody is",
+    "it's": "it is",
+    "that's": "that is",
+    "thats": "that is",
+    "there's": "there is",
+    "theres": "there is",
     "can't": "can not",
     "cant": "can not",
     "cannot": "can not",
@@ -54,10 +89,28 @@ CONTRACTIONS = {
     "doesnt": "does not",
     "didnt": "did not",
     "isnt": "is not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "arent": "are not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "hadnt": "had not",
     "wouldnt": "would not",
+    "couldnt": "could not",
+    "shouldnt": "should not",
     "wanna": "want to",
     "gonna": "going to",
 }
+
+
+def _spell(token: str, out: list[str]) -> None:
+    """One token of a text as words: contractions spelled out, fillers dropped."""
+    spelled = CONTRACTIONS.get(token)
+    if spelled is None and token.endswith("n't"):
+        spelled = token[:-3] + " not"
+    for word in (spelled or token.replace("'", "")).split():
+        if word not in FILLERS:
+            out.append(word)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -66,43 +119,185 @@ def words(text: str) -> tuple[str, ...]:
     for token in _WORD.findall(text.lower().translate(_APOSTROPHES)):
         if len(out) >= MAX_WORDS:
             break
-        spelled = CONTRACTIONS.get(token)
-        if spelled is None and token.endswith("n't"):
-            spelled = token[:-3] + " not"
-        for word in (spelled or token.replace("'", "")).split():
-            if word not in FILLERS:
-                out.append(word)
+        _spell(token, out)
     return tuple(out)
 
 
-_PIECE = re.compile(r"\(([^()]*)\)|([^()\s]+)|(\S)")
+END = "$"  # the word a clause's end is read as; a text's words never hold it
+
+
+def sentences(text: str) -> Iterator[list[str]]:
+    """A text's sentences, each as its words with END wherever a clause (or the sentence) ends."""
+    count = 0
+    for sentence in _SENTENCE.split(text.lower().translate(_APOSTROPHES)):
+        out: list[str] = []
+        for clause in _CLAUSE.split(sentence):
+            before = len(out)
+            for token in _WORD.findall(clause):
+                _spell(token, out)
+            if len(out) > before:
+                out.append(END)
+        count += len(out)
+        if out:
+            yield out
+        if count >= MAX_WORDS:
+            return
+
+
+# ---- The grammar ------------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"[\w'’‘-]+")  # a word of a phrase: letters, digits, apostrophes, hyphens
+_TOKEN = re.compile(r"\.\.\.|…|[()\[\]|$]|[^\s()\[\]|$.…]+|\.")
+
+
+@dataclass(frozen=True)
+class _Alt:
+    options: tuple[tuple[Any, ...], ...]  # each a sequence of items
+    optional: bool
+
+
+_GAP_ITEM = "..."
+_Item = Any  # a word (str), _GAP_ITEM, END or an _Alt
+
+
+class _Bad(Exception):
+    """What is wrong with a phrase; parse() says it with the phrase."""
+
+
+def parse(phrase: str) -> tuple[_Item, ...]:
+    """A phrase as a sequence of items; ValueError for a bracket, alternative or gap amiss."""
+    try:
+        return _items(phrase)
+    except _Bad as bad:
+        raise ValueError(f"{bad} in {phrase!r}") from None
+
+
+def _items(phrase: str) -> tuple[_Item, ...]:
+    tokens = _TOKEN.findall(phrase)
+    items, at = _parse_seq(tokens, 0, closing=None)
+    if at != len(tokens):
+        raise _Bad("unbalanced bracket")
+    if not items or _shortest(items) == 0:
+        raise _Bad("a phrase needs at least one word")
+    if items[0] in (_GAP_ITEM, END) or items[-1] == _GAP_ITEM:
+        raise _Bad("a phrase may not start with ... or $, nor end with ...")
+    return items
+
+
+def _parse_seq(tokens: list[str], at: int, closing: str | None) -> tuple[tuple[_Item, ...], int]:
+    """Items up to `closing` (or the end); returns them and where it stopped (at | or closing)."""
+    items: list[_Item] = []
+    while at < len(tokens):
+        token = tokens[at]
+        if token in ("(", "["):
+            close = ")" if token == "(" else "]"
+            options: list[tuple[_Item, ...]] = []
+            at += 1
+            while True:
+                option, at = _parse_seq(tokens, at, close)
+                if not option or (_shortest(option) == 0 and END not in option):
+                    raise _Bad("an empty alternative")
+                options.append(option)
+                if at >= len(tokens):
+                    raise _Bad("unbalanced bracket")
+                at += 1
+                if tokens[at - 1] == close:
+                    break
+            items.append(_Alt(tuple(options), optional=token == "["))
+            continue
+        if token == "|":
+            if closing is None:
+                raise _Bad("a | outside brackets")
+            return tuple(items), at
+        if token in (")", "]"):
+            if token != closing:
+                raise _Bad("unbalanced bracket")
+            return tuple(items), at
+        if token in ("...", "…"):
+            items.append(_GAP_ITEM)
+        elif token == END:
+            items.append(END)
+        else:
+            if not _PLAIN.fullmatch(token):
+                raise _Bad(f"{token!r} is not a word (optional words are [a|b])")
+            items.extend(words(token))
+        at += 1
+    if closing is not None:
+        raise _Bad("unbalanced bracket")
+    return tuple(items), at
+
+
+def _shortest(items: Sequence[_Item]) -> int:
+    """The fewest words the items can match (a gap and END count none)."""
+    total = 0
+    for item in items:
+        if isinstance(item, _Alt):
+            total += 0 if item.optional else min(_shortest(o) for o in item.options)
+        elif item not in (_GAP_ITEM, END):
+            total += 1
+    return total
+
+
+def _count(items: Sequence[_Item]) -> int:
+    """How many forms the items multiply out to (a gap counts as one)."""
+    total = 1
+    for item in items:
+        if isinstance(item, _Alt):
+            total *= sum(_count(o) for o in item.options) + item.optional
+    return total
+
+
+def _forms(items: Sequence[_Item]) -> Iterator[tuple[str, ...]]:
+    choices: list[list[tuple[str, ...]]] = []
+    for item in items:
+        if isinstance(item, _Alt):
+            options = [form for option in item.options for form in _forms(option)]
+            choices.append([(), *options] if item.optional else options)
+        else:
+            choices.append([(item,)])
+    for parts in itertools.product(*choices):
+        yield tuple(itertools.chain.from_iterable(parts))
 
 
 def expand(phrase: str) -> list[tuple[str, ...]]:
     """ "i am (scared|afraid) of him" -> [("i","am","scared","of","him"), (..."afraid"...)].
 
-    Raises ValueError for an unbalanced bracket, an empty alternative or far too many forms.
+    A gap is the word "...", a clause end "$". Raises ValueError for an unbalanced bracket, an
+    empty alternative or more than MAX_EXPANSIONS forms (the matcher never multiplies out).
     """
-    choices: list[list[tuple[str, ...]]] = []
-    for group, word, stray in _PIECE.findall(phrase):
-        if stray:
-            raise ValueError(f"unbalanced bracket in {phrase!r}")
-        if word:
-            choices.append([words(word)])
-            continue
-        options = [words(option) for option in group.split("|")]
-        if any(not option for option in options):
-            raise ValueError(f"an empty alternative in {phrase!r}")
-        choices.append(options)
-    total = 1
-    for options in choices:
-        total *= len(options)
-    if total > MAX_EXPANSIONS:
-        raise ValueError(f"{phrase!r} has {total} forms; split it (at most {MAX_EXPANSIONS})")
-    forms = [tuple(itertools.chain.from_iterable(parts)) for parts in itertools.product(*choices)]
-    if not forms or not any(forms):
-        raise ValueError("a phrase needs at least one word")
-    return forms
+    items = parse(phrase)
+    if _count(items) > MAX_EXPANSIONS:
+        raise ValueError(f"{phrase!r} has {_count(items)} forms; expand() lists {MAX_EXPANSIONS}")
+    return list(_forms(items))
+
+
+_LIST = re.compile(r"\{([^{}]*)\}")
+
+
+def resolve(phrase: str, lists: Mapping[str, Sequence[str]]) -> str:
+    """`{name}` replaced by the named list's alternatives, "(a|b|...)"; lists may name lists."""
+    try:
+        return _resolve(phrase, lists, ())
+    except _Bad as bad:
+        raise ValueError(f"{bad} in {phrase!r}") from None
+
+
+def _resolve(phrase: str, lists: Mapping[str, Sequence[str]], seen: tuple[str, ...]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in lists:
+            raise _Bad(f"{{{name}}}: no such list in [lists]")
+        if name in seen:
+            raise _Bad(f"{{{name}}}: a list that names itself")
+        return "(" + "|".join(_resolve(item, lists, (*seen, name)) for item in lists[name]) + ")"
+
+    resolved = _LIST.sub(one, phrase)
+    if "{" in resolved or "}" in resolved:
+        raise _Bad("a stray brace (a list is named {name})")
+    return resolved
+
+
+# ---- The phrase file --------------------------------------------------------------------------
 
 
 class Need(_Strict):
@@ -115,65 +310,289 @@ class Need(_Strict):
 
     @field_validator("phrases")
     @classmethod
-    def _expandable(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
+    def _parsable(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
         for phrase in phrases:
-            expand(phrase)
+            parse(phrase)
         return phrases
 
 
-class CrisisFile(_Strict):
-    """content/crisis.toml."""
+def _wrong(loc: tuple[str | int, ...], why: str, given: object) -> ValidationError:
+    detail = InitErrorDetails(
+        type=PydanticCustomError("crisis_phrase", "{why}", {"why": why}), loc=loc, input=given
+    )
+    return ValidationError.from_exception_data("CrisisFile", [detail])
 
+
+class CrisisFile(_Strict):
+    """content/crisis.toml. `{name}` in a phrase is replaced by the list's words as the file is
+    read (a list nobody names is refused, as a likely slip), so a Need's phrases are plain
+    grammar and an error names the phrase as written."""
+
+    lists: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     exceptions: tuple[str, ...] = Field(default=(), alias="except")
     need: tuple[Need, ...] = Field(min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_lists(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("lists", {}), dict):
+            return data  # the fields' own validation says what is wrong
+        lists: dict[str, Any] = data.get("lists", {})
+        for name, items in lists.items():
+            if not re.fullmatch(r"[a-z_]+", name):
+                raise _wrong(("lists", name), "a list's name is lower-case letters and _", name)
+            if (
+                not isinstance(items, list)
+                or not items
+                or not all(isinstance(i, str) for i in items)
+            ):
+                raise _wrong(("lists", name), "a list is a non-empty array of strings", items)
+        named = {n for items in lists.values() for i in items for n in _LIST.findall(i)}
+        out = dict(data)
+
+        def resolved(loc: tuple[str | int, ...], phrases: Any) -> Any:
+            if not isinstance(phrases, list):
+                return phrases
+            done = []
+            for index, written in enumerate(phrases):
+                if not isinstance(written, str):
+                    done.append(written)  # the field's own validation says what is wrong
+                    continue
+                named.update(_LIST.findall(written))
+                try:
+                    phrase = _resolve(written, lists, ())
+                    _items(phrase)
+                except _Bad as bad:
+                    raise _wrong((*loc, index), f"{bad} in {written!r}", written) from None
+                done.append(phrase)
+            return done
+
+        if "except" in data:
+            out["except"] = resolved(("except",), data["except"])
+        if isinstance(data.get("need"), list):
+            out["need"] = [
+                {**need, "phrases": resolved(("need", i, "phrases"), need.get("phrases"))}
+                if isinstance(need, dict) and "phrases" in need
+                else need
+                for i, need in enumerate(data["need"])
+            ]
+        unused = sorted(set(lists) - named)
+        if unused:
+            why = f"no phrase names {{{unused[0]}}} (is a key meant for the top, above [lists]?)"
+            raise _wrong(("lists", unused[0]), why, lists[unused[0]])
+        return out
+
     @field_validator("exceptions")
     @classmethod
-    def _expandable(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
+    def _parsable(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
         for phrase in phrases:
-            expand(phrase)
+            parse(phrase)
         return phrases
 
 
 # ---- Matching ---------------------------------------------------------------------------------
 
+_EXCEPT = -1  # the label of an exception's end state
+
+
+class _Automaton:
+    """Every phrase compiled into one word-level automaton (no empty moves left).
+
+    State 0 is where every phrase starts. `step[s]` maps a word to the states it leads to,
+    `anyword[s]` are the states any word leads to (a gap), `label[s]` the phrases ending there.
+    """
+
+    def __init__(self) -> None:
+        self._words: list[dict[str, set[int]]] = []
+        self._any: list[set[int]] = []
+        self._empty: list[set[int]] = []
+        self._label: list[set[int]] = []
+        self.start = self._node()
+        self.step: list[dict[str, tuple[int, ...]]] = []
+        self.anyword: list[tuple[int, ...]] = []
+        self.label: list[tuple[int, ...]] = []
+
+    def _node(self) -> int:
+        self._words.append({})
+        self._any.append(set())
+        self._empty.append(set())
+        self._label.append(set())
+        return len(self._words) - 1
+
+    def add(self, items: Sequence[_Item], label: int) -> None:
+        first = self._node()
+        self._empty[self.start].add(first)
+        self._label[self._seq(items, first)].add(label)
+
+    def _seq(self, items: Sequence[_Item], at: int) -> int:
+        for item in items:
+            if isinstance(item, _Alt):
+                end = self._node()
+                for option in item.options:
+                    begin = self._node()
+                    self._empty[at].add(begin)
+                    self._empty[self._seq(option, begin)].add(end)
+                if item.optional:
+                    self._empty[at].add(end)
+                at = end
+            elif item == _GAP_ITEM:
+                end = self._node()
+                self._empty[at].add(end)
+                for _ in range(GAP):
+                    skipped = self._node()
+                    self._any[at].add(skipped)
+                    self._empty[skipped].add(end)
+                    at = skipped
+                at = end
+            else:
+                nxt = self._node()
+                self._words[at].setdefault(item, set()).add(nxt)
+                at = nxt
+        return at
+
+    def finish(self) -> None:
+        """Folds the empty moves into the others, and keeps only the states a word reaches."""
+        closure: dict[int, set[int]] = {}
+
+        def close(state: int) -> set[int]:
+            if state not in closure:
+                found, todo = {state}, [state]
+                while todo:
+                    for nxt in self._empty[todo.pop()]:
+                        if nxt not in found:
+                            found.add(nxt)
+                            todo.append(nxt)
+                closure[state] = found
+            return closure[state]
+
+        numbers: dict[int, int] = {}
+        order: list[int] = []
+
+        def number(state: int) -> int:
+            if state not in numbers:
+                numbers[state] = len(order)
+                order.append(state)
+            return numbers[state]
+
+        number(self.start)
+        at = 0
+        while at < len(order):
+            state = order[at]
+            step: dict[str, set[int]] = {}
+            anyword: set[int] = set()
+            label: set[int] = set()
+            for near in close(state):
+                for word, targets in self._words[near].items():
+                    step.setdefault(word, set()).update(number(t) for t in targets)
+                anyword.update(number(t) for t in self._any[near])
+                label.update(self._label[near])
+            self.step.append({w: tuple(sorted(t)) for w, t in step.items()})
+            self.anyword.append(tuple(sorted(anyword)))
+            self.label.append(tuple(sorted(label)))
+            at += 1
+        del self._words, self._any, self._empty, self._label
+
+
+_OTHER = ""  # any word no phrase names: all of them lead to the same places
+_DEAD = -1
+MAX_STATES = 20_000  # the remembered moves are forgotten (started afresh) past this many states
+
+
+class _Table:
+    """The deterministic states met so far: each a set of the automaton's states, its moves
+    (word -> state) and the phrases that end in it."""
+
+    def __init__(self, automaton: _Automaton) -> None:
+        self.ids: dict[frozenset[int], int] = {}
+        self.members: list[tuple[int, ...]] = []
+        self.moves: list[dict[str, int]] = []
+        self.labels: list[tuple[int, ...]] = []
+        self.start = self.state(frozenset({automaton.start}), automaton)
+
+    def state(self, members: frozenset[int], automaton: _Automaton) -> int:
+        known = self.ids.get(members)
+        if known is None:
+            self.members.append(tuple(members))
+            self.moves.append({})
+            self.labels.append(tuple({found for m in members for found in automaton.label[m]}))
+            known = self.ids[members] = len(self.members) - 1
+        return known
+
 
 class Matcher:
-    """Finds the reviewed phrases in a text, whole words only; says which needs they call for."""
+    """Finds the reviewed phrases in a text, whole words only; says which needs they call for.
+
+    A text is read sentence by sentence, word by word. A phrase may begin at every word: each
+    beginning still alive is one state of a deterministic automaton, built from the phrases'
+    automaton as words call for it and remembered, so a word costs a lookup per live beginning
+    (a few), whatever the number of phrases. A phrase found where an exception overlaps it does
+    not count.
+    """
 
     def __init__(self, needs: Sequence[tuple[str, Iterable[str]]], exceptions: Iterable[str]):
         self.order = [kind for kind, _ in needs]
-        self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self.forms = 0
-        for kind, phrases in needs:
+        self._automaton = _Automaton()
+        for index, (_, phrases) in enumerate(needs):
             for phrase in phrases:
-                for form in expand(phrase):
-                    self._phrases.setdefault(form[0], []).append((form, kind))
-                    self.forms += 1
-        self._exceptions: dict[str, list[tuple[str, ...]]] = {}
+                items = parse(phrase)
+                self.forms += _count(items)
+                self._automaton.add(items, index)
         for phrase in exceptions:
-            for form in expand(phrase):
-                self._exceptions.setdefault(form[0], []).append(form)
+            self._automaton.add(parse(phrase), _EXCEPT)
+        self._automaton.finish()
+        self._vocabulary = frozenset(w for step in self._automaton.step for w in step)
+        self._lock = threading.Lock()  # only a new move takes it; reading a known one does not
+        self._table = _Table(self._automaton)
 
-    @staticmethod
-    def _at(text: tuple[str, ...], start: int, form: tuple[str, ...]) -> bool:
-        return text[start : start + len(form)] == form
+    def _move(self, table: _Table, state: int, word: str) -> int:
+        """Where `word` (a word of the vocabulary, _OTHER or END) leads from `state`."""
+        known = table.moves[state].get(word)
+        if known is not None:
+            return known
+        automaton = self._automaton
+        with self._lock:
+            reached: set[int] = set()
+            for member in table.members[state]:
+                reached.update(automaton.step[member].get(word, ()))
+                if word == END:
+                    reached.add(member)  # a clause's end is no word to phrases not asking for it
+                else:
+                    reached.update(automaton.anyword[member])
+            found = table.state(frozenset(reached), automaton) if reached else _DEAD
+            table.moves[state][word] = found
+        return found
+
+    def _found(self, said: list[str]) -> Iterator[tuple[int, int, int]]:
+        """(label, first word, word after the last) for every phrase found in one sentence."""
+        if len(self._table.members) > MAX_STATES:
+            self._table = _Table(self._automaton)  # a text already being read keeps its own
+        table, vocabulary, move = self._table, self._vocabulary, self._move
+        live: list[tuple[int, int]] = []
+        for at, word in enumerate(said):
+            key = word if word in vocabulary or word == END else _OTHER
+            reached: list[tuple[int, int]] = []
+            if word != END:
+                state = move(table, table.start, key)
+                if state != _DEAD:
+                    reached.append((state, at))
+            for state, began in live:
+                state = move(table, state, key)
+                if state != _DEAD:
+                    reached.append((state, began))
+            for state, began in reached:
+                for found in table.labels[state]:
+                    yield found, began, at + 1
+            live = reached
 
     def needs(self, text: str) -> tuple[str, ...]:
         """The needs whose phrases the text contains, in the file's order; () for none."""
-        said = words(text)
-        spared = [
-            (i, i + len(form))
-            for i, word in enumerate(said)
-            for form in self._exceptions.get(word, ())
-            if self._at(said, i, form)
-        ]
-        found: set[str] = set()
-        for i, word in enumerate(said):
-            for form, kind in self._phrases.get(word, ()):
-                if kind in found or not self._at(said, i, form):
-                    continue
-                end = i + len(form)
-                if not any(s < end and i < e for s, e in spared):
-                    found.add(kind)
-        return tuple(kind for kind in self.order if kind in found)
+        hits: set[int] = set()
+        for said in sentences(text):
+            found = list(self._found(said))
+            spared = [(b, e) for label, b, e in found if label == _EXCEPT]
+            for label, began, ended in found:
+                overlaps = any(b < ended and began < e for b, e in spared)
+                if label != _EXCEPT and not overlaps:
+                    hits.add(label)
+        return tuple(kind for index, kind in enumerate(self.order) if index in hits)
