@@ -121,6 +121,27 @@ async def test_the_look_back_comes_on_sunday_evening_in_each_zone(
         assert sorted(found.all()) == ["sent", "sent", "skipped"]
 
 
+async def test_whether_it_comes_never_tells_of_what_one_did_privately(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """A week in which only Alice answered (never revealed) and made a promise just for her
+    must look like a quiet week to Bob: no look back at all."""
+    clock.set("2026-11-16T10:00:00+00:00")
+    await pair(lite, ALICE)
+    await pair(lite, BOB)
+    for command in ("/timezone Berlin", "/checkin 21:00"):
+        await lite.handle(said(ALICE, command))
+    await checkin_day(lite, clock, messenger, "2026-11-18T20:00:00+00:00", {ALICE: 2})
+    [asked] = await lite.handle(privately(ALICE, "/promise journal each night by sat"))
+    await lite.handle(privately(ALICE, action=asked.buttons[1].action))  # just for me
+    assert await look_backs(lite, clock, messenger, "2026-11-22T18:00:01+00:00") == []
+
+    clock.set("2026-11-24T10:00:00+00:00")
+    await lite.handle(said(BOB, "/promise cook on friday by sat"))  # a shared one: it comes
+    [back] = await look_backs(lite, clock, messenger, "2026-11-29T18:00:01+00:00")
+    assert "journal" not in back.text
+
+
 async def test_under_reveal_never_there_are_no_scores_and_no_chart(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:

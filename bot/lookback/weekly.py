@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chart import DAYS, ChartData, Series
@@ -102,20 +102,15 @@ def open_question(library: Library, space: Space, end: date) -> Prompt | None:
 async def look_back(
     session: AsyncSession, space: Space, now: datetime, library: Library
 ) -> LookBack | None:
-    """The week that ends today (local), or None for a quiet week: nobody answered a check-in,
-    and no promise was made or settled (a week off is no one's failure, and gets no message)."""
+    """The week that ends today (local), or None for a quiet week: no check-in was revealed or
+    shown, and no shared promise was made or settled (a week off is no one's failure, and gets
+    no message). Whether it comes at all reads only what both may see: a private answer, or a
+    promise just for one of them, never decides it, or the message itself would tell of it."""
     end = now.astimezone(zone_from_name(space.timezone)).date()
     start = end - timedelta(days=6)
     partners = await partners_of(session, space)
     if not partners:
         return None
-    answered = await session.exec(
-        select(func.count(col(CheckinAnswer.id))).where(
-            CheckinAnswer.space_id == space.id,
-            CheckinAnswer.local_date >= start,
-            CheckinAnswer.local_date <= end,
-        )
-    )
     week_start = now - timedelta(days=7)
     promised = await session.exec(
         select(Promise).where(
@@ -123,11 +118,14 @@ async def look_back(
             (col(Promise.made_at) > week_start) | (col(Promise.closed_at) > week_start),
         )
     )
-    promises = list(promised.all())
-    if not answered.one() and not promises:
-        return None
+    promises = [p for p in promised.all() if p.shared]
     days = await complete_days(session, space)
     both = sum(1 for d in days if start <= d <= end)
+    since = end - timedelta(days=DAYS - 1)
+    scores = await _visible_scores(session, space, partners, since, end)
+    shown_this_week = any(start <= d <= end for mine in scores.values() for d in mine)
+    if not both and not shown_this_week and not promises:
+        return None
     streak = max(count_streak(days, end), count_streak(days, end - timedelta(days=1)))
     lines = [
         f"🌿 Your week, {day_label(start)} to {day_label(end)}",
@@ -147,15 +145,10 @@ async def look_back(
     kept = sum(
         1
         for p in promises
-        if p.shared
-        and p.status == PromiseStatus.DONE
-        and p.closed_at is not None
-        and p.closed_at > week_start
+        if p.status == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
     )
     if kept:
         lines.append(f"🤝 Shared promises kept this week: {kept}.")
-    since = end - timedelta(days=DAYS - 1)
-    scores = await _visible_scores(session, space, partners, since, end)
     question = library.scored_question(space.question_id)
     if space.reveal != "never" and any(scores.values()):
         lines.append(f"📈 {question.text}")
