@@ -53,7 +53,6 @@ class Safety:
             "helpline regions": len(regions),
             "helplines": sum(len(r.line) for r in regions),
             "crisis phrases": sum(len(n.phrases) for n in self.replies.values()),
-            "crisis phrase forms": self.matcher.forms,
         }
 
     def region(self, zone: str | None = None, code: str | None = None) -> Region | None:
