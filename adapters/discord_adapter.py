@@ -425,6 +425,24 @@ class DiscordAdapter:
 
     # Server events
 
+    async def direct_message(self, message: discord.Message) -> None:
+        """Words typed in a DM: the core reads them for words of danger only, and answers (there,
+        privately) only when it finds some; commands come as slash commands, not as text."""
+        if not message.content or message.content.startswith("/"):
+            return
+        incoming = Incoming(
+            Address(PLATFORM, str(message.channel.id)),
+            user_id=str(message.author.id),
+            user_name=message.author.display_name,
+            text=message.content,
+            direct=True,
+            whisper=True,
+        )
+        with self._at_work():
+            for reply in await self.tandem.handle(incoming):
+                # A DM is for this person alone: "private" holds there without an interaction.
+                await self.send(replace(reply, private=False) if reply.to == incoming.to else reply)
+
     async def welcome(self, guild: discord.Guild) -> None:
         """Says hello where the server lets it: the system channel, else the first it may write in."""
         with self._at_work():

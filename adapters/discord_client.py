@@ -35,6 +35,8 @@ class Receiver(Protocol):
 
     async def respond_error(self, interaction: discord.Interaction[discord.Client]) -> None: ...
 
+    async def direct_message(self, message: discord.Message) -> None: ...
+
 
 class TandemClient(discord.Client):
     """The discord.py client: minimal intents, no pings, and the events the adapter cares about."""
@@ -44,6 +46,9 @@ class TandemClient(discord.Client):
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # channels and permissions; no members, no message content
+        # Words typed in a DM with Tandem, read for words of danger only. Not privileged: Discord
+        # gives a DM's text to the app without the message-content intent (servers' it does not).
+        intents.dm_messages = True
         super().__init__(
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -56,6 +61,10 @@ class TandemClient(discord.Client):
 
     async def setup_hook(self) -> None:
         await self.adapter.setup()
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is None and not message.author.bot:
+            await self.adapter.direct_message(message)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.adapter.welcome(guild)

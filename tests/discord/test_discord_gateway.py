@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -12,11 +13,13 @@ from bot.store import Store
 from tests.discord.discord_fakes import (
     ALICE,
     BOB,
+    BOT,
     GUILD_ID,
     HOME,
     SEND,
     Channel,
     FakeDiscord,
+    Person,
     Reply,
     error,
     guild_payload,
@@ -36,7 +39,8 @@ def live(couple: Couple) -> Couple:
 
 
 async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
-    assert [i["intents"] for i in fake.identifies] == [discord.Intents(guilds=True).value]
+    wanted = discord.Intents(guilds=True, dm_messages=True)  # no privileged intent
+    assert [i["intents"] for i in fake.identifies] == [wanted.value]
     started = await live.slash(ALICE, "start")
     assert "not therapy" in started.public[0]
     await live.slash(BOB, "start")
@@ -184,3 +188,52 @@ async def test_the_token_and_what_people_write_never_reach_the_logs(
     assert caplog.records, "the run should have logged something"
     assert TOKEN not in caplog.text
     assert secret not in caplog.text and "Today's step" not in caplog.text
+
+
+def typed(person: Person, channel: Channel, content: str, message_id: int) -> dict[str, object]:
+    """A MESSAGE_CREATE as Discord sends it for a message typed in a DM with the bot."""
+    return {
+        "id": str(message_id),
+        "channel_id": str(channel.id),
+        "author": person.user(),
+        "content": content,
+        "timestamp": "2026-11-21T12:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
+
+
+async def test_words_of_danger_typed_in_a_dm_are_answered_there_alone(
+    live: Couple, fake: FakeDiscord
+) -> None:
+    await live.slash(ALICE, "start")
+    await live.slash(BOB, "start")
+    dm = fake.dm(ALICE)
+    before = len(fake.timeline)
+    await fake.push("MESSAGE_CREATE", typed(ALICE, dm, "we had a lovely walk", 900_001))
+    await fake.push("MESSAGE_CREATE", typed(ALICE, dm, "he pushed me down the stairs", 900_002))
+    await fake.push(
+        "MESSAGE_CREATE",
+        {**typed(BOT, dm, "he hit me", 900_003), "author": {**BOT.user(), "bot": True}},
+    )
+    await live.settle()
+    for _ in range(100):  # the DM is read in a task of its own: wait for its answer
+        if any(p.shown for p in fake.timeline[before:]):
+            break
+        await asyncio.sleep(0.02)
+    await live.adapter.idle()
+    posts = [p for p in fake.timeline[before:] if p.shown]
+    [care] = posts  # one answer: to the words of danger, not the walk, not the bot's own words
+    assert care.channel_id == dm.id
+    assert "112" in care.content or "emergency" in care.content.lower()
+    assert fake.public(HOME) == [
+        p.content for p in fake.timeline[:before] if p.shown and p.channel_id == HOME.id
+    ]
