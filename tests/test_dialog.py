@@ -167,9 +167,10 @@ async def test_forget_erases_everything_for_real(
     await bot.handle(said(BOB, "/start"))
     await bot.handle(said(ALICE, "/checkin"))
     [checkin] = messenger.take()
-    await bot.handle(said(BOB, action=checkin.buttons[2].action))
+    # Alice's own: what one partner erases is the space and their own (Bob's would stay his).
+    await bot.handle(said(ALICE, action=checkin.buttons[2].action))
     await bot.handle(
-        said(BOB, "a very private sentence", reply_to=messenger.message_id_of(checkin))
+        said(ALICE, "a very private sentence", reply_to=messenger.message_id_of(checkin))
     )
     database = Path(sqlite_url.removeprefix("sqlite:///"))
 

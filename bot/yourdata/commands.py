@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from bot import actions
 from bot.checkins.answers import complete_days
@@ -22,6 +22,9 @@ from bot.store import (
     ContentHistory,
     Delivery,
     Member,
+    Once,
+    PairCode,
+    Promise,
     Schedule,
     Space,
     erase_space,
@@ -160,9 +163,10 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         if not ctx.member.partner:
             raise UserError(NOT_A_PARTNER)
         warning = (
-            "⚠️ This erases everything Tandem keeps about this space, for both of you: settings, "
-            "schedule, check-ins, notes and promises. It can't be undone. (/export first if you "
-            "want a copy.)"
+            "⚠️ This erases this space: its settings, schedule and shared history, and your own "
+            "check-ins, notes and promises. Your partner's own answers, notes and promises stay "
+            "theirs, for them to keep or erase. It can't be undone. (/export first if you want "
+            "a copy.)"
         )
         yes = Button("Yes, erase everything", actions.forget("all", ctx.member.id, ctx.now))
     buttons = (yes, Button("Cancel", actions.FORGET_NO))
@@ -222,14 +226,67 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
         raise UserError(NOT_A_PARTNER)
     partners = await partners_of(ctx.session, ctx.space)
     addresses = shared_addresses(ctx.space, partners)
-    await erase(ctx)
-    text = (
-        "🧹 Done. Everything Tandem kept about this space is erased. "
-        "If you want to start again some day, send /start."
+    keepers = [p for p in partners if p.id != member.id and await has_records(ctx, p)]
+    if not keepers:
+        await erase(ctx)
+        text = (
+            "🧹 Done. Everything Tandem kept about this space is erased. "
+            "If you want to start again some day, send /start."
+        )
+        if ctx.incoming.to not in addresses:
+            addresses.append(ctx.incoming.to)
+        return [Outgoing(to, text) for to in addresses]
+    # One partner may not destroy the other's records (someone may be keeping them for their
+    # own safety): the shared space and the asker's own data go; the other's stay theirs.
+    notice_to = {p.id: ctx.private_address(p) for p in keepers}
+    await erase_shared(ctx, member, keepers)
+    done = (
+        "🧹 Done. This space's schedule and shared history are erased, with your own answers, "
+        "notes and promises, and you've left it. Your partner's own records stay theirs, for "
+        "them to keep or erase."
     )
-    if ctx.incoming.to not in addresses:
-        addresses.append(ctx.incoming.to)
-    return [Outgoing(to, text) for to in addresses]
+    notice = (
+        "This shared space was erased. Your own answers, notes and promises stay yours: /export "
+        "shows them, /forget me erases them."
+    )
+    replies = [Outgoing(to, done) for to in {*addresses, ctx.incoming.to}]
+    for keeper in keepers:
+        to = notice_to[keeper.id]
+        if to is not None:
+            replies.append(Outgoing(to, notice, protect=True))
+        elif notice not in [r.text for r in replies]:
+            replies += [Outgoing(a, notice) for a in addresses]
+    return replies
+
+
+async def has_records(ctx: Ctx, member: Member) -> bool:
+    for model in (CheckinAnswer, Promise):
+        found = await ctx.session.exec(
+            select(model.id).where(
+                model.space_id == ctx.space.id,
+                model.member_id == member.id,
+            )
+        )
+        if found.first() is not None:
+            return True
+    return False
+
+
+async def erase_shared(ctx: Ctx, asker: Member, keepers: list[Member]) -> None:
+    """Erases the space's shared parts and the asker's own data, keeping each keeper's own
+    answers, notes, promises and side history. The space stays, quiet (nothing is scheduled),
+    so that their private chat still reaches their records, to export or forget."""
+    await pairing.leave(ctx.session, ctx.space, asker, erase=True)
+    space_id = ctx.space.id
+    kept = [k.id for k in keepers]
+    for model in (Delivery, Schedule, PairCode, Once):
+        await ctx.session.exec(delete(model).where(col(model.space_id) == space_id))
+    await ctx.session.exec(
+        delete(ContentHistory).where(
+            col(ContentHistory.space_id) == space_id, col(ContentHistory.member_id).not_in(kept)
+        )
+    )
+    ctx.after_commit.append(ctx.services.scrub)
 
 
 async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:

@@ -61,7 +61,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/dance", "I don't know /dance. /help lists what I can do"),
         ("/checkin", "💬 Check-in:"),
         ("/export", "📦 An export only goes where only you see it, never to a shared chat."),
-        ("/forget", "⚠️ This erases everything"),
+        ("/forget", "⚠️ This erases this space"),
     ]
     for typed, expected in steps:
         bot.clock.advance(seconds=6)  # at a person's pace: flood protection never steps in
