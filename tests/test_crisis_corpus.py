@@ -18,7 +18,8 @@ import pytest
 
 from bot.content import default_content_dir, load_content
 from bot.safety.crisis import Safety
-from bot.safety.phrases import CrisisFile, Matcher, expand, parse, resolve, sentences
+from bot.safety.matcher import Matcher
+from bot.safety.phrases import CrisisFile, expand, parse, resolve, sentences
 
 CORPUS = Path(__file__).with_name("crisis_corpus.txt")
 ORDINARY = "ordinary"

@@ -16,7 +16,8 @@ from bot.safety.helplines import (
     country_named,
     country_of,
 )
-from bot.safety.phrases import CrisisFile, Matcher, Need
+from bot.safety.matcher import Matcher
+from bot.safety.phrases import CrisisFile, Need
 
 SUPPORT_START = "support"  # "/start support-GB": a /support button opened a private chat
 UNKNOWN_COUNTRY = "I don't know that country. Try /support Germany or /support DE."

@@ -1,5 +1,5 @@
 """Crisis phrases: how a text and a phrase are compared (whole words, contractions spelled out),
-the phrase file's shape and grammar, and the matcher that says which needs a text calls for.
+and the phrase file's shape and grammar; bot/safety/matcher.py reads texts with them.
 
 The grammar, all of it (content/README.md says it for reviewers):
     word            a whole word, normalised as the text is (case, apostrophes, contractions)
@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,20 +150,20 @@ _TOKEN = re.compile(r"\.\.\.|…|[()\[\]|$]|[^\s()\[\]|$.…]+|\.")
 
 
 @dataclass(frozen=True)
-class _Alt:
+class Alt:
     options: tuple[tuple[Any, ...], ...]  # each a sequence of items
     optional: bool
 
 
-_GAP_ITEM = "..."
-_Item = Any  # a word (str), _GAP_ITEM, END or an _Alt
+GAP_ITEM = "..."
+Item = Any  # a word (str), GAP_ITEM, END or an Alt
 
 
 class _Bad(Exception):
     """What is wrong with a phrase; parse() says it with the phrase."""
 
 
-def parse(phrase: str) -> tuple[_Item, ...]:
+def parse(phrase: str) -> tuple[Item, ...]:
     """A phrase as a sequence of items; ValueError for a bracket, alternative or gap amiss."""
     try:
         return _items(phrase)
@@ -172,26 +171,26 @@ def parse(phrase: str) -> tuple[_Item, ...]:
         raise ValueError(f"{bad} in {phrase!r}") from None
 
 
-def _items(phrase: str) -> tuple[_Item, ...]:
+def _items(phrase: str) -> tuple[Item, ...]:
     tokens = _TOKEN.findall(phrase)
     items, at = _parse_seq(tokens, 0, closing=None)
     if at != len(tokens):
         raise _Bad("unbalanced bracket")
     if not items or _shortest(items) == 0:
         raise _Bad("a phrase needs at least one word")
-    if items[0] in (_GAP_ITEM, END) or items[-1] == _GAP_ITEM:
+    if items[0] in (GAP_ITEM, END) or items[-1] == GAP_ITEM:
         raise _Bad("a phrase may not start with ... or $, nor end with ...")
     return items
 
 
-def _parse_seq(tokens: list[str], at: int, closing: str | None) -> tuple[tuple[_Item, ...], int]:
+def _parse_seq(tokens: list[str], at: int, closing: str | None) -> tuple[tuple[Item, ...], int]:
     """Items up to `closing` (or the end); returns them and where it stopped (at | or closing)."""
-    items: list[_Item] = []
+    items: list[Item] = []
     while at < len(tokens):
         token = tokens[at]
         if token in ("(", "["):
             close = ")" if token == "(" else "]"
-            options: list[tuple[_Item, ...]] = []
+            options: list[tuple[Item, ...]] = []
             at += 1
             while True:
                 option, at = _parse_seq(tokens, at, close)
@@ -203,7 +202,7 @@ def _parse_seq(tokens: list[str], at: int, closing: str | None) -> tuple[tuple[_
                 at += 1
                 if tokens[at - 1] == close:
                     break
-            items.append(_Alt(tuple(options), optional=token == "["))
+            items.append(Alt(tuple(options), optional=token == "["))
             continue
         if token == "|":
             if closing is None:
@@ -214,7 +213,7 @@ def _parse_seq(tokens: list[str], at: int, closing: str | None) -> tuple[tuple[_
                 raise _Bad("unbalanced bracket")
             return tuple(items), at
         if token in ("...", "…"):
-            items.append(_GAP_ITEM)
+            items.append(GAP_ITEM)
         elif token == END:
             items.append(END)
         else:
@@ -227,30 +226,30 @@ def _parse_seq(tokens: list[str], at: int, closing: str | None) -> tuple[tuple[_
     return tuple(items), at
 
 
-def _shortest(items: Sequence[_Item]) -> int:
+def _shortest(items: Sequence[Item]) -> int:
     """The fewest words the items can match (a gap and END count none)."""
     total = 0
     for item in items:
-        if isinstance(item, _Alt):
+        if isinstance(item, Alt):
             total += 0 if item.optional else min(_shortest(o) for o in item.options)
-        elif item not in (_GAP_ITEM, END):
+        elif item not in (GAP_ITEM, END):
             total += 1
     return total
 
 
-def _count(items: Sequence[_Item]) -> int:
+def count_forms(items: Sequence[Item]) -> int:
     """How many forms the items multiply out to (a gap counts as one)."""
     total = 1
     for item in items:
-        if isinstance(item, _Alt):
-            total *= sum(_count(o) for o in item.options) + item.optional
+        if isinstance(item, Alt):
+            total *= sum(count_forms(o) for o in item.options) + item.optional
     return total
 
 
-def _forms(items: Sequence[_Item]) -> Iterator[tuple[str, ...]]:
+def _forms(items: Sequence[Item]) -> Iterator[tuple[str, ...]]:
     choices: list[list[tuple[str, ...]]] = []
     for item in items:
-        if isinstance(item, _Alt):
+        if isinstance(item, Alt):
             options = [form for option in item.options for form in _forms(option)]
             choices.append([(), *options] if item.optional else options)
         else:
@@ -266,8 +265,10 @@ def expand(phrase: str) -> list[tuple[str, ...]]:
     empty alternative or more than MAX_EXPANSIONS forms (the matcher never multiplies out).
     """
     items = parse(phrase)
-    if _count(items) > MAX_EXPANSIONS:
-        raise ValueError(f"{phrase!r} has {_count(items)} forms; expand() lists {MAX_EXPANSIONS}")
+    if count_forms(items) > MAX_EXPANSIONS:
+        raise ValueError(
+            f"{phrase!r} has {count_forms(items)} forms; expand() lists {MAX_EXPANSIONS}"
+        )
     return list(_forms(items))
 
 
@@ -388,211 +389,3 @@ class CrisisFile(_Strict):
         for phrase in phrases:
             parse(phrase)
         return phrases
-
-
-# ---- Matching ---------------------------------------------------------------------------------
-
-_EXCEPT = -1  # the label of an exception's end state
-
-
-class _Automaton:
-    """Every phrase compiled into one word-level automaton (no empty moves left).
-
-    State 0 is where every phrase starts. `step[s]` maps a word to the states it leads to,
-    `anyword[s]` are the states any word leads to (a gap), `label[s]` the phrases ending there.
-    """
-
-    def __init__(self) -> None:
-        self._words: list[dict[str, set[int]]] = []
-        self._any: list[set[int]] = []
-        self._empty: list[set[int]] = []
-        self._label: list[set[int]] = []
-        self.start = self._node()
-        self.step: list[dict[str, tuple[int, ...]]] = []
-        self.anyword: list[tuple[int, ...]] = []
-        self.label: list[tuple[int, ...]] = []
-
-    def _node(self) -> int:
-        self._words.append({})
-        self._any.append(set())
-        self._empty.append(set())
-        self._label.append(set())
-        return len(self._words) - 1
-
-    def add(self, items: Sequence[_Item], label: int) -> None:
-        first = self._node()
-        self._empty[self.start].add(first)
-        self._label[self._seq(items, first)].add(label)
-
-    def _seq(self, items: Sequence[_Item], at: int) -> int:
-        for item in items:
-            if isinstance(item, _Alt):
-                end = self._node()
-                for option in item.options:
-                    begin = self._node()
-                    self._empty[at].add(begin)
-                    self._empty[self._seq(option, begin)].add(end)
-                if item.optional:
-                    self._empty[at].add(end)
-                at = end
-            elif item == _GAP_ITEM:
-                end = self._node()
-                self._empty[at].add(end)
-                for _ in range(GAP):
-                    skipped = self._node()
-                    self._any[at].add(skipped)
-                    self._empty[skipped].add(end)
-                    at = skipped
-                at = end
-            else:
-                nxt = self._node()
-                self._words[at].setdefault(item, set()).add(nxt)
-                at = nxt
-        return at
-
-    def finish(self) -> None:
-        """Folds the empty moves into the others, and keeps only the states a word reaches."""
-        closure: dict[int, set[int]] = {}
-
-        def close(state: int) -> set[int]:
-            if state not in closure:
-                found, todo = {state}, [state]
-                while todo:
-                    for nxt in self._empty[todo.pop()]:
-                        if nxt not in found:
-                            found.add(nxt)
-                            todo.append(nxt)
-                closure[state] = found
-            return closure[state]
-
-        numbers: dict[int, int] = {}
-        order: list[int] = []
-
-        def number(state: int) -> int:
-            if state not in numbers:
-                numbers[state] = len(order)
-                order.append(state)
-            return numbers[state]
-
-        number(self.start)
-        at = 0
-        while at < len(order):
-            state = order[at]
-            step: dict[str, set[int]] = {}
-            anyword: set[int] = set()
-            label: set[int] = set()
-            for near in close(state):
-                for word, targets in self._words[near].items():
-                    step.setdefault(word, set()).update(number(t) for t in targets)
-                anyword.update(number(t) for t in self._any[near])
-                label.update(self._label[near])
-            self.step.append({w: tuple(sorted(t)) for w, t in step.items()})
-            self.anyword.append(tuple(sorted(anyword)))
-            self.label.append(tuple(sorted(label)))
-            at += 1
-        del self._words, self._any, self._empty, self._label
-
-
-_OTHER = ""  # any word no phrase names: all of them lead to the same places
-_DEAD = -1
-MAX_STATES = 20_000  # the remembered moves are forgotten (started afresh) past this many states
-
-
-class _Table:
-    """The deterministic states met so far: each a set of the automaton's states, its moves
-    (word -> state) and the phrases that end in it."""
-
-    def __init__(self, automaton: _Automaton) -> None:
-        self.ids: dict[frozenset[int], int] = {}
-        self.members: list[tuple[int, ...]] = []
-        self.moves: list[dict[str, int]] = []
-        self.labels: list[tuple[int, ...]] = []
-        self.start = self.state(frozenset({automaton.start}), automaton)
-
-    def state(self, members: frozenset[int], automaton: _Automaton) -> int:
-        known = self.ids.get(members)
-        if known is None:
-            self.members.append(tuple(members))
-            self.moves.append({})
-            self.labels.append(tuple({found for m in members for found in automaton.label[m]}))
-            known = self.ids[members] = len(self.members) - 1
-        return known
-
-
-class Matcher:
-    """Finds the reviewed phrases in a text, whole words only; says which needs they call for.
-
-    A text is read sentence by sentence, word by word. A phrase may begin at every word: each
-    beginning still alive is one state of a deterministic automaton, built from the phrases'
-    automaton as words call for it and remembered, so a word costs a lookup per live beginning
-    (a few), whatever the number of phrases. A phrase found where an exception overlaps it does
-    not count.
-    """
-
-    def __init__(self, needs: Sequence[tuple[str, Iterable[str]]], exceptions: Iterable[str]):
-        self.order = [kind for kind, _ in needs]
-        self.forms = 0
-        self._automaton = _Automaton()
-        for index, (_, phrases) in enumerate(needs):
-            for phrase in phrases:
-                items = parse(phrase)
-                self.forms += _count(items)
-                self._automaton.add(items, index)
-        for phrase in exceptions:
-            self._automaton.add(parse(phrase), _EXCEPT)
-        self._automaton.finish()
-        self._vocabulary = frozenset(w for step in self._automaton.step for w in step)
-        self._lock = threading.Lock()  # only a new move takes it; reading a known one does not
-        self._table = _Table(self._automaton)
-
-    def _move(self, table: _Table, state: int, word: str) -> int:
-        """Where `word` (a word of the vocabulary, _OTHER or END) leads from `state`."""
-        known = table.moves[state].get(word)
-        if known is not None:
-            return known
-        automaton = self._automaton
-        with self._lock:
-            reached: set[int] = set()
-            for member in table.members[state]:
-                reached.update(automaton.step[member].get(word, ()))
-                if word == END:
-                    reached.add(member)  # a clause's end is no word to phrases not asking for it
-                else:
-                    reached.update(automaton.anyword[member])
-            found = table.state(frozenset(reached), automaton) if reached else _DEAD
-            table.moves[state][word] = found
-        return found
-
-    def _found(self, said: list[str]) -> Iterator[tuple[int, int, int]]:
-        """(label, first word, word after the last) for every phrase found in one sentence."""
-        if len(self._table.members) > MAX_STATES:
-            self._table = _Table(self._automaton)  # a text already being read keeps its own
-        table, vocabulary, move = self._table, self._vocabulary, self._move
-        live: list[tuple[int, int]] = []
-        for at, word in enumerate(said):
-            key = word if word in vocabulary or word == END else _OTHER
-            reached: list[tuple[int, int]] = []
-            if word != END:
-                state = move(table, table.start, key)
-                if state != _DEAD:
-                    reached.append((state, at))
-            for state, began in live:
-                state = move(table, state, key)
-                if state != _DEAD:
-                    reached.append((state, began))
-            for state, began in reached:
-                for found in table.labels[state]:
-                    yield found, began, at + 1
-            live = reached
-
-    def needs(self, text: str) -> tuple[str, ...]:
-        """The needs whose phrases the text contains, in the file's order; () for none."""
-        hits: set[int] = set()
-        for said in sentences(text):
-            found = list(self._found(said))
-            spared = [(b, e) for label, b, e in found if label == _EXCEPT]
-            for label, began, ended in found:
-                overlaps = any(b < ended and began < e for b, e in spared)
-                if label != _EXCEPT and not overlaps:
-                    hits.add(label)
-        return tuple(kind for index, kind in enumerate(self.order) if index in hits)
