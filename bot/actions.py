@@ -12,6 +12,7 @@ from bot.messages import Button
 SKIP = 0  # the score a "Skip today" tap records: taking part, without a number
 FORGET_NO = "f:no"
 PAIR = "p"  # "answer privately": link my private chat (a deep link, or a Discord DM)
+PRIVACY_MORE = "v"  # /privacy's "everything, in detail"
 SIDES = ("doubting", "doubted", "none")
 
 _ANSWER = re.compile(r"a:(\d+):(\d)")
@@ -105,7 +106,7 @@ def share_promise(promise_id: int, share: bool) -> str:
 
 def parse(action: str) -> Action | None:
     """The action a button carries, or None for one Tandem never made (or no longer makes)."""
-    if action in (FORGET_NO, PAIR):
+    if action in (FORGET_NO, PAIR, PRIVACY_MORE):
         return Simple(action)
     if m := _ANSWER.fullmatch(action):
         return Answer(int(m[1]), int(m[2]))

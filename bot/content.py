@@ -145,8 +145,10 @@ class Texts(_Strict):
     help: str = Field(min_length=1, max_length=3500)
     privacy: str = Field(min_length=1, max_length=3500)
     support: str = Field(min_length=1, max_length=3500)
+    # /privacy's first answer, about 120 words; the whole `privacy` text is a tap away.
+    privacy_short: str = Field(default="", max_length=1200)
 
-    @field_validator("privacy")
+    @field_validator("privacy", "privacy_short")
     @classmethod
     def _periods(cls, text: str) -> str:
         # /privacy states the configured retention periods: a placeholder each, and no other.

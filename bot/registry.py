@@ -106,7 +106,8 @@ BUTTONS: dict[type, Press] = {
     actions.Kept: Press(keeping.answer),
     actions.SharePromise: Press(keeping.share),
 }
-SIMPLE = {actions.FORGET_NO: yourdata.kept}  # any other simple button is the pairing one
+# Any other simple button is the pairing one.
+SIMPLE = {actions.FORGET_NO: yourdata.kept, actions.PRIVACY_MORE: yourdata.privacy_in_full}
 
 
 async def press(ctx: Ctx, raw: str) -> list[Outgoing]:

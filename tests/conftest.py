@@ -134,6 +134,13 @@ async def lite(
     await bot.store.close()
 
 
+async def privacy_text(tandem: Tandem, who: tuple[str, str]) -> str:
+    """/privacy in full: its short answer, then "Everything, in detail" tapped."""
+    short = await one(tandem, said(who, "/privacy"))
+    [more] = short.buttons
+    return (await one(tandem, said(who, action=more.action))).text
+
+
 async def one(tandem: Tandem, incoming: Incoming) -> Outgoing:
     [reply] = await tandem.handle(incoming)
     return reply

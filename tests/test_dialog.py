@@ -50,7 +50,7 @@ async def test_first_day(tandem: Tandem) -> None:
             ("/schedule", "Paused until Tue 24 Nov at 00:00"),
             ("/resume", "Welcome back"),
             ("/progress", "Streak: 0 days"),
-            ("/privacy", "never: the other's private notes"),
+            ("/privacy", "Never your private notes"),
             ("/support", "I'll answer that in your private chat with me"),
             ("/help", "/remind <time> [days]"),
             ("/remind off", "Daily prompt turned off."),

@@ -16,7 +16,7 @@ from bot.messages import Address, Event, Incoming
 from bot.service import Tandem
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import CheckinAnswer, Promise, Space
-from tests.conftest import build, one
+from tests.conftest import build, one, privacy_text
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 
 OTHER = Address("test", "chat-2")
@@ -203,10 +203,12 @@ async def test_the_raw_sqlite_file_no_longer_holds_an_erased_note(
 async def test_privacy_states_the_configured_periods(
     lite: Tandem, sqlite_url: str, clock: FixedClock, messenger: FakeMessenger, library: Library
 ) -> None:
-    default = await one(lite, said(ALICE, "/privacy"))
-    assert "erased 365 days after it was written" in default.text
-    assert "erased 90 days later" in default.text
-    assert "{" not in default.text
+    default = await privacy_text(lite, ALICE)
+    assert "erased 365 days after it was written" in default
+    assert "erased 90 days later" in default
+    assert "{" not in default
+    short = await one(lite, said(ALICE, "/privacy"))
+    assert "A note is erased after 365 days." in short.text
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -218,12 +220,12 @@ async def test_privacy_states_the_configured_periods(
     app = App(settings, [], clock=clock, library=library)
     tandem = await app.start()
     try:
-        configured = await one(tandem, said(ALICE, "/privacy"))
+        configured = await privacy_text(tandem, ALICE)
     finally:
         await app.stop()
-    assert "a note is erased 30 days after it was written" in configured.text
-    assert "erased 30 days after it was closed" in configured.text
-    assert "erased 14 days later" in configured.text
+    assert "a note is erased 30 days after it was written" in configured
+    assert "erased 30 days after it was closed" in configured
+    assert "erased 14 days later" in configured
 
 
 @pytest.mark.parametrize(

@@ -290,11 +290,21 @@ async def erase_shared(ctx: Ctx, asker: Member, keepers: list[Member]) -> None:
 
 
 async def cmd_privacy(ctx: Ctx, args: str) -> list[Outgoing]:
+    """The short, true answer first; everything, in detail, a tap away."""
+    short = ctx.library.texts.privacy_short
+    if not short:
+        return await privacy_in_full(ctx, actions.Simple(actions.PRIVACY_MORE))
+    more = Button("Everything, in detail", actions.PRIVACY_MORE)
+    return [ctx.reply(with_periods(ctx, short), buttons=(more,))]
+
+
+async def privacy_in_full(ctx: Ctx, action: actions.Simple) -> list[Outgoing]:
+    return [ctx.reply(with_periods(ctx, ctx.library.texts.privacy))]
+
+
+def with_periods(ctx: Ctx, text: str) -> str:
     keep = ctx.services.retention
-    text = ctx.library.texts.privacy.format(
-        note_days=keep.note_days, inactive_days=keep.inactive_days
-    )
-    return [ctx.reply(text)]
+    return text.format(note_days=keep.note_days, inactive_days=keep.inactive_days)
 
 
 async def erase(ctx: Ctx) -> None:

@@ -127,7 +127,7 @@ async def test_a_couples_first_day_of_commands(couple: Couple, library: Library)
         ("pause", {}, "Paused until you /resume"),
         ("resume", {}, "Welcome back"),
         ("progress", {}, "Streak: 0 days"),
-        ("privacy", {}, "never: the other's private notes"),
+        ("privacy", {}, "Never your private notes"),
         ("help", {}, "/remind <time> [days]"),
         ("remind", {"time": "off"}, "Daily prompt turned off."),
         ("checkin", {"time": "off"}, "Daily check-in turned off."),

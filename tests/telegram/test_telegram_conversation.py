@@ -56,7 +56,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/pause 3", "⏸ Paused for 3 days"),
         ("/resume", "▶️ Welcome back, you're resumed."),
         ("/progress", "📈 Streak: 0 days"),
-        ("/privacy", library.texts.privacy[:40]),
+        ("/privacy", library.texts.privacy_short.strip()[:40]),
         ("/support", "I'll answer that in your private chat with me"),
         ("/dance", "I don't know /dance. /help lists what I can do"),
         ("/checkin", "💬 Check-in:"),
