@@ -65,7 +65,10 @@ def render(msg: Outgoing) -> list[Piece]:
     """An Outgoing as Discord messages: split to 2,000 characters, buttons and file on the last.
     A picture is shown in an embed, its one-line summary as the file's alt text. Buttons beyond
     a message's 25 (five rows of five) follow on further messages of their own."""
-    pieces = [Piece(chunk, msg.private) for chunk in split_text(msg.text)]
+    # Tandem writes plain text; what people wrote inside it (a note, a name, a promise) must not
+    # turn into headings, spoilers or fake quotes, so every Markdown mark is shown as typed.
+    text = discord.utils.escape_markdown(msg.text)
+    pieces = [Piece(chunk, msg.private) for chunk in split_text(text)]
     views = button_views(msg.buttons)
     if views:
         pieces[-1].view = views[0]

@@ -208,3 +208,21 @@ async def test_a_slow_answer_is_acknowledged_within_discords_3_seconds_and_still
     acknowledged = couple.fake.acknowledged_as[interaction]
     assert acknowledged == ("reply" if takes < ACK_AFTER else "thinking")
     assert couple.fake.thinking() == []  # no "thinking…" left spinning
+
+
+def test_what_people_wrote_cannot_turn_into_markdown() -> None:
+    from adapters.discord_views import render
+
+    forged = "📝 Alice: “# **Bob said** ||he wants out|| ~~fine~~ `code` __u__”"
+    [piece] = render(Outgoing(Address("discord", "1"), forged))
+    for mark in (
+        "\\*\\*Bob said\\*\\*",
+        "\\|\\|he wants out\\|\\|",
+        "\\~\\~fine\\~\\~",
+        "\\`code\\`",
+    ):
+        assert mark in piece.content, mark
+    assert (
+        "https://findahelpline.com"
+        in render(Outgoing(Address("discord", "1"), "See https://findahelpline.com"))[0].content
+    )  # links stay links
