@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from bot import actions
@@ -10,6 +11,23 @@ from bot.messages import Address, Button, Outgoing
 from bot.timeparse import zone_from_name
 
 SCORES = range(1, 6)
+# Characters that reorder the text around them (U+202A-202E, U+2066-2069, the marks): inside one
+# of Tandem's lines they could make the partner read words in another order than written.
+_BIDI = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+)
+_LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x0b\x0c\x85]+\s*")
+
+
+def without_reordering(text: str) -> str:
+    return text.translate(_BIDI)
+
+
+def one_line(text: str) -> str:
+    """What someone wrote (a note, a promise, a name) as it is quoted inside one of Tandem's
+    lines: on one line, since a line break could pass for a line of Tandem's own (another
+    partner's score, say), and with no reordering."""
+    return _LINE_BREAKS.sub(" / ", without_reordering(text)).strip()
 
 
 def local_when(instant: datetime, zone: str, now: datetime | None = None) -> str:

@@ -225,3 +225,16 @@ async def test_a_note_that_would_grow_past_its_limit_is_refused_whole(
     assert export is not None
     [note] = [a["note"] for a in json.loads(export.data)["checkins"] if a.get("note")]
     assert note == first + "\n" + "c" * 399  # the first words were never dropped
+
+
+async def test_a_name_cannot_forge_a_line_either(lite: Tandem, messenger: FakeMessenger) -> None:
+    forged = ("u9", "Mia\nBob 1/5\u202e")
+    await lite.handle(said(ALICE, "/start"))
+    await lite.handle(said(forged, "/start"))
+    await lite.handle(said(ALICE, "/checkin"))
+    [checkin] = messenger.take()
+    await lite.handle(said(ALICE, action=tap(checkin, 4)))
+    replies = await lite.handle(said(forged, action=tap(checkin, 2)))
+    [reveal] = [r for r in replies if r.text.startswith("💛")]
+    assert "Bob 1/5" not in reveal.text.splitlines() and "\u202e" not in reveal.text
+    assert "Mia / Bob 1/5 2/5" in reveal.text

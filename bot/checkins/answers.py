@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import UserError
-from bot.render import day_label
+from bot.render import day_label, one_line, without_reordering
 from bot.store import CheckinAnswer, Delivery, Member, Once, Space, done, once
 
 MILESTONES = (3, 7, 14, 30, 60, 100)
@@ -93,22 +92,13 @@ async def _lock(session: AsyncSession, space: Space) -> None:
         await session.exec(select(Space.id).where(Space.id == space.id).with_for_update())
 
 
-# Characters that reorder the text around them (U+202A-202E, U+2066-2069, the marks): in a quoted
-# note they could make the partner read words in another order than they were written.
-_BIDI = dict.fromkeys(
-    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-)
-_LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x0b\x0c\x85]+\s*")
-
-
 def quoted_note(note: str) -> str:
-    """A note as it is quoted inside one of Tandem's lines: on one line (a line break in it could
-    pass for a line of Tandem's own, such as another partner's score), with no reordering."""
-    return _LINE_BREAKS.sub(" / ", note.translate(_BIDI)).strip()
+    """A note as it is quoted inside one of Tandem's lines (see one_line)."""
+    return one_line(note)
 
 
 def clean_note(note: str) -> str:
-    note = note.translate(_BIDI).strip()
+    note = without_reordering(note).strip()
     if not note:
         raise UserError("That note was empty. Reply to the check-in with a few words.")
     if len(note) > MAX_NOTE:

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.context import MAX_PARTNERS, partners_of, reschedule, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Outgoing
+from bot.render import one_line
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -70,7 +71,7 @@ async def member_for(
         select(Member).where(Member.space_id == space.id, Member.user_id == user_id)
     )
     member = found.first()
-    name = (name or "someone").strip()[:128] or "someone"
+    name = one_line(name or "someone")[:128] or "someone"  # a name is quoted in many lines
     if member is None:
         assert space.id is not None
         fresh = Member(space_id=space.id, user_id=user_id, display_name=name, joined_at=now)
