@@ -41,6 +41,8 @@ class ConsoleAdapter:
         self.private = False
         self._ids = itertools.count(1)
         self._buttons: dict[str, tuple[Button, ...]] = {}  # per chat: the newest buttons shown
+        self._buttons_on: dict[str, str] = {}  # per chat: the id of the message they are on
+        self._removed: set[str] = set()
         self._last_checkin: dict[str, str] = {}  # per chat: the newest check-in's message id
         self.tandem: Tandem | None = None
 
@@ -60,6 +62,16 @@ class ConsoleAdapter:
     async def is_member(self, chat: Address, user_id: str) -> bool:
         return True  # everyone at this terminal is in the shared chat
 
+    async def delete(self, to: Address, message_ref: str) -> bool:
+        """A terminal cannot unprint a line: it says the message is gone, and its buttons go."""
+        if message_ref in self._removed or not message_ref.isdigit():
+            return False
+        self._removed.add(message_ref)
+        if self._buttons_on.get(to.chat_id) == message_ref:
+            del self._buttons[to.chat_id], self._buttons_on[to.chat_id]
+        self._say(f"(message #{message_ref} removed from {self._where(to)})")
+        return True
+
     def _where(self, to: Address) -> str:
         if to == SHARED:
             return "shared chat"
@@ -74,6 +86,7 @@ class ConsoleAdapter:
         lines = [f"Tandem [#{message_id}, {self._where(msg.to)}]: {prefix}{msg.text}"]
         if msg.buttons:
             self._buttons[msg.to.chat_id] = msg.buttons
+            self._buttons_on[msg.to.chat_id] = message_id
             if is_checkin(msg.buttons):
                 self._last_checkin[msg.to.chat_id] = message_id
             lines.append(
@@ -113,7 +126,8 @@ class ConsoleAdapter:
                         direct=True,
                         text=f"/start {button.start}",
                     )
-                return replace(me, action=button.action)
+                tapped = self._buttons_on.get(here.chat_id)
+                return replace(me, action=button.action, message_ref=tapped)
         if line.startswith("/reply"):
             return replace(
                 me,

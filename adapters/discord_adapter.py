@@ -216,6 +216,24 @@ class DiscordAdapter:
             return SendResult(SendStatus.RETRY, reason=type(err).__name__, parts_sent=done)
         return replace(SendResult.delivered(message_id), parts_sent=done)
 
+    async def delete(self, to: Address, message_ref: str) -> bool:
+        """Removes one of Tandem's messages (a bot may not remove a person's in a DM); False
+        when Discord says no: gone already, or not Tandem's."""
+        try:
+            channel_id, message_id = int(to.chat_id), int(message_ref)
+        except ValueError:
+            return False
+        if self.client.user is None or self.client.is_closed():
+            return False
+        message = self.client.get_partial_messageable(channel_id).get_partial_message(message_id)
+        try:
+            async with asyncio.timeout(self.send_timeout), self._pace:
+                await message.delete()
+        except (TimeoutError, *DISCORD_ERRORS) as err:
+            log.info("could not delete a message: %s", why(err))
+            return False
+        return True
+
     @staticmethod
     def _http_failure(err: discord.HTTPException) -> SendResult:
         reason = f"{type(err).__name__} {err.status}"
@@ -255,6 +273,8 @@ class DiscordAdapter:
                 return [Outgoing(here(interaction), refusal, private=True)]
             opens_dm = action == actions.PAIR
             incoming = await self._incoming(interaction, text=text, action=action, open_dm=opens_dm)
+            if interaction.message is not None:  # the message whose button was tapped
+                incoming = replace(incoming, message_ref=str(interaction.message.id))
             return await self.tandem.handle(incoming)
 
         await self._serve(interaction, work)

@@ -69,7 +69,10 @@ def render(msg: Outgoing) -> list[Piece]:
     # turn into headings, spoilers or fake quotes, so every Markdown mark is shown as typed.
     text = discord.utils.escape_markdown(msg.text)
     pieces = [Piece(chunk, msg.private) for chunk in split_text(text)]
-    views = button_views(msg.buttons)
+    # An ephemeral reply is theirs alone and goes by itself: "Remove this from the chat" is not
+    # needed there (and could not remove it).
+    buttons = [b for b in msg.buttons if not (msg.private and actions.removes(b.action))]
+    views = button_views(buttons)
     if views:
         pieces[-1].view = views[0]
     attachment = msg.attachment

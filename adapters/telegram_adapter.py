@@ -96,9 +96,11 @@ def from_member(
     action: str | None = None,
     reply_to: str | None = None,
     event: Event | None = None,
+    message_id: int | None = None,
 ) -> Incoming:
     """What a person did in a chat. A private chat is direct, and all of it is for them alone;
-    in a group only a tap's answer is (answerCallbackQuery), so a tap whispers everywhere."""
+    in a group only a tap's answer is (answerCallbackQuery), so a tap whispers everywhere.
+    `message_id`: the person's message, or for a tap, Tandem's message the button is on."""
     direct = chat.type == ChatType.PRIVATE
     return Incoming(
         address(chat.id),
@@ -110,6 +112,7 @@ def from_member(
         event=event,
         direct=direct,
         whisper=direct or action is not None,
+        message_ref=str(message_id) if message_id is not None else None,
     )
 
 
@@ -422,6 +425,18 @@ class TelegramAdapter:
             return False
         return is_present(member)
 
+    async def delete(self, to: Address, message_ref: str) -> bool:
+        """Removes a message (Telegram lets a bot delete its own, and a person's in their private
+        chat with it, for 48 hours); False when Telegram says no: gone already, or too old."""
+        app = self._app
+        if app is None:
+            return False
+        try:
+            return bool(await app.bot.delete_message(chat_ref(to.chat_id), int(message_ref)))
+        except (TelegramError, ValueError) as err:
+            log.info("telegram: could not delete a message (%s)", type(err).__name__)
+            return False
+
     async def _reply_all(
         self, replies: Iterable[Outgoing], source: Address, reply_to: int | None
     ) -> None:
@@ -458,7 +473,9 @@ class TelegramAdapter:
         text = command_line(message.text, self.username)
         if text is None:
             return  # "/help@SomeOtherBot"
-        incoming = from_member(message.chat, message.from_user, text=text)
+        incoming = from_member(
+            message.chat, message.from_user, text=text, message_id=message.message_id
+        )
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -473,7 +490,11 @@ class TelegramAdapter:
         ):
             return  # a reply to a person is their conversation, not ours
         incoming = from_member(
-            message.chat, message.from_user, text=message.text, reply_to=str(original.message_id)
+            message.chat,
+            message.from_user,
+            text=message.text,
+            reply_to=str(original.message_id),
+            message_id=message.message_id,
         )
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
@@ -481,18 +502,22 @@ class TelegramAdapter:
         message = update.message
         if message is None or message.text is None or message.from_user is None:
             return
-        incoming = from_member(message.chat, message.from_user, text=message.text)
+        incoming = from_member(
+            message.chat, message.from_user, text=message.text, message_id=message.message_id
+        )
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
-        chat = query.message.chat if query.message is not None else None
-        if chat is None or query.data is None:
+        tapped = query.message
+        if tapped is None or query.data is None:
             await self._answer(query.answer())
             return
-        incoming = from_member(chat, query.from_user, action=query.data)
+        incoming = from_member(
+            tapped.chat, query.from_user, action=query.data, message_id=tapped.message_id
+        )
         replies = await self._handle(incoming)
         toasts = [
             r

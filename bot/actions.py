@@ -13,6 +13,7 @@ SKIP = 0  # the score a "Skip today" tap records: taking part, without a number
 FORGET_NO = "f:no"
 PAIR = "p"  # "answer privately": link my private chat (a deep link, or a Discord DM)
 PRIVACY_MORE = "v"  # /privacy's "everything, in detail"
+REMOVE = "x"  # "Remove this from the chat", on /support's answer and every crisis reply
 SIDES = ("doubting", "doubted", "none")
 
 _ANSWER = re.compile(r"a:(\d+):(\d)")
@@ -22,6 +23,8 @@ _SIDE = re.compile(r"s:(doubting|doubted|none)")
 _FORGET = re.compile(r"f:(all|me|left):(\d+):(\d+)")
 _KEPT = re.compile(r"pr:(\d{1,18}):([dpnx])")
 _SHARE_PROMISE = re.compile(r"ps:(\d{1,18}):([01])")
+_REF = re.compile(r"[A-Za-z0-9_-]{1,40}")  # a platform's message id (Telegram's, Discord's)
+_REMOVE = re.compile(r"x(?::([A-Za-z0-9_-]{1,40}))?")
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -72,7 +75,15 @@ class SharePromise:
     share: bool
 
 
-Action = Answer | Note | ShareNote | Side | Forget | Simple | Kept | SharePromise
+@dataclass(frozen=True)
+class Remove:
+    """ "Remove this from the chat": Tandem's message the button is on goes, and with it the
+    person's own message that led to it (`theirs`), where that one sat in the same private chat."""
+
+    theirs: str | None = None
+
+
+Action = Answer | Note | ShareNote | Side | Forget | Simple | Kept | SharePromise | Remove
 
 
 def answer(delivery_id: int, score: int) -> str:
@@ -104,6 +115,16 @@ def share_promise(promise_id: int, share: bool) -> str:
     return f"ps:{promise_id}:{int(share)}"
 
 
+def remove(theirs: str | None = None) -> str:
+    """ "x", or "x:<id of the person's message>" (an id that fits: at most 42 bytes in all)."""
+    return f"{REMOVE}:{theirs}" if theirs is not None and _REF.fullmatch(theirs) else REMOVE
+
+
+def removes(action: str) -> bool:
+    """Whether a button's action is "Remove this from the chat"."""
+    return _REMOVE.fullmatch(action) is not None
+
+
 def parse(action: str) -> Action | None:
     """The action a button carries, or None for one Tandem never made (or no longer makes)."""
     if action in (FORGET_NO, PAIR, PRIVACY_MORE):
@@ -122,6 +143,8 @@ def parse(action: str) -> Action | None:
         return Kept(int(m[1]), PROMISE_ANSWERS[m[2]])
     if m := _SHARE_PROMISE.fullmatch(action):
         return SharePromise(int(m[1]), m[2] == "1")
+    if m := _REMOVE.fullmatch(action):
+        return Remove(m[1])
     return None
 
 

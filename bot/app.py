@@ -59,6 +59,11 @@ class Router:
         check = getattr(adapter, "is_member", None)
         return True if check is None else bool(await check(chat, user_id))
 
+    async def delete(self, to: Address, message_ref: str) -> bool:
+        adapter = self.adapters.get(to.platform)
+        remove = getattr(adapter, "delete", None)
+        return False if remove is None else bool(await remove(to, message_ref))
+
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -40,6 +40,11 @@ class Incoming:
     # The id of this person's private chat with Tandem, where the platform can open one on its
     # own (Discord opens a DM on /pair); None where a deep link must do it (Telegram).
     private_chat: str | None = None
+    # The platform id of the message this came with: the person's own message, or, for a tap,
+    # Tandem's message that carries the button ("Remove this from the chat" removes a person's
+    # own message only in their private chat). None where there is none (a slash command) or no
+    # bot may remove it (a person's own message in a Discord DM).
+    message_ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The two ports the core talks through: a Messenger that sends, a Clock that tells the time."""
+"""The two ports the core talks through: a Messenger that sends (and removes), a Clock that tells the time."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ class Messenger(Protocol):
 
         False when it cannot be confirmed; a platform without such a check answers True.
         """
+        ...
+
+    async def delete(self, to: Address, message_ref: str) -> bool:
+        """Removes one message from this chat (Telegram's deleteMessage); False when the platform
+        would not (already gone, too old, not Tandem's to remove). Never raises."""
         ...
 
 

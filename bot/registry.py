@@ -14,8 +14,9 @@ from bot.command import Command
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.lookback import commands as lookback
-from bot.messages import Outgoing
+from bot.messages import Incoming, Outgoing
 from bot.partners import commands as partners
+from bot.ports import Messenger
 from bot.promises import commands as promises
 from bot.promises import keeping
 from bot.prompts import commands as prompts
@@ -108,6 +109,18 @@ BUTTONS: dict[type, Press] = {
 }
 # Any other simple button is the pairing one.
 SIMPLE = {actions.FORGET_NO: yourdata.kept, actions.PRIVACY_MORE: yourdata.privacy_in_full}
+
+
+async def press_anywhere(messenger: Messenger, incoming: Incoming) -> list[Outgoing] | None:
+    """A button answered before any space is looked up, so none is made for it and nothing is
+    written: "Remove this from the chat" (the safety room; anyone may press it). None for
+    every other event."""
+    if incoming.action is None or incoming.event is not None:
+        return None
+    action = actions.parse(incoming.action)
+    if isinstance(action, actions.Remove):
+        return await safety.remove_tapped(messenger, incoming, action)
+    return None
 
 
 async def press(ctx: Ctx, raw: str) -> list[Outgoing]:

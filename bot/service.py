@@ -29,7 +29,7 @@ from bot.partners import joining, pairing
 from bot.ports import Clock, Messenger
 from bot.promises.compose import compose_follow_ups
 from bot.promises.keeping import next_after_ask
-from bot.registry import COMMANDS, press
+from bot.registry import COMMANDS, press, press_anywhere
 from bot.safety import replies as safety
 from bot.safety.crisis import is_support_start
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
@@ -141,6 +141,10 @@ class Tandem:
                 return []
             if verdict is Verdict.SLOW_DOWN:
                 return [Outgoing(incoming.to, SLOW_DOWN, private=True)]
+        # "Remove this from the chat" touches no table: no space is made for the chat it's in.
+        anywhere = await press_anywhere(self.messenger, incoming)
+        if anywhere is not None:
+            return anywhere
         after: list[AfterCommit] = []
         try:
             async with self.store.unit() as session:

@@ -38,10 +38,18 @@ class FakeMessenger:
     scripted: dict[str, deque[SendResult]] = field(default_factory=dict)
     # Who is in which chat, as Telegram's getChatMember would say; None: everyone everywhere.
     members: set[tuple[str, str]] | None = None
+    # Every message removed, in order (chat, message id); removing one twice fails, as it would.
+    deleted: list[tuple[Address, str]] = field(default_factory=list)
     _ids: int = 0
 
     async def is_member(self, chat: Address, user_id: str) -> bool:
         return self.members is None or (chat.chat_id, user_id) in self.members
+
+    async def delete(self, to: Address, message_ref: str) -> bool:
+        if (to, message_ref) in self.deleted:
+            return False  # already gone
+        self.deleted.append((to, message_ref))
+        return True
 
     def fail(self, chat_id: str, *results: SendResult) -> None:
         self.scripted.setdefault(chat_id, deque()).extend(results)

@@ -3,25 +3,63 @@ and the crisis words read in private chats and notes."""
 
 from __future__ import annotations
 
+from bot import actions
 from bot.command import Command, Option
 from bot.content import Library
 from bot.context import Ctx
-from bot.messages import Button, Incoming, Outgoing
+from bot.messages import Address, Button, Incoming, Outgoing
+from bot.ports import Messenger
 from bot.safety.crisis import SUPPORT_START
 from bot.store import Space
+
+REMOVE_LABEL = "Remove this from the chat"
+REMOVED = "Removed."
+THEIRS_KEPT = "Removed. Your own message before it is still there: you can delete it yourself."
+NOT_REMOVED = (
+    "I couldn't remove it: it may be gone already, or be too old for me. You can delete it "
+    "yourself."
+)
+ONLY_YOURS = "Only you saw that, and there's nothing of it in the chat for me to remove."
+
+
+def remove_button(incoming: Incoming, to: Address) -> tuple[Button, ...]:
+    """ "Remove this from the chat", for a word about safety going to `to`: someone may look at
+    this phone. Their own message that led to it goes too where it sits in that same private
+    chat (a message they wrote, not a tap); the adapter leaves the button off a reply that
+    vanishes by itself (a Discord ephemeral)."""
+    mine = incoming.direct and incoming.action is None and to == incoming.to
+    return (Button(REMOVE_LABEL, actions.remove(incoming.message_ref if mine else None)),)
+
+
+async def remove_tapped(
+    messenger: Messenger, incoming: Incoming, action: actions.Remove
+) -> list[Outgoing]:
+    """The button tapped: Tandem's message goes, and the person's own with it where there was
+    one. Only ever in a private chat: the answer is for them alone, and no one else hears of it.
+    Needs no space and no partner, and writes nothing down."""
+    if not incoming.direct or incoming.message_ref is None:
+        # The button sits on private-chat messages only; elsewhere it was on a reply shown to
+        # this person alone (a tap's notice, the console's private line).
+        return [Outgoing(incoming.to, ONLY_YOURS, private=True)]
+    ours = await messenger.delete(incoming.to, incoming.message_ref)
+    theirs = action.theirs is None or await messenger.delete(incoming.to, action.theirs)
+    if not ours:
+        return [Outgoing(incoming.to, NOT_REMOVED, private=True)]
+    return [Outgoing(incoming.to, REMOVED if theirs else THEIRS_KEPT, private=True)]
 
 
 def privately(ctx: Ctx, text: str) -> list[Outgoing]:
     """`text` for the person who wrote, where only they see it: this private chat, their linked
     private chat, or a reply only they see (a Discord ephemeral). [] where none of those exists:
     then it is better to say nothing than to say it in front of the partner."""
+    here = ctx.incoming.to
     if ctx.private:
-        return [ctx.whisper(text, protect=True)]
+        return [ctx.whisper(text, protect=True, buttons=remove_button(ctx.incoming, here))]
     linked = ctx.private_address()
     if linked is not None:
-        return [Outgoing(linked, text, protect=True)]
+        return [Outgoing(linked, text, protect=True, buttons=remove_button(ctx.incoming, linked))]
     if ctx.incoming.whisper:
-        return [ctx.whisper(text)]
+        return [ctx.whisper(text, buttons=remove_button(ctx.incoming, here))]
     return []
 
 
@@ -62,7 +100,8 @@ def private_words(
         return []
     zone = space.timezone if space is not None else default_zone
     reply = found.crisis_reply(needs, zone)
-    return [Outgoing(incoming.to, reply, private=True, protect=True)]
+    buttons = remove_button(incoming, incoming.to)
+    return [Outgoing(incoming.to, reply, private=True, protect=True, buttons=buttons)]
 
 
 def support_here(library: Library, incoming: Incoming, args: str) -> Outgoing:
@@ -74,7 +113,7 @@ def support_here(library: Library, incoming: Incoming, args: str) -> Outgoing:
         text = library.safety.support(library.texts.support, None, asked=code.upper())
     else:
         text = library.safety.support(library.texts.support, None, code)
-    return Outgoing(incoming.to, text, protect=True)
+    return Outgoing(incoming.to, text, protect=True, buttons=remove_button(incoming, incoming.to))
 
 
 async def cmd_support(ctx: Ctx, args: str) -> list[Outgoing]:

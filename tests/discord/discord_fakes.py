@@ -30,6 +30,7 @@ UNKNOWN_INTERACTION = 10062  # acknowledged too late: Discord has dropped the in
 ALREADY_ACKNOWLEDGED = 40060  # a second first response to the same interaction
 UNKNOWN_WEBHOOK = 10015  # a follow-up or edit before the interaction was acknowledged
 INVALID_WEBHOOK_TOKEN = 50027  # a follow-up or edit after the token's 15 minutes
+UNKNOWN_MESSAGE = 10008  # deleting a message that is not there (gone already, or ephemeral)
 
 VIEW, SEND, MANAGE_CHANNELS, HISTORY, APP_COMMANDS = 1 << 10, 1 << 11, 1 << 4, 1 << 16, 1 << 31
 MEMBER = VIEW | SEND | HISTORY | APP_COMMANDS
@@ -199,6 +200,9 @@ class FakeDiscord:
         app.router.add_put(f"{api}/applications/{{app}}/commands", self._sync)
         app.router.add_put(f"{api}/applications/{{app}}/guilds/{{guild}}/commands", self._sync)
         app.router.add_post(f"{api}/channels/{{channel}}/messages", self._channel_message)
+        app.router.add_delete(
+            f"{api}/channels/{{channel}}/messages/{{message}}", self._delete_message
+        )
         app.router.add_post(f"{api}/users/@me/channels", self._open_dm)
         app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
         app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._followup)
@@ -403,6 +407,27 @@ class FakeDiscord:
             return self._refuse("message", 400, INVALID_FORM, "Invalid Form Body", errors)
         post = self._record("message", channel_id, payload, files)
         return as_json(self.messages[post.message_id or 0])
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        """A message of the bot's own goes; an ephemeral one has no place in the channel to go
+        from, and one already gone is unknown (404 10008), as Discord answers."""
+        self.requests.append((request.method, request.path))
+        channel_id, message_id = (
+            int(request.match_info["channel"]),
+            int(request.match_info["message"]),
+        )
+        found = [
+            p
+            for p in self.timeline
+            if p.message_id == message_id
+            and p.channel_id == channel_id
+            and p.shown
+            and not p.ephemeral
+        ]
+        if not found:
+            return as_json({"code": UNKNOWN_MESSAGE, "message": "Unknown Message"}, 404)
+        found[0].deleted = True
+        return web.Response(status=204)
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         # Opening a DM always works, closed or not; only posting in it can fail (50007).

@@ -45,6 +45,8 @@ SECRET_TOO_LONG = "Bad Request: secret token is too long"
 SECRET_UNALLOWED = "Bad Request: secret token contains unallowed characters"
 CANNOT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
 BLOCKED = "Forbidden: bot was blocked by the user"
+NOT_FOUND_TO_DELETE = "Bad Request: message to delete not found"
+CANNOT_DELETE = "Bad Request: message can't be deleted"
 
 
 def utf16_units(text: str) -> int:
@@ -188,6 +190,11 @@ class FakeBotApi:
     # private chat opens it (`say`, `tap`, `membership` there); a test may also `open_private`.
     started: set[int] = field(default_factory=set)
     blocked: set[int] = field(default_factory=set)
+    # Every message in a chat now, as Telegram keeps it: id -> (chat id, sent by the bot).
+    # deleteMessage takes one away; the bot may delete its own, and a person's only in their
+    # private chat with it (in a group that needs admin rights Tandem never asks for).
+    present: dict[int, tuple[int, bool]] = field(default_factory=dict)
+    deleted: list[tuple[int, int]] = field(default_factory=list)  # (chat id, message id)
     _polls: int = 0
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -299,6 +306,7 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         if reply_to is not None:
             message["reply_to_message"] = self.message(reply_to)
+        self.present[message["message_id"]] = (chat.id, False)
         update = {"update_id": next(self._update_ids), "message": message}
         self._note_private(update)  # pushed here or posted to a webhook: they wrote to the bot
         return update
@@ -433,6 +441,12 @@ class FakeBotApi:
             call.error = failure.code
             self._notify()
             return _error(failure.code, failure.description, failure.parameters)
+        # A message to delete that is not there is no limit broken: it is refused, not counted.
+        gone = self._delete_refusal(params) if method == "deleteMessage" else None
+        if gone is not None:
+            call.error = gone[0]
+            self._notify()
+            return _error(*gone)
         refusal = self._refusal(method, params)
         if refusal is not None:
             call.error, call.refusal = refusal
@@ -489,6 +503,15 @@ class FakeBotApi:
                 return 400, SECRET_UNALLOWED
         return None
 
+    def _delete_refusal(self, params: dict[str, Any]) -> tuple[int, str] | None:
+        found = self.present.get(params.get("message_id", 0))
+        if found is None or found[0] != params.get("chat_id"):
+            return 400, NOT_FOUND_TO_DELETE
+        chat_id, by_bot = found
+        if not by_bot and chat_id < 0:
+            return 400, CANNOT_DELETE
+        return None
+
     def _take_failure(self, method: str, chat_id: Any) -> Failure | None:
         queue = self._failures.get(method)
         if not queue:
@@ -518,6 +541,10 @@ class FakeBotApi:
             return self._sent_message(method, params)
         if method == "getChatMember":
             return self._chat_member(params)
+        if method == "deleteMessage":
+            del self.present[params["message_id"]]
+            self.deleted.append((params["chat_id"], params["message_id"]))
+            return True
         raise KeyError(method)
 
     def _chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -572,6 +599,7 @@ class FakeBotApi:
                 message["caption"] = params["caption"]
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
+        self.present[message["message_id"]] = (chat_id, True)
         return message
 
 
