@@ -163,8 +163,13 @@ class Tandem:
         return replies
 
     def _help(self, incoming: Incoming) -> bool:
-        """/support, its private chat opening, or words of danger: never held back by flood
-        protection, however much was sent before (someone may be in danger)."""
+        """/support, its private chat opening, words of danger, or removing a word of help from
+        the chat: never held back by flood protection, however much was sent before (someone may
+        be in danger, or watched)."""
+        if incoming.action is not None and isinstance(
+            actions.parse(incoming.action), actions.Remove
+        ):
+            return True
         name, args = split_command(incoming.text) if incoming.text.startswith("/") else ("", "")
         if name == "support" or (name == "start" and is_support_start(args)):
             return True

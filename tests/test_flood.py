@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.app import App
 from bot.content import Library
 from bot.flood import SLOW_DOWN, FloodGate, Verdict
-from bot.messages import Address
+from bot.messages import Address, Incoming
 from bot.service import Tandem
 from bot.settings import Settings
 from tests.conftest import build
@@ -183,3 +183,20 @@ async def test_words_of_danger_in_a_command_are_never_swallowed(
     replies = await guarded.handle(said(ALICE, danger))
     assert replies and all(r.text != SLOW_DOWN for r in replies)
     assert await guarded.handle(said(ALICE, "/promise walk together")) == []  # others still wait
+
+
+async def test_removing_a_word_of_help_is_never_held_back(
+    guarded: Tandem, clock: FixedClock
+) -> None:
+    dm = Address("test", "dm-alice")
+
+    def mine(text: str = "", **kw: object) -> Incoming:
+        return said(ALICE, text, to=dm, direct=True, whisper=True, **kw)
+
+    [help_reply] = await guarded.handle(mine("/support"))
+    for _ in range(12):  # then a flood in that private chat: the quiet minute begins
+        await guarded.handle(mine("/help"))
+    assert await guarded.handle(mine("/help")) == []
+    [remove] = [b for b in help_reply.buttons if b.label == "Remove this from the chat"]
+    replies = await guarded.handle(mine(action=remove.action))
+    assert replies and all(r.text != SLOW_DOWN for r in replies)
