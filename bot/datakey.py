@@ -21,7 +21,7 @@ from bot.delivery.leases import LEASE
 from bot.migrate import upgrade
 from bot.settings import Settings
 from bot.single import hold_sqlite
-from bot.store import CheckinAnswer, DataKey, Instance, Promise, Store, sqlite_path
+from bot.store import CheckinAnswer, DataKey, Instance, Member, Promise, Store, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,11 @@ KEY_FILE_HEADER = (
 SEALED: tuple[tuple[Table, str], ...] = (
     (CheckinAnswer.__table__, "note"),  # type: ignore[attr-defined]
     (Promise.__table__, "body"),  # type: ignore[attr-defined]
+    (Member.__table__, "side"),  # type: ignore[attr-defined]
 )
+# Columns sealed by a later migration, with it: values stored before it are sealed at the first
+# start after it (the migration never sees the key), as notes were after 0006.
+SEALED_SINCE = {"0012": ((Member.__table__, "side"),)}  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,7 @@ async def reseal(
     plain_only: bool = False,
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
+    columns: tuple[tuple[Table, str], ...] = SEALED,
 ) -> int:
     """Re-encrypts with the newest key every value not yet under it; returns how many.
 
@@ -208,7 +213,7 @@ async def reseal(
     With `plain_only`, only values from before encryption (the first start after the upgrade).
     """
     total = 0
-    for table, name in SEALED:
+    for table, name in columns:
         column = table.c[name]
         stale = ~column.startswith("tk1:" if plain_only else store.keyring.prefix())
         after = 0  # walking by id, so even a value that would not reseal can't loop forever
@@ -290,7 +295,11 @@ async def _open(engine: AsyncEngine, settings: Settings) -> Store:
     keyring = await unlock(engine, settings)
     warn_if_readable(settings)
     store = Store(engine, keyring)
-    await upgrade(engine)
+    before = await upgrade(engine)
+    if before is not None:
+        for revision, columns in SEALED_SINCE.items():
+            if before < revision:
+                await reseal(store, plain_only=True, columns=columns)
     if await read_proof(engine) is None:
         # The first start with a key: what was stored before encryption is sealed first, and
         # only then the proof marks the database as keyed, so an interrupted start redoes it.

@@ -21,19 +21,24 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine) -> None:
+async def upgrade(engine: AsyncEngine) -> str | None:
+    """Migrates to the newest revision; returns the revision the database was at before (None
+    for a new one), so that the start can finish what a migration leaves to the key."""
+    started: list[str | None] = []
+
     def run(connection: Connection) -> bool:
         """Migrates to the newest revision; True if there was anything to do."""
         config = alembic_config()
         config.attributes["connection"] = connection
         before = MigrationContext.configure(connection).get_current_revision()
+        started.append(before)
         command.upgrade(config, "head")
         return MigrationContext.configure(connection).get_current_revision() != before
 
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
             await connection.run_sync(run)
-        return
+        return started[0]
     # SQLite changes a table by rebuilding it. With foreign keys enforced, dropping the old table
     # would fire its ON DELETE actions (every answer's delivery_id set to NULL, say), so they are
     # off while migrating (the pragma only takes effect outside a transaction), the result is
@@ -57,3 +62,4 @@ async def upgrade(engine: AsyncEngine) -> None:
             await connection.commit()
         if migrated or not await has_statistics(connection):
             await analyze(connection)
+    return started[0]

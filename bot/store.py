@@ -74,7 +74,8 @@ class Member(SQLModel, table=True):
     partner: bool = False  # ran /start here, or joined through a pairing link
     # This person's own chat with Tandem, on the space's platform; one private chat, one space.
     private_chat: str | None = Field(default=None, max_length=64, index=True)
-    side: str | None = Field(default=None, max_length=16)  # doubting | doubted; never shown
+    # doubting | doubted: it says who broke trust, so it is sealed like a note; never shown.
+    side: str | None = Field(default=None, sa_column=Column(Sealed("side"), nullable=True))
     side_cycle: int = 0  # the round of this partner's side prompts
 
 

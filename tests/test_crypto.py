@@ -571,3 +571,49 @@ async def test_a_key_file_others_may_read_is_warned_about_at_start(
     await tandem.store.close()
     assert f"the key file {key_file} can be read by other users" in caplog.text
     assert f"chmod 600 {key_file}" in caplog.text
+
+
+def sides(db: Path) -> list[str]:
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        found = list(conn.execute(text("SELECT side FROM member WHERE side IS NOT NULL")).scalars())
+    engine.dispose()
+    return found
+
+
+async def test_the_side_chosen_is_sealed_at_rest(tmp_path: Path, library: Library) -> None:
+    """The side says who broke trust: a copy of the database must not tell it."""
+    config = settings(sqlite(tmp_path))
+    db = tmp_path / "data" / "tandem.db"
+    tandem, _ = await start(config, library)
+    await tandem.handle(said(ALICE, "/start"))
+    [asked] = await tandem.handle(said(ALICE, "/perspective", whisper=True))
+    doubted = next(b.action for b in asked.buttons if b.action.endswith("doubted"))
+    await tandem.handle(said(ALICE, action=doubted, whisper=True))
+    [sealed] = sides(db)
+    assert sealed.startswith("tk1:") and b"doubted" not in on_disk(db)
+    mine = await exported(tandem)
+    assert '"side": "doubted"' in mine  # its owner still reads it
+    await tandem.store.close()
+
+
+async def test_a_side_stored_before_sealing_is_sealed_at_the_first_start_after(
+    tmp_path: Path, library: Library
+) -> None:
+    config = settings(sqlite(tmp_path))
+    db = tmp_path / "data" / "tandem.db"
+    tandem, _ = await start(config, library)
+    await tandem.handle(said(ALICE, "/start"))
+    await tandem.store.close()
+    engine = create_engine(f"sqlite:///{db}")  # as a Tandem before 0012 left it: plain
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE member SET side = 'doubting'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+    engine.dispose()
+    assert sides(db) == ["doubting"]
+
+    tandem, _ = await start(config, library)
+    [sealed] = sides(db)
+    assert sealed.startswith("tk1:")
+    assert '"side": "doubting"' in await exported(tandem)
+    await tandem.store.close()
