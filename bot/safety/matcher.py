@@ -4,6 +4,7 @@ once and says which needs it calls for (the grammar is in bot/safety/phrases.py)
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from bot.safety.phrases import END, GAP, GAP_ITEM, Alt, Item, count_forms, parse, sentences
@@ -21,21 +22,21 @@ class _Automaton:
     """
 
     def __init__(self) -> None:
-        self._words: list[dict[str, set[int]]] = []
-        self._any: list[set[int]] = []
-        self._empty: list[set[int]] = []
-        self._label: list[set[int]] = []
+        # While building, a node holds only the moves it has: most have one or two, and a dict
+        # and three sets for each of tens of thousands of nodes made the start cost 40 MiB.
+        self._nodes = 0
+        self._words: defaultdict[int, dict[str, set[int]]] = defaultdict(dict)
+        self._any: defaultdict[int, set[int]] = defaultdict(set)
+        self._empty: defaultdict[int, set[int]] = defaultdict(set)
+        self._label: defaultdict[int, set[int]] = defaultdict(set)
         self.start = self._node()
         self.step: list[dict[str, tuple[int, ...]]] = []
         self.anyword: list[tuple[int, ...]] = []
         self.label: list[tuple[int, ...]] = []
 
     def _node(self) -> int:
-        self._words.append({})
-        self._any.append(set())
-        self._empty.append(set())
-        self._label.append(set())
-        return len(self._words) - 1
+        self._nodes += 1
+        return self._nodes - 1
 
     def add(self, items: Sequence[Item], label: int) -> None:
         first = self._node()
@@ -70,18 +71,17 @@ class _Automaton:
 
     def finish(self) -> None:
         """Folds the empty moves into the others, and keeps only the states a word reaches."""
-        closure: dict[int, set[int]] = {}
 
         def close(state: int) -> set[int]:
-            if state not in closure:
-                found, todo = {state}, [state]
-                while todo:
-                    for nxt in self._empty[todo.pop()]:
-                        if nxt not in found:
-                            found.add(nxt)
-                            todo.append(nxt)
-                closure[state] = found
-            return closure[state]
+            # Each state's closure is asked for once (the walk below numbers each state once),
+            # so none is kept: keeping them all was most of the build's memory.
+            found, todo = {state}, [state]
+            while todo:
+                for nxt in self._empty.get(todo.pop(), ()):
+                    if nxt not in found:
+                        found.add(nxt)
+                        todo.append(nxt)
+            return found
 
         numbers: dict[int, int] = {}
         order: list[int] = []
@@ -100,10 +100,10 @@ class _Automaton:
             anyword: set[int] = set()
             label: set[int] = set()
             for near in close(state):
-                for word, targets in self._words[near].items():
+                for word, targets in self._words.get(near, {}).items():
                     step.setdefault(word, set()).update(number(t) for t in targets)
-                anyword.update(number(t) for t in self._any[near])
-                label.update(self._label[near])
+                anyword.update(number(t) for t in self._any.get(near, ()))
+                label.update(self._label.get(near, ()))
             self.step.append({w: tuple(sorted(t)) for w, t in step.items()})
             self.anyword.append(tuple(sorted(anyword)))
             self.label.append(tuple(sorted(label)))
