@@ -22,9 +22,9 @@ from pydantic import (
     field_validator,
 )
 
-from bot.safety.crisis import Safety
-from bot.safety.helplines import Helplines
-from bot.safety.phrases import CrisisFile
+from bot.crisis.helplines import Helplines
+from bot.crisis.phrases import CrisisFile
+from bot.crisis.texts import Safety
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",

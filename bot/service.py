@@ -19,6 +19,7 @@ from bot.checkins import answers, taps
 from bot.command import MAX_COMMAND, NOT_A_PARTNER, split_command
 from bot.content import TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, reschedule
+from bot.crisis.texts import is_support_start
 from bot.delivery import Dispatcher, DispatchReport, Job
 from bot.errors import UserError
 from bot.flood import SLOW_DOWN, FloodGate, Verdict
@@ -31,7 +32,6 @@ from bot.promises.compose import compose_follow_ups
 from bot.promises.keeping import next_after_ask
 from bot.registry import COMMANDS, press, press_anywhere
 from bot.safety import replies as safety
-from bot.safety.crisis import is_support_start
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 
 log = logging.getLogger(__name__)

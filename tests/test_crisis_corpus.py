@@ -1,6 +1,6 @@
 """Crisis language measured: recall and false alarms of content/crisis.toml over a hand-written
 corpus (tests/crisis_corpus.txt) of crisis messages and everyday couple notes sharing their words;
-and the phrase grammar (bot/safety/phrases.py) that makes that coverage reviewable.
+and the phrase grammar (bot/crisis/phrases.py) that makes that coverage reviewable.
 
 Every third message of each section was held out while the phrases were tuned; its figures are
 reported on their own, as are the development probes written while tuning. Run with `-s` (or
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.content import default_content_dir, load_content
-from bot.safety.crisis import Safety
-from bot.safety.matcher import Matcher
-from bot.safety.phrases import CrisisFile, expand, parse, resolve, sentences
+from bot.crisis.matcher import Matcher
+from bot.crisis.phrases import CrisisFile, expand, parse, resolve, sentences
+from bot.crisis.texts import Safety
 
 CORPUS = Path(__file__).with_name("crisis_corpus.txt")
 ORDINARY = "ordinary"

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from bot.app import setup_logging
 from bot.content import ContentError, Library, default_content_dir, load_content
+from bot.crisis.helplines import ELSEWHERE, country_of
+from bot.crisis.phrases import expand, words
+from bot.crisis.texts import Safety
 from bot.messages import Outgoing
-from bot.safety.crisis import Safety
-from bot.safety.helplines import ELSEWHERE, country_of
-from bot.safety.phrases import expand, words
 from bot.service import Tandem
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import checkin_due, couple, dm, pair, privately, start_code, tap

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import Library, default_content_dir, load_content
-from bot.safety.crisis import UNKNOWN_COUNTRY, Safety
-from bot.safety.helplines import ELSEWHERE, HeadedKind, country_named
+from bot.crisis.helplines import ELSEWHERE, HeadedKind, country_named
+from bot.crisis.texts import UNKNOWN_COUNTRY, Safety
 from bot.safety.replies import COMMANDS
 from bot.service import SORRY, Tandem
 from tests.conftest import build

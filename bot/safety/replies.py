@@ -7,9 +7,9 @@ from bot import actions
 from bot.command import Command, Option
 from bot.content import Library
 from bot.context import Ctx
+from bot.crisis.texts import SUPPORT_START
 from bot.messages import Address, Button, Incoming, Outgoing
 from bot.ports import Messenger
-from bot.safety.crisis import SUPPORT_START
 from bot.store import Space
 
 REMOVE_LABEL = "Remove this from the chat"

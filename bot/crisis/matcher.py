@@ -1,5 +1,5 @@
 """The matcher: every crisis phrase compiled into one automaton over words, which reads a text
-once and says which needs it calls for (the grammar is in bot/safety/phrases.py)."""
+once and says which needs it calls for (the grammar is in bot/crisis/phrases.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
-from bot.safety.phrases import END, GAP, GAP_ITEM, Alt, Item, count_forms, parse, sentences
+from bot.crisis.phrases import END, GAP, GAP_ITEM, Alt, Item, count_forms, parse, sentences
 
 # ---- Matching ---------------------------------------------------------------------------------
 

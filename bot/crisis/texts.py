@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.safety.helplines import (
+from bot.crisis.helplines import (
     ELSEWHERE,
     Helplines,
     Line,
@@ -16,8 +16,8 @@ from bot.safety.helplines import (
     country_named,
     country_of,
 )
-from bot.safety.matcher import Matcher
-from bot.safety.phrases import CrisisFile, Need
+from bot.crisis.matcher import Matcher
+from bot.crisis.phrases import CrisisFile, Need
 
 SUPPORT_START = "support"  # "/start support-GB": a /support button opened a private chat
 UNKNOWN_COUNTRY = "I don't know that country. Try /support Germany or /support DE."

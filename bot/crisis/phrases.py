@@ -1,5 +1,5 @@
 """Crisis phrases: how a text and a phrase are compared (whole words, contractions spelled out),
-and the phrase file's shape and grammar; bot/safety/matcher.py reads texts with them.
+and the phrase file's shape and grammar; bot/crisis/matcher.py reads texts with them.
 
 The grammar, all of it (content/README.md says it for reviewers):
     word            a whole word, normalised as the text is (case, apostrophes, contractions)
@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from bot.safety.helplines import LineKind
+from bot.crisis.helplines import LineKind
 
 MAX_EXPANSIONS = 2000  # expand() materialises forms, for tests and reviewers: keep that small
 MAX_WORDS = 3000  # a longer text is read only this far (a note is at most 1,000 characters)
