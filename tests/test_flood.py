@@ -18,6 +18,7 @@ from bot.service import Tandem
 from bot.settings import Settings
 from tests.conftest import build
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
+from tests.test_two_voices import privately
 
 OTHER = Address("test", "chat-2")
 
@@ -188,10 +189,8 @@ async def test_words_of_danger_in_a_command_are_never_swallowed(
 async def test_removing_a_word_of_help_is_never_held_back(
     guarded: Tandem, clock: FixedClock
 ) -> None:
-    dm = Address("test", "dm-alice")
-
     def mine(text: str = "", **kw: object) -> Incoming:
-        return said(ALICE, text, to=dm, direct=True, whisper=True, **kw)
+        return privately(ALICE, text, **kw)  # her private chat, where the flood is counted
 
     [help_reply] = await guarded.handle(mine("/support"))
     for _ in range(12):  # then a flood in that private chat: the quiet minute begins

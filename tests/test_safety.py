@@ -208,6 +208,15 @@ def test_a_timezone_names_its_country(zone: str, country: str | None) -> None:
     assert country_of(zone) == country
 
 
+async def support_in(lite: Tandem, place: str, zone: str) -> Outgoing:
+    """Alice, paired, sets her timezone to `place` and asks /support in her private chat."""
+    await pair(lite, ALICE)
+    [zone_set] = await lite.handle(said(ALICE, f"/timezone {place}"))
+    assert zone in zone_set.text
+    [answer] = await lite.handle(privately(ALICE, "/support"))
+    return answer
+
+
 @pytest.mark.parametrize(
     ("place", "zone", "expected", "unexpected"),
     [
@@ -271,10 +280,7 @@ def test_a_timezone_names_its_country(zone: str, country: str | None) -> None:
 async def test_support_picks_the_helplines_from_the_timezone(
     lite: Tandem, place: str, zone: str, expected: list[str], unexpected: list[str]
 ) -> None:
-    await pair(lite, ALICE)
-    [zone_set] = await lite.handle(said(ALICE, f"/timezone {place}"))
-    assert zone in zone_set.text
-    [answer] = await lite.handle(privately(ALICE, "/support"))
+    answer = await support_in(lite, place, zone)
     assert answer.to == dm(ALICE) and answer.protect
     assert answer.text.startswith("🆘 In danger right now?")  # danger first
     for words_ in expected:

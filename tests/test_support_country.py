@@ -24,6 +24,7 @@ from bot.safety.replies import COMMANDS
 from bot.service import SORRY, Tandem
 from tests.conftest import build
 from tests.fakes import ALICE, HOME, FakeMessenger, FixedClock, said
+from tests.test_safety import support_in
 from tests.test_two_voices import dm, pair, privately, start_code
 
 DANGER = "🆘 In danger right now?"
@@ -151,10 +152,7 @@ async def test_words_of_danger_after_support_are_not_called_an_unknown_country(
 async def test_without_a_country_the_timezone_picks_the_region(
     lite: Tandem, place: str, zone: str, expected: list[str], unexpected: list[str]
 ) -> None:
-    await pair(lite, ALICE)
-    [zone_set] = await lite.handle(said(ALICE, f"/timezone {place}"))
-    assert zone in zone_set.text
-    [answer] = await lite.handle(privately(ALICE, "/support"))
+    answer = await support_in(lite, place, zone)
     assert answer.text.startswith(DANGER)
     for words in expected:
         assert words in answer.text, words

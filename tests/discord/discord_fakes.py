@@ -83,6 +83,29 @@ LOUNGE = Channel(700_000_000_000_000_002, "lounge")
 DM = Channel(700_000_000_000_000_009, "dm", guild_id=None)
 
 
+def message_payload(
+    message_id: int, channel_id: int, author: dict[str, Any], content: str
+) -> dict[str, Any]:
+    """A message as Discord's REST answers and its gateway sends it (no files, no components)."""
+    return {
+        "id": str(message_id),
+        "channel_id": str(channel_id),
+        "author": author,
+        "content": content,
+        "timestamp": "2026-11-21T12:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
+
+
 @dataclass
 class Post:
     """Something the bot showed: a channel message, or an interaction's reply or follow-up."""
@@ -574,16 +597,7 @@ class FakeDiscord:
         )
         self.timeline.append(post)
         self.messages[message_id] = {
-            "id": str(message_id),
-            "channel_id": str(channel_id),
-            "author": {**BOT.user(), "bot": True},
-            "content": post.content,
-            "timestamp": "2026-11-21T12:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
+            **message_payload(message_id, channel_id, {**BOT.user(), "bot": True}, post.content),
             "attachments": [
                 {
                     "id": str(next(self._ids)),
@@ -594,13 +608,16 @@ class FakeDiscord:
                 }
                 for name, data in files
             ],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
             "flags": flags,
             "components": components,
         }
         return post
+
+    # Gateway events, as Discord would send them
+
+    def typed(self, person: Person, channel: Channel, content: str) -> dict[str, Any]:
+        """A MESSAGE_CREATE for a message someone typed (in a DM with the bot, say)."""
+        return message_payload(next(self._ids), channel.id, person.user(), content)
 
     # Interactions, as Discord would send them
 

@@ -19,7 +19,6 @@ from tests.discord.discord_fakes import (
     SEND,
     Channel,
     FakeDiscord,
-    Person,
     Reply,
     error,
     guild_payload,
@@ -190,27 +189,6 @@ async def test_the_token_and_what_people_write_never_reach_the_logs(
     assert secret not in caplog.text and "Today's step" not in caplog.text
 
 
-def typed(person: Person, channel: Channel, content: str, message_id: int) -> dict[str, object]:
-    """A MESSAGE_CREATE as Discord sends it for a message typed in a DM with the bot."""
-    return {
-        "id": str(message_id),
-        "channel_id": str(channel.id),
-        "author": person.user(),
-        "content": content,
-        "timestamp": "2026-11-21T12:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "pinned": False,
-        "type": 0,
-        "flags": 0,
-    }
-
-
 async def test_words_of_danger_typed_in_a_dm_are_answered_there_alone(
     live: Couple, fake: FakeDiscord
 ) -> None:
@@ -218,11 +196,11 @@ async def test_words_of_danger_typed_in_a_dm_are_answered_there_alone(
     await live.slash(BOB, "start")
     dm = fake.dm(ALICE)
     before = len(fake.timeline)
-    await fake.push("MESSAGE_CREATE", typed(ALICE, dm, "we had a lovely walk", 900_001))
-    await fake.push("MESSAGE_CREATE", typed(ALICE, dm, "he pushed me down the stairs", 900_002))
+    await fake.push("MESSAGE_CREATE", fake.typed(ALICE, dm, "we had a lovely walk"))
+    await fake.push("MESSAGE_CREATE", fake.typed(ALICE, dm, "he pushed me down the stairs"))
     await fake.push(
         "MESSAGE_CREATE",
-        {**typed(BOT, dm, "he hit me", 900_003), "author": {**BOT.user(), "bot": True}},
+        {**fake.typed(BOT, dm, "he hit me"), "author": {**BOT.user(), "bot": True}},
     )
     await live.settle()
     for _ in range(100):  # the DM is read in a task of its own: wait for its answer
