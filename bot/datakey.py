@@ -277,15 +277,18 @@ async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
 
 def warn_if_readable(settings: Settings) -> str | None:
     """A key file others on the machine may read opens every note: said at each start."""
-    source = find_keys(settings)
-    if source.from_env or not source.file.exists():
+    if settings.tandem_data_key is not None:
         return None
-    mode = stat.S_IMODE(source.file.stat().st_mode)
+    path = key_file_path(settings)  # only its mode: unlock has read the key already
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
     if not mode & 0o077:
         return None
     warning = (
-        f"the key file {source.file} can be read by other users of this machine (mode "
-        f"{mode:o}): run chmod 600 {source.file}"
+        f"the key file {path} can be read by other users of this machine (mode "
+        f"{mode:o}): run chmod 600 {path}"
     )
     log.warning("%s", warning)
     return warning

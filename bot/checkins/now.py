@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from bot.checkins.answers import done_day
 from bot.context import AfterCommit, Ctx, partners_of
-from bot.delivery import LEASE, Job, Partner, checkin_targets
+from bot.delivery import LEASE, OPEN, Job, Partner, checkin_targets
 from bot.messages import Address, Outgoing
 from bot.store import Delivery
 
@@ -32,7 +32,7 @@ async def checkin_now(ctx: Ctx) -> list[Outgoing]:
             Delivery.space_id == ctx.space.id,
             Delivery.kind == "checkin",
             Delivery.local_date == ctx.today,
-            col(Delivery.status).in_(("claimed", "handing", "sent")),
+            col(Delivery.status).in_((*OPEN, "sent")),  # out, or on its way
         )
     )
     if out.first() is not None:

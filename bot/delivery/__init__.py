@@ -8,6 +8,7 @@ import bot.delivery.leases as _leases
 from bot.delivery.compose import Composer, render
 from bot.delivery.dispatcher import CONCURRENCY, Dispatcher
 from bot.delivery.jobs import DispatchReport, Job, Partner, Target
+from bot.delivery.leases import OPEN
 from bot.delivery.planner import (
     EVERY_DAY,
     NextAsk,
@@ -23,6 +24,7 @@ __all__ = [
     "EVERY_DAY",
     "HEARTBEAT",
     "LEASE",
+    "OPEN",
     "Composer",
     "DispatchReport",
     "Dispatcher",
