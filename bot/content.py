@@ -151,12 +151,14 @@ class Texts(_Strict):
     @field_validator("privacy", "privacy_short")
     @classmethod
     def _periods(cls, text: str) -> str:
-        # /privacy states the configured retention periods: a placeholder each, and no other.
+        # /privacy states the configured retention periods and where the key is: a placeholder
+        # each, and no other.
         try:
-            text.format(note_days=1, inactive_days=1)
+            text.format(note_days=1, inactive_days=1, key_place="")
         except (KeyError, IndexError, ValueError) as err:
             raise ValueError(
-                f"may use only {{note_days}} and {{inactive_days}} in braces ({err!r})"
+                f"may use only {{note_days}}, {{inactive_days}} and {{key_place}} in braces "
+                f"({err!r})"
             ) from None
         return text
 

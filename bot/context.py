@@ -49,6 +49,11 @@ class Services(Protocol):
         """This process, as its claims on deliveries name it."""
         ...
 
+    @property
+    def key_place(self) -> str:
+        """Where the data key is kept (datakey.KeyPlace), for /privacy."""
+        ...
+
     async def scrub(self) -> None:
         """Makes erased rows unrecoverable from the database file (after the commit)."""
 

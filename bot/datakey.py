@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import stat
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
+import platformdirs
 import sqlmodel
 from sqlalchemy import Table, func, inspect, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crypto import DataKeyError, Keyring, new_key
@@ -53,10 +56,58 @@ class KeySource:
 
 
 def key_file_path(settings: Settings) -> Path:
+    """TANDEM_KEY_FILE; else a key file of this database's own in the user's config folder, apart
+    from the database, so a backup of the data folder never carries the key that opens it. An
+    install from before keeps the key file it made beside the database (warned at each start)."""
     if settings.tandem_key_file is not None:
         return settings.tandem_key_file
-    database = sqlite_path(settings.database_url)
+    apart = default_key_file(settings.database_url)
+    beside = legacy_key_file(settings.database_url)
+    if not apart.exists() and beside.exists():
+        return beside
+    return apart
+
+
+def default_key_file(database_url: str) -> Path:
+    """One key file per database (a rotation for one never touches another's), named after it:
+    ~/.config/tandem/keys/tandem-3f2a9c1e.key for data/tandem.db."""
+    url = make_url(database_url)
+    database = sqlite_path(database_url)
+    if database is not None:
+        name, where = database.stem, str(database.expanduser().resolve())
+    else:
+        name = url.database or url.get_backend_name()
+        where = f"{url.get_backend_name()}://{url.host}:{url.port}/{url.database}"
+    tag = hashlib.sha256(where.encode()).hexdigest()[:8]
+    return platformdirs.user_config_path("tandem") / "keys" / f"{name}-{tag}.key"
+
+
+def legacy_key_file(database_url: str) -> Path:
+    """Where installs before 0.2 made the key: beside the SQLite database, or in ./data."""
+    database = sqlite_path(database_url)
     return (database.parent if database is not None else Path("data")) / "tandem.key"
+
+
+class KeyPlace(StrEnum):
+    """Where the key that opens the notes is, as /privacy tells the couple."""
+
+    APART = "apart"  # a file apart from the database
+    ENVIRONMENT = "environment"  # TANDEM_DATA_KEY
+    BESIDE = "beside"  # a file in the database's own folder: a backup of it carries both
+
+
+def key_place(settings: Settings) -> KeyPlace:
+    if settings.tandem_data_key is not None:
+        return KeyPlace.ENVIRONMENT
+    database = sqlite_path(settings.database_url)
+    path = key_file_path(settings)
+    if database is not None and _folder(path) == _folder(database):
+        return KeyPlace.BESIDE
+    return KeyPlace.APART
+
+
+def _folder(path: Path) -> Path:
+    return path.expanduser().resolve().parent
 
 
 def find_keys(settings: Settings) -> KeySource:
@@ -102,7 +153,8 @@ def _write_new(path: Path, keys: list[str]) -> None:
 
 def create_key_file(path: Path) -> Keyring:
     """The first start's key. O_EXCL: a file that appeared meanwhile is used, never overwritten."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in (path.parent.parent, path.parent):  # ~/.config/tandem/keys: both closed
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = new_key()
     try:
         _write_new(path, [key])
@@ -275,29 +327,38 @@ async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
         raise
 
 
-def warn_if_readable(settings: Settings) -> str | None:
-    """A key file others on the machine may read opens every note: said at each start."""
+def key_warnings(settings: Settings) -> list[str]:
+    """A key file others on the machine may read, or one beside the database (a backup of the
+    folder then carries the key with what it opens): said at each start, with the fix."""
     if settings.tandem_data_key is not None:
-        return None
+        return []
     path = key_file_path(settings)  # only its mode: unlock has read the key already
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        return None
-    if not mode & 0o077:
-        return None
-    warning = (
-        f"the key file {path} can be read by other users of this machine (mode "
-        f"{mode:o}): run chmod 600 {path}"
-    )
-    log.warning("%s", warning)
-    return warning
+        return []
+    warnings = []
+    if mode & 0o077:
+        warnings.append(
+            f"the key file {path} can be read by other users of this machine (mode "
+            f"{mode:o}): run chmod 600 {path}"
+        )
+    if key_place(settings) is KeyPlace.BESIDE:
+        apart = default_key_file(settings.database_url)
+        warnings.append(
+            f"the key file {path} sits beside the database, so a backup of that folder carries "
+            f"the key with the notes it opens: stop Tandem, then run "
+            f"mkdir -p {apart.parent} && mv {path} {apart} (or set TANDEM_KEY_FILE)"
+        )
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
 
 
 async def _open(engine: AsyncEngine, settings: Settings) -> Store:
     keyring = await unlock(engine, settings)
-    warn_if_readable(settings)
-    store = Store(engine, keyring)
+    key_warnings(settings)
+    store = Store(engine, keyring, key_place=key_place(settings))
     before = await upgrade(engine)
     if before is not None:
         for revision, columns in SEALED_SINCE.items():

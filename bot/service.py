@@ -88,6 +88,10 @@ class Tandem:
     def instance(self) -> str:
         return self.dispatcher.instance
 
+    @property
+    def key_place(self) -> str:
+        return self.store.key_place
+
     async def send_jobs(self, jobs: list[Job]) -> DispatchReport:
         return await self.dispatcher.send_jobs(jobs)
 

@@ -482,8 +482,12 @@ async def has_statistics(connection: AsyncConnection) -> bool:
 class Store:
     """The database: one engine, and units of work that commit whole or not at all."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Keyring | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keyring: Keyring | None = None, *, key_place: str = "apart"
+    ) -> None:
         self.engine = engine
+        # Where the key is (datakey.KeyPlace), as /privacy tells the couple.
+        self.key_place = key_place
         # Notes and promises are sealed with this keyring (bot/crypto.py). Without one, a key that
         # dies with the process: fine for throwaway stores; the app always passes the real one.
         self.keyring = keyring or Keyring.ephemeral()

@@ -42,6 +42,13 @@ def database_at(url: str, revision: str) -> Iterator[tuple[Connection, Config]]:
 PG_ADMIN = os.environ.get("TANDEM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def config_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's config folder, where key files live by default, is the test's own: no test
+    reads or writes the developer's ~/.config/tandem (subprocesses inherit it too)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture(scope="session")
 def library() -> Library:
     return load_content(default_content_dir())

@@ -27,7 +27,7 @@ from bot.service import Tandem
 from bot.settings import Settings
 from bot.single import AlreadyRunning, hold_sqlite
 from bot.store import make_engine
-from tests.conftest import _postgres_database, database_at, one, pg_required
+from tests.conftest import _postgres_database, database_at, one, pg_required, privacy_text
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 from tests.test_checkins import ask, tap
 
@@ -48,6 +48,11 @@ def settings(url: str, **kw: object) -> Settings:
 
 def sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/data/tandem.db"
+
+
+def key_of(tmp_path: Path) -> Path:
+    """The key file the first start makes for that database: in the user's config folder."""
+    return datakey.default_key_file(sqlite(tmp_path))
 
 
 async def start(config: Settings, library: Library) -> tuple[Tandem, FakeMessenger]:
@@ -169,7 +174,7 @@ async def test_a_postgresql_dump_holds_no_note_or_promise(
 def test_the_first_start_makes_a_key_file_only_its_owner_can_read(tmp_path: Path) -> None:
     first = run_tandem(["console"], tmp_path)
     assert first.returncode == 0, first.stderr
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     keyring = Keyring.parse(key_file.read_text())
     assert len(keyring.keys) == 1
@@ -212,7 +217,7 @@ async def test_a_wrong_or_missing_key_stops_the_bot_and_changes_nothing(
     await write_note_and_promise(tandem, messenger)
     await tandem.store.close()
     db = tmp_path / "data" / "tandem.db"
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     fingerprint = digest(db)
 
     wrong = run_tandem(["run"], tmp_path, TANDEM_DATA_KEY=new_key())
@@ -232,7 +237,7 @@ async def test_a_wrong_or_missing_key_stops_the_bot_and_changes_nothing(
     key_file.rename(tmp_path / "backup.key")
     missing = run_tandem(["run"], tmp_path)
     assert missing.returncode == 2
-    assert "there is no data key" in said_why(missing) and "tandem.key" in said_why(missing)
+    assert "there is no data key" in said_why(missing) and str(key_file) in said_why(missing)
     assert not key_file.exists()  # no new key that could never read the old notes
     assert digest(db) == fingerprint
 
@@ -250,14 +255,14 @@ async def test_a_key_from_the_environment_is_used_and_no_file_is_made(
     tandem, messenger = await start(config, library)
     await write_note_and_promise(tandem, messenger)
     await tandem.store.close()
-    assert not (tmp_path / "data" / "tandem.key").exists()
+    assert not (key_of(tmp_path)).exists()
     assert b"zebra" not in on_disk(tmp_path / "data" / "tandem.db")
     again, _ = await start(config, library)
     assert NOTE in await exported(again)
     await again.store.close()
     with pytest.raises(DataKeyError, match="there is no data key"):  # the variable unset
         await open_store(make_engine(config.database_url), settings(sqlite(tmp_path)))
-    assert not (tmp_path / "data" / "tandem.key").exists()
+    assert not (key_of(tmp_path)).exists()
 
 
 class Interrupted(Exception):
@@ -273,7 +278,7 @@ async def test_rotation_reseals_everything_and_survives_an_interruption(
 ) -> None:
     config = settings(sqlite(tmp_path))
     db = tmp_path / "data" / "tandem.db"
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     tandem, messenger = await start(config, library)
     await write_note_and_promise(tandem, messenger)
     for n in range(4):
@@ -346,7 +351,7 @@ async def test_rotation_refuses_while_tandem_runs_on_the_sqlite_file(
     config = settings(sqlite(tmp_path))
     tandem, messenger = await start(config, library)
     await write_note_and_promise(tandem, messenger)
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     before = key_file.read_text()
     running = hold_sqlite(config.database_url)  # what `tandem run` holds while it runs
     assert running is not None
@@ -386,7 +391,7 @@ async def test_rotation_refuses_while_an_instance_beats_on_postgresql(
 
 def test_tandem_keys_rotate_on_the_command_line(tmp_path: Path) -> None:
     assert run_tandem(["console"], tmp_path).returncode == 0
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     old = Keyring.parse(key_file.read_text()).primary.id
     result = run_tandem(["keys", "rotate"], tmp_path)
     assert result.returncode == 0, result.stderr
@@ -481,7 +486,7 @@ async def test_without_the_proof_row_sealed_notes_still_tell_a_wrong_or_missing_
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM datakey"))
     engine.dispose()
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     key_file.rename(tmp_path / "backup.key")
     with pytest.raises(DataKeyError, match="there is no data key"):
         await open_store(make_engine(config.database_url), config)
@@ -551,8 +556,11 @@ async def test_a_new_database_is_closed_to_others_on_the_machine(
         await write_note_and_promise(tandem, messenger)
         data = tmp_path / "data"
         assert stat.S_IMODE(data.stat().st_mode) == 0o700
-        for name in ("tandem.db", "tandem.db-wal", "tandem.key"):
+        for name in ("tandem.db", "tandem.db-wal"):
             assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+        key_file = key_of(tmp_path)
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
         await tandem.store.close()
     finally:
         os.umask(old)
@@ -564,13 +572,72 @@ async def test_a_key_file_others_may_read_is_warned_about_at_start(
     config = settings(sqlite(tmp_path))
     tandem, _ = await start(config, library)
     await tandem.store.close()
-    key_file = tmp_path / "data" / "tandem.key"
+    key_file = key_of(tmp_path)
     assert "can be read by other users" not in caplog.text
     key_file.chmod(0o644)
     tandem, _ = await start(config, library)
     await tandem.store.close()
     assert f"the key file {key_file} can be read by other users" in caplog.text
     assert f"chmod 600 {key_file}" in caplog.text
+
+
+async def test_the_key_is_kept_apart_from_the_database_and_privacy_says_so(
+    tmp_path: Path, library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backup of the data folder alone must not carry the key that opens its notes."""
+    config = settings(sqlite(tmp_path))
+    tandem, messenger = await start(config, library)
+    await write_note_and_promise(tandem, messenger)
+    short = await one(tandem, said(ALICE, "/privacy"))
+    await tandem.store.close()
+
+    key_file = key_of(tmp_path)
+    assert key_file.is_relative_to(Path(os.environ["XDG_CONFIG_HOME"]) / "tandem" / "keys")
+    assert sorted(p.name for p in (tmp_path / "data").iterdir() if "key" in p.name) == []
+    [key] = Keyring.parse(key_file.read_text()).keys
+    backup = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
+    assert key.text.encode() not in backup
+    assert "the key is in a file apart from the database" in short.text
+    assert "sits beside the database" not in caplog.text
+
+
+async def test_a_key_file_beside_the_database_still_opens_it_with_a_warning_and_the_fix(
+    tmp_path: Path, library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An install from before kept its key in data/ beside the database: it is still used (the
+    notes stay readable), each start says how to move it, and /privacy tells the truth."""
+    config = settings(sqlite(tmp_path))
+    tandem, messenger = await start(config, library)
+    await write_note_and_promise(tandem, messenger)
+    await tandem.store.close()
+    apart, beside = key_of(tmp_path), tmp_path / "data" / "tandem.key"
+    apart.rename(beside)  # where the earlier Tandem made it
+
+    tandem, _ = await start(config, library)
+    assert NOTE in await exported(tandem)
+    short = await one(tandem, said(ALICE, "/privacy"))
+    await tandem.store.close()
+    assert f"the key file {beside} sits beside the database" in caplog.text
+    assert f"mv {beside} {apart}" in caplog.text
+    assert "for now in a file beside the database" in short.text
+    assert not apart.exists()  # never moved behind the operator's back
+
+    caplog.clear()
+    beside.rename(apart)  # the fix the warning gave
+    tandem, _ = await start(config, library)
+    assert NOTE in await exported(tandem)
+    await tandem.store.close()
+    assert "sits beside the database" not in caplog.text
+
+
+async def test_a_key_from_the_environment_is_named_so_in_privacy(
+    tmp_path: Path, library: Library
+) -> None:
+    config = settings(sqlite(tmp_path), tandem_data_key=SecretStr(new_key()))
+    tandem, _ = await start(config, library)
+    full = await privacy_text(tandem, ALICE)
+    await tandem.store.close()
+    assert "the key is in the settings of whoever runs this bot, apart from the database" in full
 
 
 def sides(db: Path) -> list[str]:

@@ -53,7 +53,7 @@ async def test_privacy_answers_short_and_true_with_the_rest_a_tap_away(lite: Tan
     for truth in (
         "once you've both answered",  # what each partner sees
         "Never your private notes, your side, or a promise just for you",
-        "encrypted; the key is kept outside the database",  # what is sealed, where the key is
+        "encrypted; the key is in a file apart from the database",  # what is sealed, where the key is
         "/forget erases the space and your own records, never your partner's",  # who erases
         "Telegram and Discord carry every message",
     ):

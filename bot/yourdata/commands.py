@@ -302,9 +302,25 @@ async def privacy_in_full(ctx: Ctx, action: actions.Simple) -> list[Outgoing]:
     return [ctx.reply(with_periods(ctx, ctx.library.texts.privacy))]
 
 
+# Where the key that opens notes is (datakey.KeyPlace), in /privacy's words: the truth, also
+# when the host has not yet moved it away from the database.
+KEY_PLACES = {
+    "apart": "in a file apart from the database, kept by whoever runs this bot",
+    "environment": "in the settings of whoever runs this bot, apart from the database",
+    "beside": (
+        "for now in a file beside the database, so a copy of both could read them "
+        "(whoever runs this bot is asked to move it at every start)"
+    ),
+}
+
+
 def with_periods(ctx: Ctx, text: str) -> str:
     keep = ctx.services.retention
-    return text.format(note_days=keep.note_days, inactive_days=keep.inactive_days)
+    return text.format(
+        note_days=keep.note_days,
+        inactive_days=keep.inactive_days,
+        key_place=KEY_PLACES.get(ctx.services.key_place, KEY_PLACES["apart"]),
+    )
 
 
 async def erase(ctx: Ctx) -> None:
