@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -389,7 +390,42 @@ def main() -> None:
         weekly()
     if wanted("flood"):
         telegram_flood()
+    if wanted("crisis"):
+        crisis_words()
     scale()
+
+
+def crisis_words() -> None:
+    """How long reading a 1,000-character note for words of danger takes, against reading it at
+    all (casefold and split into words, the least any look at the words costs)."""
+    from bot.content import default_content_dir, load_content
+
+    safety = load_content(default_content_dir()).safety
+    sections: dict[str, list[str]] = {}
+    section = ""
+    corpus = Path(__file__).resolve().parent.parent / "tests" / "crisis_corpus.txt"
+    for line in corpus.read_text().splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif line.strip() and not line.startswith("#") and not section.startswith("dev"):
+            sections.setdefault("ordinary" if section == "ordinary" else "crisis", []).append(line)
+    notes = {kind: " ".join(lines)[:1000] for kind, lines in sections.items()}
+    for repeated in ("he has been ", "i am, ", "my partner "):  # phrases start at every word
+        notes[f"{repeated.strip()!r} x 200"] = (repeated * 200)[:1000]
+
+    def each(check: Callable[[str], object], note: str, runs: int = 300) -> float:
+        check(note)
+        start = time.perf_counter()
+        for _ in range(runs):
+            check(note)
+        return (time.perf_counter() - start) / runs
+
+    print("\nA 1,000-character note read for words of danger (per note)...")
+    print(f"{'note':38}{'Tandem, µs':>12}{'split, µs':>14}{'ratio':>10}")
+    for kind, note in notes.items():
+        ours = each(safety.needs, note)
+        floor = each(lambda text: text.casefold().split(), note)
+        print(f"{kind:38}{ours * 1e6:>12.0f}{floor * 1e6:>14.1f}{ours / floor:>9.0f}x")
 
 
 def weekly() -> None:

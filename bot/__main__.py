@@ -89,7 +89,7 @@ async def _keys_rotate(settings: Settings) -> int:
             f"  TANDEM_DATA_KEY={done.new_env_key},<your current key>"
         )
         return 0
-    print(f"Re-encrypted {done.resealed} note(s) and promise(s) with key {done.key_id}.")
+    print(f"Re-encrypted {done.resealed} member key(s) and value(s) with key {done.key_id}.")
     if find_keys(settings).from_env:
         print("Now set TANDEM_DATA_KEY to the first key alone (drop the old one after the comma).")
     return 0

@@ -8,12 +8,27 @@ import functools
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import String, Text
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    null,
+    select,
+    table,
+    type_coerce,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 VERSION = "tk1"  # every sealed value starts "tk1:<key id>:", so old, new and plain tell apart
@@ -140,29 +155,148 @@ def keyring_of(dialect: Dialect) -> Keyring:
     return keyring
 
 
+# How a member's data key is wrapped by the master keyring: bound to that member, so a wrapped
+# key copied onto another member's row does not open.
+def wrap_purpose(member_id: int) -> str:
+    return f"sealkey:{member_id}"
+
+
+def new_member_key() -> bytes:
+    return os.urandom(KEY_BYTES)
+
+
+def wrap(keyring: Keyring, raw: bytes, member_id: int) -> str:
+    return keyring.seal(base64.urlsafe_b64encode(raw).decode(), wrap_purpose(member_id))
+
+
+@functools.lru_cache(maxsize=8192)  # a reveal or an export reads one member's key many times
+def _unwrapped(keyring: Keyring, wrapped: str, member_id: int) -> AESGCM:
+    return AESGCM(_decode(keyring.open(wrapped, wrap_purpose(member_id))))
+
+
+V2 = "tk2"  # sealed with the member's own key, bound to its place: "tk2:<base64 nonce+ct>"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a sealed value lives: its associated data, so a value copied anywhere else (another
+    row, column, table, space or member) is refused instead of opening there."""
+
+    table: str
+    column: str
+    row: int
+    space: int
+    member: int
+
+    def aad(self) -> bytes:
+        return f"{V2}|{self.table}.{self.column}|{self.row}|{self.space}|{self.member}".encode()
+
+
+class Placed(str):
+    """Plain text on its way into a Sealed column, with its place and its member's key (the ORM
+    events in bot/sealing.py make these); a bare str is refused, so nothing is sealed unbound."""
+
+    place: Place
+    key: AESGCM
+
+    def __new__(cls, text: str, place: Place, key: AESGCM) -> Placed:
+        made = super().__new__(cls, text)
+        made.place, made.key = place, key
+        return made
+
+
+def seal_placed(value: Placed) -> str:
+    nonce = os.urandom(NONCE)
+    sealed = value.key.encrypt(nonce, str(value).encode(), value.place.aad())
+    return f"{V2}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+
+# The read side: each sealed column is selected as "§|row|space|member|wrapped key|stored", so
+# the value comes with its place and its member's key in the same row, through ORM and Core.
+MARK = "§"
+_SEALKEY = table("sealkey", column("member_id", Integer), column("wrapped", Text))
+
+
 class Sealed(TypeDecorator[str]):
     """Text encrypted on its way into the database and decrypted on its way out.
 
-    Every reader and writer of the column (ORM objects, Core selects and updates) goes through
-    it, so no code path can store a note in the clear by forgetting a call.
+    Each value is sealed with its member's own data key (crypto-shredding: destroying that key,
+    as forgetting does, leaves every copy anywhere unreadable), bound to its place (Place).
+    Every reader and writer (ORM objects, Core selects and updates) goes through it.
     """
 
     impl = Text
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(
+        self, table_name: str, column_name: str, purpose: str, member_column: str = "member_id"
+    ) -> None:
         super().__init__()
-        self.purpose = purpose
+        self.table_name = table_name
+        self.column_name = column_name
+        self.purpose = purpose  # the tk1 (master key) purpose of values from before tk2
+        self.member_column = member_column  # the column naming the member whose key seals it
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return keyring_of(dialect).seal(value, self.purpose)
+        if not isinstance(value, Placed):
+            raise DataKeyError(
+                f"a value for {self.table_name} was written without its place: go through the "
+                "ORM (bot/sealing.py) or sealing.placed()"
+            )
+        return seal_placed(value)
+
+    def column_expression(self, col: ColumnElement[str]) -> ColumnElement[str] | None:
+        source = col.table
+        member = source.c[self.member_column]
+        wrapped = (
+            select(_SEALKEY.c.wrapped)
+            .where(_SEALKEY.c.member_id == member)
+            .correlate(source)
+            .scalar_subquery()
+        )
+        parts: list[ColumnElement[Any]] = [
+            literal(MARK),
+            cast(source.c.id, Text),
+            cast(source.c.space_id, Text),
+            cast(member, Text),
+            func.coalesce(wrapped, ""),
+            type_coerce(col, Text),
+        ]
+        joined: ColumnElement[Any] = parts[0]
+        for part in parts[1:]:
+            joined = joined + "|" + part  # both SQLite and PostgreSQL: ||
+        # Most rows have no note or side: CASE skips the key lookup for them (both databases
+        # evaluate a CASE branch only when it is taken).
+        return type_coerce(case((col.is_(None), null()), else_=joined), self)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return keyring_of(dialect).open(value, self.purpose)
+        if not value.startswith(MARK + "|"):
+            raise DataKeyError(f"a value of {self.table_name} was read without its place")
+        _, row, space, member, wrapped, stored = value.split("|", 5)
+        version = stored.partition(":")[0]
+        if version == VERSION:  # sealed with the master key, before tk2: still readable
+            return keyring_of(dialect).open(stored, self.purpose)
+        if version != V2:
+            return stored  # from before encryption
+        place = Place(self.table_name, self.column_name, int(row), int(space), int(member))
+        if not wrapped:
+            raise DataKeyError(
+                f"the data key of member {member} is gone (forgotten): {self.table_name} row "
+                f"{row} can no longer be read"
+            )
+        try:
+            key = _unwrapped(keyring_of(dialect), wrapped, int(member))
+            raw = base64.urlsafe_b64decode(stored[len(V2) + 1 :].encode())
+            return key.decrypt(raw[:NONCE], raw[NONCE:], place.aad()).decode()
+        except (InvalidTag, ValueError, binascii.Error):
+            raise DataKeyError(
+                f"a sealed value in {self.table_name} row {row} does not belong there (moved "
+                "from another row, column or member, or changed): refused"
+            ) from None
 
     def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
         # A comparison (LIKE 'tk1:…', = '') is about the stored text: never seal its operand.

@@ -19,12 +19,22 @@ from sqlalchemy import Table, func, inspect, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.crypto import DataKeyError, Keyring, new_key
+from bot.crypto import V2, DataKeyError, Keyring, Sealed, new_key, wrap_purpose
 from bot.delivery.leases import LEASE
 from bot.migrate import upgrade
+from bot.sealing import placed
 from bot.settings import Settings
 from bot.single import hold_sqlite
-from bot.store import CheckinAnswer, DataKey, Instance, Member, Promise, Store, sqlite_path
+from bot.store import (
+    CheckinAnswer,
+    DataKey,
+    Instance,
+    Member,
+    Promise,
+    SealKey,
+    Store,
+    sqlite_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +53,11 @@ SEALED: tuple[tuple[Table, str], ...] = (
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.
-SEALED_SINCE = {"0012": ((Member.__table__, "side"),)}  # type: ignore[attr-defined]
+# 0013: each value resealed from the master key to its member's own key, bound to its place.
+SEALED_SINCE = {
+    "0012": ((Member.__table__, "side"),),  # type: ignore[attr-defined]
+    "0013": SEALED,
+}
 
 
 @dataclass(frozen=True)
@@ -191,6 +205,10 @@ async def _evidence(engine: AsyncEngine, *, proof_only: bool = False) -> tuple[s
                 return str(row[0]), PROOF_PURPOSE
         if proof_only:
             return None
+        if "sealkey" in tables:
+            row = conn.execute(text("SELECT member_id, wrapped FROM sealkey LIMIT 1")).first()
+            if row is not None:
+                return str(row[1]), wrap_purpose(int(row[0]))
         for table, name, purpose in (
             ("checkinanswer", "note", "note"),
             ("promise", "body", "promise"),
@@ -253,36 +271,39 @@ def _now() -> datetime:
 async def reseal(
     store: Store,
     *,
-    plain_only: bool = False,
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
     columns: tuple[tuple[Table, str], ...] = SEALED,
 ) -> int:
-    """Re-encrypts with the newest key every value not yet under it; returns how many.
+    """Seals with its member's own key, in its place, every value not yet so: plain ones from
+    before encryption, and "tk1:" ones the master key sealed before 0013. Returns how many.
 
     Each batch is its own transaction, and a resealed value no longer matches the filter, so an
     interrupted run leaves every value readable and the next run carries on where it stopped.
-    With `plain_only`, only values from before encryption (the first start after the upgrade).
     """
     total = 0
     for table, name in columns:
         column = table.c[name]
-        stale = ~column.startswith("tk1:" if plain_only else store.keyring.prefix())
+        sealed = column.type
+        assert isinstance(sealed, Sealed)
+        member = table.c[sealed.member_column]
+        stale = ~column.startswith(f"{V2}:")
         after = 0  # walking by id, so even a value that would not reseal can't loop forever
         while True:
             async with store.unit() as session:
                 conn = await session.connection()
                 rows = (
                     await conn.execute(
-                        select(table.c.id, column)
+                        select(table.c.id, table.c.space_id, member, column)
                         .where(table.c.id > after, column.is_not(None), stale)
                         .order_by(table.c.id)
                         .limit(batch)
                     )
                 ).all()
-                for row_id, plain in rows:
+                for row_id, space_id, member_id, plain in rows:
+                    value = await conn.run_sync(placed, sealed, row_id, space_id, member_id, plain)
                     await conn.execute(
-                        update(table).where(table.c.id == row_id).values({name: plain})
+                        update(table).where(table.c.id == row_id).values({name: value})
                     )
             if not rows:
                 break
@@ -292,6 +313,43 @@ async def reseal(
                 on_batch(total)
     if total:
         await store.scrub()  # the old copies leave the SQLite write-ahead log too
+    return total
+
+
+async def rewrap(
+    store: Store, *, batch: int = BATCH, on_batch: Callable[[int], None] | None = None
+) -> int:
+    """Wraps every member's data key with the newest master key (a rotation): the keys, not the
+    data, change, so this is one small row per member. Returns how many."""
+    total, after = 0, 0
+    while True:
+        async with store.unit() as session:
+            conn = await session.connection()
+            rows = (
+                await conn.execute(
+                    select(SealKey.member_id, SealKey.wrapped)  # type: ignore[call-overload]
+                    .where(SealKey.member_id > after)
+                    .order_by(SealKey.member_id)
+                    .limit(batch)
+                )
+            ).all()
+            for member_id, wrapped in rows:
+                if wrapped.startswith(store.keyring.prefix()):
+                    continue
+                raw = store.keyring.open(wrapped, wrap_purpose(member_id))
+                await conn.execute(
+                    update(SealKey)
+                    .where(sqlmodel.col(SealKey.member_id) == member_id)
+                    .values(wrapped=store.keyring.seal(raw, wrap_purpose(member_id)))
+                )
+                total += 1
+        if not rows:
+            break
+        after = rows[-1][0]
+        if on_batch is not None:
+            on_batch(total)
+    if total:
+        await store.scrub()
     return total
 
 
@@ -363,11 +421,11 @@ async def _open(engine: AsyncEngine, settings: Settings) -> Store:
     if before is not None:
         for revision, columns in SEALED_SINCE.items():
             if before < revision:
-                await reseal(store, plain_only=True, columns=columns)
+                await reseal(store, columns=columns)
     if await read_proof(engine) is None:
         # The first start with a key: what was stored before encryption is sealed first, and
         # only then the proof marks the database as keyed, so an interrupted start redoes it.
-        sealed = await reseal(store, plain_only=True)
+        sealed = await reseal(store)
         if sealed:
             log.info("encrypted %d note(s) and promise(s) stored before encryption", sealed)
         await seal_proof(store)
@@ -451,7 +509,8 @@ async def _rotate(
     keyring = Keyring(current)
     store = Store(engine, keyring)
     await seal_proof(store)  # from here on, only a keyring with the new key opens the database
-    count = await reseal(store, batch=batch, on_batch=on_batch)
+    count = await rewrap(store, batch=batch, on_batch=on_batch)
+    count += await reseal(store, batch=batch, on_batch=on_batch)
     if not source.from_env:
         replace_key_file(source.file, current[:1])
     return Rotation(count, keyring.primary.id)

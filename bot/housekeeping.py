@@ -124,8 +124,11 @@ class Housekeeper:
         self._done = day
         if swept is not None:
             await self.store.analyze()  # the planner's statistics follow the tables' growth
-            if swept.erased:
-                await self.store.scrub()  # fold the WAL, so the erased words leave the file
+            # SQLite: fold the WAL, so the erased words leave the file. PostgreSQL: a forgotten
+            # member's key that an older transaction still saw at the forget leaves the files
+            # here at the latest (Store.scrub).
+            if swept.erased or not self.store.is_sqlite:
+                await self.store.scrub()
             log.info(
                 "housekeeping: erased %d note(s), %d promise(s), %d inactive space(s)",
                 swept.notes,

@@ -13,7 +13,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, UniqueConstraint, event
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Dialect, make_url
@@ -22,6 +32,7 @@ from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.crypto import Keyring, Sealed, attach
+from bot.sealing import install
 
 
 def _fk(
@@ -75,7 +86,9 @@ class Member(SQLModel, table=True):
     # This person's own chat with Tandem, on the space's platform; one private chat, one space.
     private_chat: str | None = Field(default=None, max_length=64, index=True)
     # doubting | doubted: it says who broke trust, so it is sealed like a note; never shown.
-    side: str | None = Field(default=None, sa_column=Column(Sealed("side"), nullable=True))
+    side: str | None = Field(
+        default=None, sa_column=Column(Sealed("member", "side", "side", "id"), nullable=True)
+    )
     side_cycle: int = 0  # the round of this partner's side prompts
 
 
@@ -159,7 +172,9 @@ class CheckinAnswer(SQLModel, table=True):
     score: int | None = None  # 1..5; None while only a note was given, or skipped
     skipped: bool = False  # "Skip today": taking part without a number
     # At most 1000 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
-    note: str | None = Field(default=None, sa_column=Column(Sealed("note"), nullable=True))
+    note: str | None = Field(
+        default=None, sa_column=Column(Sealed("checkinanswer", "note", "note"), nullable=True)
+    )
     share_note: bool = False  # the author chose to show the note at the reveal
     # The /reveal rule in force when this answer was first given. A later /reveal that shows more
     # never reaches back to it; one that shows less (never) hides it at once.
@@ -187,7 +202,7 @@ class Promise(SQLModel, table=True):
     space_id: int = _fk("space.id")
     member_id: int = _fk("member.id")
     # At most 200 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
-    body: str = Field(sa_column=Column(Sealed("promise"), nullable=False))
+    body: str = Field(sa_column=Column(Sealed("promise", "body", "promise"), nullable=False))
     shared: bool = False  # the partner sees it: made in the shared space, or "Shared" tapped
     made_at: datetime
     due_date: date  # a local date in the space's timezone
@@ -195,6 +210,9 @@ class Promise(SQLModel, table=True):
     next_ask_at: datetime | None = None  # when the follow-up is next due; None: not asked again
     asks: int = 0  # follow-ups claimed so far
     closed_at: datetime | None = None
+
+
+install([Member, CheckinAnswer, Promise])  # their Sealed columns are sealed in their place
 
 
 def promise_text(promise: Promise) -> str:
@@ -216,6 +234,22 @@ class DataKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     proof: str = Field(max_length=200)
     sealed_at: datetime
+
+
+class SealKey(SQLModel, table=True):
+    """A member's own data key, wrapped by the master key (bot/sealing.py): it seals their words,
+    and goes with them (ON DELETE CASCADE), so forgetting destroys every copy's key."""
+
+    member_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("member.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"),
+            primary_key=True,
+        )
+    )
+    space_id: int = _fk("space.id")
+    wrapped: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
 
 
 class ContentHistory(SQLModel, table=True):
@@ -520,10 +554,17 @@ class Store:
                 yield session
 
     async def scrub(self) -> None:
-        """After an erase: fold the SQLite write-ahead log into the file, so no old page copy stays."""
+        """After an erase: no old copy of a forgotten member's key (bot/sealing.py) stays in the
+        database files, so their words, wherever a copy lingers, open nothing. SQLite overwrites
+        deleted rows (secure_delete) and here folds its write-ahead log into the file;
+        PostgreSQL rewrites the small key table, leaving its dead row versions behind."""
         if self.is_sqlite:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        async with self.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("VACUUM FULL sealkey")
 
     async def analyze(self) -> None:
         """Refreshes SQLite's planner statistics as the tables grow (PostgreSQL's autovacuum

@@ -95,6 +95,15 @@ def sealed_values(db: Path) -> list[str]:
     return values
 
 
+def wrapped_keys(db: Path) -> list[str]:
+    """Each member's data key as stored: wrapped by the master key, "tk1:<master key id>:…"."""
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        values = list(conn.execute(text("SELECT wrapped FROM sealkey")).scalars())
+    engine.dispose()
+    return values
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -133,7 +142,7 @@ async def test_the_sqlite_file_and_its_log_never_hold_a_note_or_a_promise(
     assert b"Alice" in raw  # the rows are really there, in a column that is not encrypted
     assert NOTE.encode() not in raw and b"zebra" not in raw
     assert PROMISE.encode() not in raw and b"quokka" not in raw
-    assert all(v.startswith("tk1:") for v in sealed_values(db)) and len(sealed_values(db)) == 2
+    assert all(v.startswith("tk2:") for v in sealed_values(db)) and len(sealed_values(db)) == 2
     mine = await exported(tandem)  # /export decrypts for its owner
     assert NOTE in mine and PROMISE in mine
     await tandem.store.close()
@@ -167,7 +176,7 @@ async def test_a_postgresql_dump_holds_no_note_or_promise(
         check=True,
     )
     dump = dumped.stdout
-    assert "Alice" in dump and "tk1:" in dump  # the rows are there, sealed
+    assert "Alice" in dump and "tk2:" in dump  # the rows are there, sealed
     assert "zebra" not in dump and "quokka" not in dump
 
 
@@ -283,30 +292,33 @@ async def test_rotation_reseals_everything_and_survives_an_interruption(
     await write_note_and_promise(tandem, messenger)
     for n in range(4):
         await tandem.handle(said(ALICE, f"/promise step {n} of the plan by fri"))
+    await tandem.handle(said(BOB, "/promise bring the map by fri"))  # Bob's own key too
     await tandem.store.close()
     old = Keyring.parse(key_file.read_text()).primary
+    data_before = sealed_values(db)
 
     engine = make_engine(config.database_url)
     with pytest.raises(Interrupted):
-        await rotate(engine, config, batch=2, on_batch=stop_after_first_batch)
+        await rotate(engine, config, batch=1, on_batch=stop_after_first_batch)
     await engine.dispose()
     keys = Keyring.parse(key_file.read_text()).keys
     assert [k.id for k in keys][1:] == [old.id] and keys[0].id != old.id  # new first, old kept
     new = keys[0]
-    kinds = {v.split(":")[1] for v in sealed_values(db)}
+    kinds = {v.split(":")[1] for v in wrapped_keys(db)}
     assert kinds == {old.id, new.id}  # half way: both keys in use, and both open
+    assert sealed_values(db) == data_before  # the members' keys are rewrapped, not the data
     tandem, _ = await start(config, library)
     mine = await exported(tandem)
     assert NOTE in mine and PROMISE in mine and "step 3 of the plan" in mine
     await tandem.store.close()
 
     engine = make_engine(config.database_url)
-    done = await rotate(engine, config, batch=2)  # run again: it carries on, no third key
+    done = await rotate(engine, config, batch=1)  # run again: it carries on, no third key
     await engine.dispose()
     assert done.key_id == new.id and done.resealed >= 1
     assert [k.id for k in Keyring.parse(key_file.read_text()).keys] == [new.id]
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert {v.split(":")[1] for v in sealed_values(db)} == {new.id}
+    assert {v.split(":")[1] for v in wrapped_keys(db)} == {new.id}
     tandem, _ = await start(config, library)
     mine = await exported(tandem)
     assert NOTE in mine and PROMISE in mine and "step 0 of the plan" in mine
@@ -336,8 +348,8 @@ async def test_rotation_with_the_key_in_the_environment_takes_new_comma_old(
     engine = make_engine(config.database_url)
     done = await rotate(engine, both)
     await engine.dispose()
-    assert done.resealed == 2 and done.key_id == Keyring([step.new_env_key]).primary.id
-    assert {v.split(":")[1] for v in sealed_values(db)} == {done.key_id}
+    assert done.resealed == 1 and done.key_id == Keyring([step.new_env_key]).primary.id
+    assert {v.split(":")[1] for v in wrapped_keys(db)} == {done.key_id}
     tandem, _ = await start(
         settings(sqlite(tmp_path), tandem_data_key=SecretStr(step.new_env_key)), library
     )
@@ -385,7 +397,7 @@ async def test_rotation_refuses_while_an_instance_beats_on_postgresql(
     engine = make_engine(postgres_url)
     done = await rotate(engine, config)
     await engine.dispose()
-    assert done.resealed >= 2
+    assert done.resealed == 1  # Alice's own key, rewrapped
     await tandem.store.close()
 
 
@@ -449,7 +461,7 @@ async def test_notes_and_promises_from_before_encryption_are_sealed_at_the_first
     assert b"zebra" in on_disk(db)  # the old way: in the clear
 
     tandem, _ = await start(settings(sqlite(tmp_path)), library)
-    assert all(v.startswith("tk1:") for v in sealed_values(db))
+    assert all(v.startswith("tk2:") for v in sealed_values(db))
     mine = await exported(tandem)
     assert NOTE in mine and PROMISE in mine
     await tandem.store.close()
@@ -658,7 +670,7 @@ async def test_the_side_chosen_is_sealed_at_rest(tmp_path: Path, library: Librar
     doubted = next(b.action for b in asked.buttons if b.action.endswith("doubted"))
     await tandem.handle(said(ALICE, action=doubted, whisper=True))
     [sealed] = sides(db)
-    assert sealed.startswith("tk1:") and b"doubted" not in on_disk(db)
+    assert sealed.startswith("tk2:") and b"doubted" not in on_disk(db)
     mine = await exported(tandem)
     assert '"side": "doubted"' in mine  # its owner still reads it
     await tandem.store.close()
@@ -675,12 +687,13 @@ async def test_a_side_stored_before_sealing_is_sealed_at_the_first_start_after(
     engine = create_engine(f"sqlite:///{db}")  # as a Tandem before 0012 left it: plain
     with engine.begin() as conn:
         conn.execute(text("UPDATE member SET side = 'doubting'"))
+        conn.execute(text("DROP TABLE sealkey"))  # 0013 made it
         conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
     engine.dispose()
     assert sides(db) == ["doubting"]
 
     tandem, _ = await start(config, library)
     [sealed] = sides(db)
-    assert sealed.startswith("tk1:")
+    assert sealed.startswith("tk2:")
     assert '"side": "doubting"' in await exported(tandem)
     await tandem.store.close()
