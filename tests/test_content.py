@@ -351,9 +351,20 @@ def _prompt(
     when: str = "any",
     home: str = "any",
     text: str = "Thank your partner for one thing.",
+    path: str = "both",
+    focus: str = "none",
 ) -> Prompt:
     return Prompt.model_validate(
-        {"id": prompt_id, "topic": topic, "for": audience, "text": text, "when": when, "home": home}
+        {
+            "id": prompt_id,
+            "topic": topic,
+            "for": audience,
+            "text": text,
+            "when": when,
+            "home": home,
+            "path": path,
+            "focus": focus,
+        }
     )
 
 
