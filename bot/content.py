@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from bot.crisis.helplines import Helplines
@@ -48,10 +49,26 @@ TOPICS: dict[str, str] = {
     "dates": "Date ideas",
     "affection": "Affection",
     "flashpoints": "Everyday trust agreements",
+    "intimacy": "Intimacy and closeness",
+    "home_fairness": "Fairness at home",
+    "parenting": "Parenting together",
+    "family_friends": "Family and friends",
+    "money": "Money agreements",
+    "digital": "Digital boundaries",
 }
 PLACEHOLDERS = frozenset({"weekday"})
 MAX_TEXT = 500
 AUDIENCES = ("both", "doubting", "doubted")
+# The situation a prompt suits: after a breach (one partner broke trust), worry without a
+# breach, or both (any couple, including those keeping trust strong). Issue 21's paths read it.
+PATHS = ("breach", "worry", "both")
+# Words that name a breach. A prompt that uses one must be for the breach path and for one side
+# (only ever in private), and no pick without a path offers it: a partner who was wrongly
+# suspected must never be told to apologise for an affair.
+BREACH_WORDS = re.compile(
+    r"\b(affairs?|the lie|betray\w*|cheat\w*|unfaithful|broke (your |their |my )?trust)\b",
+    re.IGNORECASE,
+)
 FIRST_WEEK_DAYS = 7
 # Local hours a time-of-day prompt may be sent at: breakfast-ish and evening-ish, generously.
 MORNING_HOURS = range(5, 12)
@@ -85,8 +102,42 @@ class Prompt(_Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     when: Literal["any", "morning", "evening"] = "any"
     home: Literal["any", "together", "apart"] = "any"
+    path: Literal["breach", "worry", "both"]  # required: every prompt says which it suits
+    # What a one-sided prompt asks of its partner, where it matters for the balance of the two
+    # sides: `repair` (the doubted partner does the work of repair: apologising, answering,
+    # showing change, hearing the hurt) or `own_worry` (the doubting partner is asked to calm
+    # their own worry; only on the worry path). Tests keep the shares in check.
+    focus: Literal["none", "repair", "own_worry"] = "none"
 
     _placeholders = field_validator("text")(_check_placeholders)
+
+    @model_validator(mode="after")
+    def _fits_its_path(self) -> Prompt:
+        if self.focus == "repair" and self.audience != "doubted":
+            raise ValueError('focus: repair is the doubted side\'s work (for = "doubted")')
+        if self.focus == "own_worry" and (self.audience, self.path) != ("doubting", "worry"):
+            raise ValueError(
+                "focus: own_worry is only for the doubting side on the worry path; after a "
+                "breach, the hurt partner's feelings are heard, not managed"
+            )
+        if self.names_breach and (self.path != "breach" or self.audience == "both"):
+            raise ValueError(
+                'text: names the breach, so it must be for one side and path = "breach"'
+            )
+        return self
+
+    @property
+    def names_breach(self) -> bool:
+        """Whether the text names what happened ("the affair or the lie")."""
+        return BREACH_WORDS.search(self.text) is not None
+
+    def suits(self, path: str | None) -> bool:
+        """Whether this prompt may go to a couple on `path` (None: no path chosen)."""
+        if path is None:
+            return not self.names_breach  # free practice never names a breach
+        if path == "breach":
+            return self.path != "worry"
+        return self.path != "breach"
 
     def render(self, weekday: str) -> str:
         return self.text.replace("{weekday}", weekday)
@@ -223,7 +274,9 @@ class Library:
     def counts(self) -> dict[str, int]:
         return {topic: len(ps) for topic, ps in self.by_topic.items()}
 
-    def tally(self, tag: Literal["topic", "audience", "when", "home"]) -> dict[str, int]:
+    def tally(
+        self, tag: Literal["topic", "audience", "when", "home", "path", "focus"]
+    ) -> dict[str, int]:
         """How many prompts carry each value of a tag, most common first."""
         return dict(Counter(str(getattr(p, tag)) for p in self.prompts).most_common())
 
@@ -382,6 +435,22 @@ TOPIC_ALIASES: dict[str, str] = {
     "date": "dates",
     "agreements": "flashpoints",
     "trust agreements": "flashpoints",
+    "closeness": "intimacy",
+    "chores": "home_fairness",
+    "housework": "home_fairness",
+    "mental load": "home_fairness",
+    "fairness": "home_fairness",
+    "kids": "parenting",
+    "children": "parenting",
+    "family": "family_friends",
+    "friends": "family_friends",
+    "in laws": "family_friends",
+    "inlaws": "family_friends",
+    "finances": "money",
+    "budget": "money",
+    "phones": "digital",
+    "screens": "digital",
+    "online": "digital",
 }
 
 
@@ -414,6 +483,7 @@ def pick_prompt(
     *,
     fits: Callable[[Prompt], bool] | None = None,
     audience: str = "both",
+    path: str | None = None,
 ) -> Pick:
     """The next prompt for `audience`: the topic after `last_topic` that still has unseen prompts.
 
@@ -421,13 +491,17 @@ def pick_prompt(
     do not march through the same list, and a restart never changes what comes next.
     Prompts that do not `fits` are skipped, unless none of the chosen topics has one that fits:
     then every prompt of those topics may come, so a pick always succeeds.
+    Only prompts that suit the couple's `path` come (`Prompt.suits`); with no path (free
+    practice), none that names a breach.
     """
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+    if path is not None and path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, not {path!r}")
     wanted = set(topics)
-    pools = _pools(library, [t for t in TOPICS if t in wanted], audience)
+    pools = _pools(library, [t for t in TOPICS if t in wanted], audience, path)
     if not pools:  # none of the chosen topics speaks to this audience
-        pools = _pools(library, list(TOPICS), audience)
+        pools = _pools(library, list(TOPICS), audience, path)
     if fits is not None:
         fitting_pools = {t: tuple(p for p in ps if fits(p)) for t, ps in pools.items()}
         if any(fitting_pools.values()):
@@ -445,9 +519,12 @@ def pick_prompt(
     raise AssertionError("every pool in the rotation holds at least one prompt")
 
 
-def _pools(library: Library, topics: Sequence[str], audience: str) -> dict[str, tuple[Prompt, ...]]:
+def _pools(
+    library: Library, topics: Sequence[str], audience: str, path: str | None
+) -> dict[str, tuple[Prompt, ...]]:
     pools = {
-        t: tuple(p for p in library.by_topic.get(t, ()) if p.audience == audience) for t in topics
+        t: tuple(p for p in library.by_topic.get(t, ()) if p.audience == audience and p.suits(path))
+        for t in topics
     }
     return {t: ps for t, ps in pools.items() if ps}
 

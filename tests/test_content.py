@@ -4,9 +4,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.content import (
+    AUDIENCES,
     NEAR_DUPLICATE,
+    PATHS,
     TOPICS,
     ContentError,
     Library,
@@ -19,6 +22,7 @@ from bot.content import (
     near_duplicates,
     pick_prompt,
     similarity,
+    topic_key,
 )
 
 # No prompt may point a partner at the other's phone, messages, accounts or movements: in a
@@ -351,12 +355,116 @@ def _prompt(
     when: str = "any",
     home: str = "any",
     text: str = "Thank your partner for one thing.",
+    path: str = "both",
+    focus: str = "none",
 ) -> Prompt:
     return Prompt.model_validate(
-        {"id": prompt_id, "topic": topic, "for": audience, "text": text, "when": when, "home": home}
+        {
+            "id": prompt_id,
+            "topic": topic,
+            "for": audience,
+            "text": text,
+            "when": when,
+            "home": home,
+            "path": path,
+            "focus": focus,
+        }
     )
 
 
 def _library(*prompts: Prompt) -> Library:
     texts = Texts(welcome="w", help="h", privacy="p", support="s")
     return Library.build(prompts, (), texts)
+
+
+# Paths and the balance of the two sides (issue 23)
+
+
+def test_every_prompt_carries_a_path(library: Library) -> None:
+    assert set(library.tally("path")) == set(PATHS)
+    with pytest.raises(ValidationError, match="path"):
+        Prompt.model_validate({"id": "x-01", "topic": "gratitude", "for": "both", "text": "Hi."})
+
+
+def test_the_breach_is_named_only_in_private_on_its_path(library: Library) -> None:
+    named = [p for p in library.prompts if p.names_breach]
+    assert named, "the partner who broke trust needs prompts that name what happened"
+    for prompt in named:
+        assert prompt.path == "breach" and prompt.audience != "both", prompt.id
+    with pytest.raises(ValidationError, match="names the breach"):
+        _prompt("x-01", audience="doubted", text="Apologise for the affair.")
+    with pytest.raises(ValidationError, match="names the breach"):
+        _prompt("x-01", audience="both", path="breach", text="Talk about the affair.")
+
+
+def test_free_practice_never_picks_a_prompt_that_names_the_breach(library: Library) -> None:
+    for audience in AUDIENCES:
+        for seed in range(40):
+            seen: set[str] = set()
+            pick = pick_prompt(library, list(TOPICS), None, seen, seed, audience=audience)
+            assert not pick.prompt.names_breach
+    library2 = _library(
+        _prompt("a-01", audience="doubted", path="breach", text="Apologise for the affair."),
+        _prompt("a-02", audience="doubted", path="worry"),
+        _prompt("a-03", audience="doubted"),
+    )
+    picks = {
+        path: {
+            pick_prompt(
+                library2, ["gratitude"], None, set(), s, audience="doubted", path=path
+            ).prompt.id
+            for s in range(40)
+        }
+        for path in (None, "breach", "worry")
+    }
+    assert picks == {None: {"a-02", "a-03"}, "breach": {"a-01", "a-03"}, "worry": {"a-02", "a-03"}}
+    with pytest.raises(ValueError, match="path"):
+        pick_prompt(library2, ["gratitude"], None, set(), 1, path="someday")
+
+
+def test_focus_belongs_to_its_side() -> None:
+    with pytest.raises(ValidationError, match="repair"):
+        _prompt("x-01", audience="doubting", focus="repair")
+    with pytest.raises(ValidationError, match="own_worry"):
+        _prompt("x-01", audience="doubting", focus="own_worry", path="both")
+    assert _prompt("x-01", audience="doubting", focus="own_worry", path="worry").focus
+
+
+# The rule: after a breach, the partner who broke trust carries the repair, and the hurt
+# partner's feelings are heard, never managed. So few doubting-side prompts may ask that
+# partner to calm their own worry (focus = "own_worry", only on the worry path), and a good
+# share of the doubted side's prompts carry the work of repair (focus = "repair").
+OWN_WORRY_AT_MOST = 0.12  # of the doubting side's prompts
+REPAIR_AT_LEAST = 0.40  # of the doubted side's prompts that can reach a couple after a breach
+
+
+def test_the_hurt_partner_is_not_asked_to_manage_the_worry(library: Library) -> None:
+    doubting = [p for p in library.prompts if p.audience == "doubting"]
+    own_worry = [p for p in doubting if p.focus == "own_worry"]
+    assert len(own_worry) / len(doubting) <= OWN_WORRY_AT_MOST, [p.id for p in own_worry]
+    assert not [p.id for p in own_worry if p.suits("breach")]
+
+
+def test_the_partner_who_broke_trust_carries_the_repair(library: Library) -> None:
+    doubted = [p for p in library.prompts if p.audience == "doubted" and p.suits("breach")]
+    repair = [p for p in doubted if p.focus == "repair"]
+    own_worry = [p for p in library.prompts if p.focus == "own_worry"]
+    assert len(repair) / len(doubted) >= REPAIR_AT_LEAST
+    assert len(repair) >= 3 * len(own_worry)
+    # What issue 23 found missing, each present: a full apology, answering again, the "why"
+    # conversation, change shown over time; and for the hurt partner: the pace, triggers.
+    texts = " ".join(p.text.lower() for p in library.prompts if p.path == "breach")
+    for theme in ("full apology", "already told you", "'why'", "three months", "pace", "trigger"):
+        assert theme in texts, theme
+
+
+def test_every_topic_is_listed_and_has_a_file(library: Library) -> None:
+    assert set(library.by_topic) == set(TOPICS)
+    readme = (default_content_dir() / "README.md").read_text()
+    order = readme[readme.index("Topics, in the order") :].split(".", 1)[0]
+    assert [t.strip() for t in order.split(":", 1)[1].split(",")] == list(TOPICS)
+    for topic in ("intimacy", "home_fairness", "parenting", "family_friends", "money", "digital"):
+        assert len(library.by_topic[topic]) >= 20, topic
+        assert topic_key(topic) == topic and topic_key(TOPICS[topic]) == topic
+    assert topic_key("chores") == "home_fairness" and topic_key("in-laws") == "family_friends"
+    assert len(",".join(TOPICS)) <= 400  # a space's topics column
