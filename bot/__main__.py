@@ -1,4 +1,4 @@
-"""Command line: `tandem run`, `tandem console`, `tandem content check`, `tandem keys rotate`."""
+"""Command line: `tandem run`, `console`, `migrate`, `content check`, `keys rotate`."""
 
 from __future__ import annotations
 
@@ -95,6 +95,19 @@ async def _keys_rotate(settings: Settings) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> int:
+    from bot.ops import migrate
+
+    done = await migrate(settings)
+    if done.before == done.after:
+        print(f"The database is up to date (revision {done.after}); nothing to do.")
+    elif done.before is None:
+        print(f"Made a new database at revision {done.after}.")
+    else:
+        print(f"Migrated the database from revision {done.before} to {done.after}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: a couple's daily trust companion."
@@ -102,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start every adapter with a token (the console if none)")
     sub.add_parser("console", help="chat with Tandem in this terminal")
+    sub.add_parser("migrate", help="bring the database up to date, then exit")
     content = sub.add_parser("content", help="content tools")
     content.add_argument("action", choices=["check"], help="validate content/ and print counts")
     keys = sub.add_parser("keys", help="the data key that encrypts notes and promises")
@@ -116,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "content":
             return _content_check(settings)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
         if args.command == "keys":
             return asyncio.run(_keys_rotate(settings))
         if args.command in (None, "run", "console"):
