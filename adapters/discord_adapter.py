@@ -169,6 +169,11 @@ class DiscordAdapter:
         where = "the dev guild" if self.dev_guild_id is not None else "all servers"
         log.info("synced %d slash commands to %s", len(synced), where)
 
+    @property
+    def connected(self) -> bool:
+        """Logged in, every shard this process runs ready, the connection not closed."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     def set_instances(self, n: int) -> None:
         """`n` live instances share this bot: take 1/n of Discord's 50 requests a second."""
         self._pace = AsyncLimiter(max(1, GLOBAL_RATE // max(1, n)), 1.0)

@@ -8,10 +8,12 @@ import logging
 import sys
 from typing import Literal
 
-from bot.app import Adapter, App, run_until_stopped, setup_logging
+from bot.app import Adapter, App, run_until_stopped
 from bot.content import NEAR_DUPLICATE, TOPICS, ContentError, load_content, near_duplicates
 from bot.crypto import DataKeyError
 from bot.datakey import find_keys
+from bot.logs import setup_logging
+from bot.metrics import PortInUse
 from bot.settings import Settings, SettingsError, load_settings
 from bot.single import AlreadyRunning
 
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"tandem: {err}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.tandem_log_format)
     try:
         if args.command == "content":
             return _content_check(settings)
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as err:
         print(f"tandem: invalid content: {err}", file=sys.stderr)
         return 2
-    except (AlreadyRunning, DataKeyError) as err:
+    except (AlreadyRunning, DataKeyError, PortInUse) as err:
         print(f"tandem: {err}", file=sys.stderr)
         return 2
     return 0

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # key file next to the SQLite database (or data/tandem.key), created at the first start.
     tandem_data_key: SecretStr | None = None
     tandem_key_file: Path | None = None
+    # /healthz and /metrics on this port (every mode, the console too); unset: no server.
+    tandem_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    tandem_metrics_listen: str = "0.0.0.0"
+    tandem_log_format: Literal["text", "json"] = "text"
 
     @field_validator("log_level", mode="before")
     @classmethod
