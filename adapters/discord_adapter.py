@@ -31,6 +31,8 @@ READY_TIMEOUT = 30.0
 IDLE_ON_STOP = 3.0  # within the app's 5 s for a whole adapter stop
 GLOBAL_RATE = 50  # Discord's requests a second per bot, across all its processes
 DMS_CLOSED = 50007  # "Cannot send messages to this user": their DMs are closed, for now
+# Answered after a chart is drawn or much is read: acknowledged at once, not after ACK_AFTER.
+DEFER_AT_ONCE = frozenset({"export", "progress"})
 PAIR_COMMAND = "pair"  # in a server channel, Tandem opens the person's DM before the core links it
 
 GUILD_WELCOME = (
@@ -87,6 +89,10 @@ class DiscordAdapter:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
         self._token = settings.discord_bot_token  # stays a SecretStr until the login call
         self.dev_guild_id = settings.discord_dev_guild_id
+        # One process syncs the slash commands: the one running shard 0 (every process used to,
+        # each a global PUT at every start).
+        shards = settings.discord_shards
+        self.syncs_commands = shards is None or 0 in shards[1]
         self.ack_after = ack_after
         self.send_timeout = send_timeout
         self.ready_timeout = ready_timeout
@@ -156,6 +162,9 @@ class DiscordAdapter:
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
+        if not self.syncs_commands:
+            log.info("slash commands are synced by the process running shard 0")
+            return
         try:
             if self.dev_guild_id is not None:
                 guild = discord.Object(self.dev_guild_id)
@@ -168,6 +177,11 @@ class DiscordAdapter:
             return
         where = "the dev guild" if self.dev_guild_id is not None else "all servers"
         log.info("synced %d slash commands to %s", len(synced), where)
+
+    @property
+    def connected(self) -> bool:
+        """Logged in, every shard this process runs ready, the connection not closed."""
+        return self.client.is_ready() and not self.client.is_closed()
 
     def set_instances(self, n: int) -> None:
         """`n` live instances share this bot: take 1/n of Discord's 50 requests a second."""
@@ -261,7 +275,7 @@ class DiscordAdapter:
                 replies.append(Outgoing(here(interaction), CANNOT_POST, private=True))
             return replies
 
-        await self._serve(interaction, work)
+        await self._serve(interaction, work, at_once=command.name in DEFER_AT_ONCE)
 
     async def answer(
         self, interaction: discord.Interaction[discord.Client], *, action: str, text: str = ""
@@ -338,13 +352,18 @@ class DiscordAdapter:
         self,
         interaction: discord.Interaction[discord.Client],
         work: Callable[[], Awaitable[list[Outgoing]]],
+        *,
+        at_once: bool = False,
     ) -> None:
-        """Runs the work, acknowledging the interaction in time if it is slow, then answers."""
+        """Runs the work, acknowledging the interaction in time if it is slow (`at_once`: before
+        it starts), then answers."""
         with self._at_work():
             if interaction.channel_id is not None:
                 self._gone.discard(interaction.channel_id)
+            if at_once:
+                await self._defer(interaction)
             task = asyncio.ensure_future(self._safely(interaction, work))
-            done, _ = await asyncio.wait({task}, timeout=self.ack_after)
+            done, _ = await asyncio.wait({task}, timeout=None if at_once else self.ack_after)
             if not done:
                 await self._defer(interaction)
             await self._reply(interaction, await task)

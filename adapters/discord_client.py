@@ -80,15 +80,16 @@ class TandemClient(discord.Client):
 
 
 class ShardedTandemClient(TandemClient, discord.AutoShardedClient):
-    """The same client running some of the bot's shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS),
-    so several processes share one bot. Discord sends DMs to shard 0 only."""
+    """The same client, sharded: by default as many shards as Discord recommends (it requires
+    them from 2,500 servers), all in this process; or some of a set count (DISCORD_SHARD_COUNT,
+    DISCORD_SHARD_IDS), so several processes share one bot. Discord sends DMs to shard 0 only."""
 
 
 def make_client(
     adapter: Receiver, guild_ready_timeout: float, shards: tuple[int, list[int]] | None
 ) -> TandemClient:
     if shards is None:
-        return TandemClient(adapter, guild_ready_timeout)
+        return ShardedTandemClient(adapter, guild_ready_timeout)
     count, ids = shards
     return ShardedTandemClient(adapter, guild_ready_timeout, shard_count=count, shard_ids=ids)
 

@@ -332,6 +332,15 @@ class TelegramAdapter:
         except TelegramError as err:  # the menu is a convenience; typed commands still work
             log.warning("telegram: could not register the command menu (%s)", type(err).__name__)
 
+    @property
+    def connected(self) -> bool:
+        """Started and not stopped (polling or not: a second instance sends without polling)."""
+        return self._app is not None and self._app.running
+
+    @property
+    def rate_limit_waits(self) -> int:
+        return self.flood.waits
+
     def set_instances(self, n: int) -> None:
         """`n` live instances share this bot token: take 1/n of Telegram's 30 a second."""
         self.flood.share(n)

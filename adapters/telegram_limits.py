@@ -129,6 +129,7 @@ class FloodControl(BaseRateLimiter[int]):
         self._chats: dict[str, Window] = {}
         self._groups: dict[str, Window] = {}
         self._paused: dict[str, float] = {}  # chat -> when its 429 ends (loop time)
+        self.waits = 0  # 429s received, for the rate-limit metric
 
     def share(self, instances: int) -> None:
         """Takes 1/`instances` of the bot's overall rate (rounded down, at least one a second),
@@ -172,6 +173,7 @@ class FloodControl(BaseRateLimiter[int]):
                     return await callback(*args, **kwargs)
             except RetryAfter as err:
                 wait = retry_seconds(err)
+                self.waits += 1
                 self._pause(chat, loop.time(), wait)
                 attempt += 1
                 if attempt > self.limits.max_retries or wait > self.limits.max_wait:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.helpers import create_deep_linked_url
 
 from bot.messages import Button
 
@@ -70,7 +71,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 def deep_link(bot_username: str, payload: str) -> str:
     """Opens the person's private chat with the bot, which then receives "/start <payload>"."""
-    return f"https://t.me/{bot_username}?start={payload}"
+    return create_deep_linked_url(bot_username, payload)
 
 
 def key(button: Button, bot_username: str) -> InlineKeyboardButton:

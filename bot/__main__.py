@@ -1,4 +1,4 @@
-"""Command line: `tandem run`, `tandem console`, `tandem content check`, `tandem keys rotate`."""
+"""Command line: `tandem run`, `console`, `migrate`, `content check`, `keys rotate`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import logging
 import sys
 from typing import Literal
 
-from bot.app import Adapter, App, run_until_stopped, setup_logging
+from bot.app import Adapter, App, run_until_stopped
 from bot.content import NEAR_DUPLICATE, TOPICS, ContentError, load_content, near_duplicates
 from bot.crypto import DataKeyError
 from bot.datakey import find_keys
+from bot.logs import setup_logging
+from bot.metrics import PortInUse
 from bot.settings import Settings, SettingsError, load_settings
 from bot.single import AlreadyRunning
 
@@ -95,6 +97,19 @@ async def _keys_rotate(settings: Settings) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> int:
+    from bot.ops import migrate
+
+    done = await migrate(settings)
+    if done.before == done.after:
+        print(f"The database is up to date (revision {done.after}); nothing to do.")
+    elif done.before is None:
+        print(f"Made a new database at revision {done.after}.")
+    else:
+        print(f"Migrated the database from revision {done.before} to {done.after}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: a couple's daily trust companion."
@@ -102,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start every adapter with a token (the console if none)")
     sub.add_parser("console", help="chat with Tandem in this terminal")
+    sub.add_parser("migrate", help="bring the database up to date, then exit")
     content = sub.add_parser("content", help="content tools")
     content.add_argument("action", choices=["check"], help="validate content/ and print counts")
     keys = sub.add_parser("keys", help="the data key that encrypts notes and promises")
@@ -112,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"tandem: {err}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.tandem_log_format)
     try:
         if args.command == "content":
             return _content_check(settings)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
         if args.command == "keys":
             return asyncio.run(_keys_rotate(settings))
         if args.command in (None, "run", "console"):
@@ -130,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as err:
         print(f"tandem: invalid content: {err}", file=sys.stderr)
         return 2
-    except (AlreadyRunning, DataKeyError) as err:
+    except (AlreadyRunning, DataKeyError, PortInUse) as err:
         print(f"tandem: {err}", file=sys.stderr)
         return 2
     return 0

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,9 @@ from bot.datakey import open_store
 from bot.delivery import HEARTBEAT
 from bot.flood import FloodGate
 from bot.housekeeping import Retention
+from bot.logs import frames
 from bot.messages import Address, Outgoing, SendResult, SendStatus
+from bot.metrics import Health, Metrics, Server
 from bot.ports import Clock, SystemClock
 from bot.service import Tandem
 from bot.settings import Settings
@@ -65,24 +68,6 @@ class Router:
         return False if remove is None else bool(await remove(to, message_ref))
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs request URLs, and Telegram's contain the bot token; APScheduler logs every tick.
-    # aiosqlite and SQLAlchemy at DEBUG would print SQL parameters, and with them check-in notes.
-    quiet = (
-        "httpx",
-        "httpcore",
-        "apscheduler",
-        "telegram",
-        "discord",
-        "aiosqlite",
-        "sqlalchemy",
-        "alembic",  # its start-up chatter; a failed migration still raises
-    )
-    for name in quiet:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
 @dataclass
 class App:
     """One running Tandem: a store, the core, one scheduler job, and the adapters."""
@@ -96,6 +81,10 @@ class App:
     scheduler: AsyncIOScheduler | None = None
     stopping: bool = False
     file_lock: FileLock | None = None
+    metrics: Metrics | None = None
+    server: Server | None = None
+    last_beat: float | None = None  # monotonic time of the last heartbeat written
+    live: int = 0
     # Held while a heartbeat writes: a stop waits for it, as for a dispatch in flight.
     _beating: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -134,6 +123,9 @@ class App:
             log.warning(
                 "%d delivery(ies) were interrupted by the last stop; not resent", interrupted
             )
+        if self.settings.tandem_metrics_port is not None:
+            # Before the platforms connect: a port in use stops the start before anything is sent.
+            await self._serve_metrics(self.settings.tandem_metrics_port)
         for adapter in self.adapters:
             await adapter.start(self.tandem)
         self.scheduler = AsyncIOScheduler()
@@ -161,6 +153,36 @@ class App:
         self.scheduler.start()
         return self.tandem
 
+    async def _serve_metrics(self, port: int) -> None:
+        assert self.tandem is not None and self.store is not None
+        self.metrics = Metrics()
+        self.tandem.on_reply = self.metrics.reply.observe
+        health = Health(
+            database=self._database_answers,
+            platforms=lambda: {
+                a.platform: bool(getattr(a, "connected", True)) for a in self.adapters
+            },
+            heartbeat_age=lambda: (
+                None if self.last_beat is None else time.monotonic() - self.last_beat
+            ),
+            instances=lambda: self.live,
+            rate_limit_waits=lambda: {
+                a.platform: int(getattr(a, "rate_limit_waits", 0)) for a in self.adapters
+            },
+            pollers=lambda: {
+                a.platform: bool(a.polling) for a in self.adapters if hasattr(a, "polling")
+            },
+        )
+        self.metrics.watch(health)
+        self.server = Server(self.metrics, health, self.settings.tandem_metrics_listen, port)
+        await self.server.start()
+
+    async def _database_answers(self) -> bool:
+        assert self.store is not None
+        async with self.store.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+        return True
+
     async def _beat(self) -> None:
         """This instance is alive; each adapter takes its share of the platform's rate."""
         assert self.tandem is not None
@@ -168,8 +190,9 @@ class App:
             async with self._beating:
                 live = await self.tandem.dispatcher.beat()
         except Exception as err:  # the next beat tries again
-            log.error("heartbeat failed with %s", type(err).__name__)
+            log.error("heartbeat failed with %s\n%s", type(err).__name__, frames(err))
             return
+        self.last_beat, self.live = time.monotonic(), live
         for adapter in self.adapters:
             share = getattr(adapter, "set_instances", None)
             if share is not None:
@@ -180,15 +203,21 @@ class App:
         try:
             report = await self.tandem.dispatch_due()
         except Exception as err:  # the next tick tries again; a tick must never kill the job
-            log.error("dispatch failed with %s", type(err).__name__)
+            log.error("dispatch failed with %s\n%s", type(err).__name__, frames(err))
             return
+        if self.metrics is not None:
+            self.metrics.dispatched(report)
         if self.stopping:
             return
         try:
             # Once a day (claimed in the database), on the tick that first sees the new day.
             await self.tandem.housekeeper.run()
         except Exception as err:
-            log.error("housekeeping failed with %s; the next tick tries again", type(err).__name__)
+            log.error(
+                "housekeeping failed with %s; the next tick tries again\n%s",
+                type(err).__name__,
+                frames(err),
+            )
         if report.sent or report.missed or report.failed or report.retrying:
             log.info(
                 "dispatch: sent %d, missed %d, retrying %d, failed %d",
@@ -232,6 +261,9 @@ class App:
                 await self.tandem.dispatcher.leave()
             except Exception as err:
                 log.warning("could not sign off the heartbeat: %s", type(err).__name__)
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
         if self.store is not None:
             await self.store.close()
         if self.file_lock is not None:

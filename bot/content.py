@@ -26,6 +26,7 @@ from pydantic import (
 from bot.crisis.helplines import Helplines
 from bot.crisis.phrases import CrisisFile
 from bot.crisis.texts import Safety
+from bot.shipped import shipped
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",
@@ -412,7 +413,7 @@ def load_safety(root: Path) -> Safety:
 
 
 def default_content_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "content"
+    return shipped("content")
 
 
 TOPIC_ALIASES: dict[str, str] = {

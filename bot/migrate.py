@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.shipped import shipped
 from bot.store import analyze, has_statistics
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def alembic_config() -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config(str(shipped("alembic.ini")))
+    config.set_main_option("script_location", str(shipped("migrations")))
     return config
 
 
@@ -63,3 +61,20 @@ async def upgrade(engine: AsyncEngine) -> str | None:
         if migrated or not await has_statistics(connection):
             await analyze(connection)
     return started[0]
+
+
+def head() -> str:
+    """The newest revision this Tandem ships."""
+    newest = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert newest is not None
+    return newest
+
+
+async def current(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None for one that was never migrated)."""
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)

@@ -7,7 +7,9 @@ protection, hands the event to the room that owns it (bot/registry.py) and retur
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlmodel import select
@@ -65,6 +67,8 @@ class Tandem:
         self.charts = charts or Charts()
         self.retention = retention or Retention()
         self.housekeeper = Housekeeper(store, clock, self.retention)
+        # Told how long each answer took (the reply-latency metric); wall time, not the clock.
+        self.on_reply: Callable[[float], None] | None = None
         # None: no flood protection (the composition root always gives one).
         self.flood = flood
         self.dispatcher = Dispatcher(
@@ -138,6 +142,14 @@ class Tandem:
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answers one incoming event; bad input gets a friendly reply and changes nothing."""
+        started = time.perf_counter()
+        try:
+            return await self._answer(incoming)
+        finally:
+            if self.on_reply is not None:
+                self.on_reply(time.perf_counter() - started)
+
+    async def _answer(self, incoming: Incoming) -> list[Outgoing]:
         if self.flood is not None and self.flood.counts(incoming) and not self._help(incoming):
             # Before any database work, so a flood costs next to nothing.
             verdict = self.flood.check(incoming.to, incoming.user_id, self.clock.now())

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # key file next to the SQLite database (or data/tandem.key), created at the first start.
     tandem_data_key: SecretStr | None = None
     tandem_key_file: Path | None = None
+    # /healthz and /metrics on this port (every mode, the console too); unset: no server.
+    tandem_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    tandem_metrics_listen: str = "0.0.0.0"
+    tandem_log_format: Literal["text", "json"] = "text"
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -131,8 +135,21 @@ def shard_list(text: str) -> list[int] | None:
 def load_settings(env_file: str | None = ".env") -> Settings:
     """Settings from the environment and `env_file`; raises SettingsError naming the bad one."""
     try:
-        return Settings(_env_file=env_file)
+        settings = Settings(_env_file=env_file)
     except ValidationError as err:
         first = err.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "?"
         raise SettingsError(f"Invalid setting {name}: {first['msg']}") from None
+    if (
+        settings.telegram_webhook_url is not None
+        and settings.telegram_webhook_secret is None
+        and settings.database_url.startswith("postgres")
+    ):
+        # Each process would make its own random secret, and behind a load balancer Telegram
+        # would know only the last one set: every other instance would refuse its calls.
+        raise SettingsError(
+            "Invalid setting TELEGRAM_WEBHOOK_SECRET: webhook mode on PostgreSQL (where several "
+            "instances may run) needs one secret shared by all of them; set it, e.g. "
+            "TELEGRAM_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return settings

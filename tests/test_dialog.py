@@ -200,7 +200,7 @@ async def test_forget_erases_everything_for_real(
 
 
 def test_logging_set_up_by_the_bot_never_shows_sql_parameters_or_urls() -> None:
-    from bot.app import setup_logging
+    from bot.logs import setup_logging
 
     setup_logging("DEBUG")
     for name in ("aiosqlite", "httpx", "httpcore", "sqlalchemy.engine"):

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import setup_logging
 from bot.content import ContentError, Library, default_content_dir, load_content
 from bot.crisis.helplines import ELSEWHERE, country_of
 from bot.crisis.phrases import expand, words
 from bot.crisis.texts import Safety
+from bot.logs import setup_logging
 from bot.messages import Outgoing
 from bot.service import Tandem
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said

@@ -147,6 +147,7 @@ class Claims:
                         plan.addresses[(d.schedule_id, d.recipient, d.kind)],
                         recipient=d.recipient,
                         variant=d.variant,
+                        due_at=d.due_at,
                     )
                 )
         if plan.history:
@@ -309,6 +310,7 @@ class Claims:
                                 row.content_id,
                                 plan.addresses[row.promise_id],
                                 recipient=row.recipient,
+                                due_at=row.due_at,
                             )
                         )
             await conn.execute(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from bot.messages import Address
 
@@ -22,6 +22,7 @@ class Job:
     recipient: int = 0  # 0: the space's own chat; else a partner's private chat
     variant: str | None = None
     parts_sent: int = 0  # a split message's parts that arrived before a retry: never sent again
+    due_at: datetime | None = None  # for the lateness metric
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,4 @@ class DispatchReport:
     failed: int = 0
     deactivated: int = 0
     moved: int = 0
+    lateness: list[float] = field(default_factory=list)  # seconds after due, of each sent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -102,6 +102,9 @@ class Recorder:
             result = results[index]
             if result.status is SendStatus.DELIVERED:
                 report.sent += 1
+                if job.due_at is not None:
+                    due = job.due_at if job.due_at.tzinfo else job.due_at.replace(tzinfo=UTC)
+                    report.lateness.append((self.clock.now() - due).total_seconds())
             elif result.status is SendStatus.RETRY:
                 report.retrying += 1
             else:

@@ -319,4 +319,5 @@ def retry_job(r: Any) -> Job:
         recipient=r.recipient,
         variant=r.variant,
         parts_sent=r.parts_sent,
+        due_at=r.due_at,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, null, update
@@ -21,6 +21,7 @@ RETURNED = (
     "space_id",
     "recipient",
     "variant",
+    "due_at",
 )
 
 
@@ -36,6 +37,7 @@ class Written(NamedTuple):
     space_id: int
     recipient: int
     variant: str | None
+    due_at: datetime
 
 
 # The next rows go out: marked `handing`, those still claimed by this instance.

@@ -341,7 +341,7 @@ class FakeDiscord:
                 await ws.send_json({"op": 11})
             elif frame["op"] == 2:
                 self.identifies.append(frame["d"])
-                await self._ready(ws)
+                await self._ready(ws, frame["d"].get("shard"))
             elif frame["op"] == 6:
                 self.resumes.append(frame["d"])
                 self._ws = ws
@@ -349,9 +349,9 @@ class FakeDiscord:
                 self._connected.set()
         return ws
 
-    async def _ready(self, ws: web.WebSocketResponse) -> None:
+    async def _ready(self, ws: web.WebSocketResponse, shard: list[int] | None = None) -> None:
         self._ws = ws
-        ready = {
+        ready: dict[str, Any] = {
             "v": 10,
             "user": {**BOT.user(), "bot": True},
             "guilds": [{"id": g["id"], "unavailable": True} for g in self.guilds],
@@ -359,6 +359,8 @@ class FakeDiscord:
             "resume_gateway_url": self.gateway,
             "application": {"id": str(APP_ID), "flags": 0},
         }
+        if shard is not None:  # as Discord does: the shard the session identified with
+            ready["shard"] = shard
         await self._dispatch(ws, "READY", ready)
         for guild in self.guilds:
             await self._dispatch(ws, "GUILD_CREATE", {**guild, "unavailable": False})

@@ -29,10 +29,11 @@ def test_a_count_alone_runs_every_shard_in_this_process() -> None:
     assert adapter.client.shard_ids == [0, 1]
 
 
-def test_without_shard_settings_one_ordinary_client_runs_it_all() -> None:
+def test_without_shard_settings_one_process_runs_every_shard_discord_recommends() -> None:
     adapter = new_adapter()
 
-    assert not isinstance(adapter.client, discord.AutoShardedClient)
+    assert isinstance(adapter.client, discord.AutoShardedClient)
+    assert adapter.client.shard_count is None  # asked of Discord at login (/gateway/bot)
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ async def test_a_long_answer_to_a_command_is_split_over_the_reply_and_its_follow
     couple, tandem = scripted
     text = "Small steps, every day. " * 200  # 4,800 characters: three parts
     tandem.says = [Outgoing(TO_HOME, text, numbered(2), private=private)]
-    said = await couple.slash(ALICE, "progress")
+    said = await couple.slash(ALICE, "help")  # a command answered without deferring first
     shown = [p for p in said.posts if p.shown]
     assert [p.kind for p in shown] == ["reply", "followup", "followup"]
     assert (said.private if private else said.public) == [p.content for p in shown]
