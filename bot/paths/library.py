@@ -45,7 +45,7 @@ QUESTION_NEAR = 0.33
 # side steps (for = doubting | doubted) of the breach path and nowhere else.
 BREACH_WORDS = re.compile(
     r"\b(affairs?|lie|lies|lied|lying|liar|cheat\w*|betray\w*|unfaithful|infidelity|"
-    r"broke (your|my|their) trust)\b",
+    r"broke (your|my|their) trust|what happened)\b",
     re.IGNORECASE,
 )
 
