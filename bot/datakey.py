@@ -50,6 +50,8 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (CheckinAnswer.__table__, "note"),  # type: ignore[attr-defined]
     (Promise.__table__, "body"),  # type: ignore[attr-defined]
     (Member.__table__, "side"),  # type: ignore[attr-defined]
+    (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
+    (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.
@@ -57,6 +59,10 @@ SEALED: tuple[tuple[Table, str], ...] = (
 SEALED_SINCE = {
     "0012": ((Member.__table__, "side"),),  # type: ignore[attr-defined]
     "0013": SEALED,
+    "0014": (
+        (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
+        (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
+    ),
 }
 
 

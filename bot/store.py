@@ -169,8 +169,13 @@ class CheckinAnswer(SQLModel, table=True):
     member_id: int = _fk("member.id")
     delivery_id: int | None = _fk("delivery.id", nullable=True, ondelete="SET NULL")
     local_date: date
-    score: int | None = None  # 1..5; None while only a note was given, or skipped
-    skipped: bool = False  # "Skip today": taking part without a number
+    # Whether this partner took part (a score, or "Skip today"): plain, as the reveal and the
+    # streak need it. What they tapped is theirs, sealed: read it through bot/checkins/answers.py
+    # score_of and skipped.
+    took_part: bool = False
+    tap: str | None = Field(
+        default=None, sa_column=Column(Sealed("checkinanswer", "tap", "tap"), nullable=True)
+    )
     # At most 1000 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
     note: str | None = Field(
         default=None, sa_column=Column(Sealed("checkinanswer", "note", "note"), nullable=True)
@@ -184,7 +189,11 @@ class CheckinAnswer(SQLModel, table=True):
 
 
 class PromiseStatus(StrEnum):
+    """A promise is open (asked about when due) or closed; how it went is its sealed outcome."""
+
     OPEN = "open"
+    CLOSED = "closed"
+    # outcomes
     DONE = "done"
     PARTLY = "partly"
     LET_GO = "let_go"
@@ -206,7 +215,11 @@ class Promise(SQLModel, table=True):
     shared: bool = False  # the partner sees it: made in the shared space, or "Shared" tapped
     made_at: datetime
     due_date: date  # a local date in the space's timezone
-    status: str = Field(default=PromiseStatus.OPEN, max_length=8)
+    status: str = Field(default=PromiseStatus.OPEN, max_length=8)  # open | closed
+    # done | partly | let_go once closed: how it went is its author's, sealed like the words.
+    outcome: str | None = Field(
+        default=None, sa_column=Column(Sealed("promise", "outcome", "outcome"), nullable=True)
+    )
     next_ask_at: datetime | None = None  # when the follow-up is next due; None: not asked again
     asks: int = 0  # follow-ups claimed so far
     closed_at: datetime | None = None

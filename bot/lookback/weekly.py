@@ -11,11 +11,18 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chart import DAYS, ChartData, Series
-from bot.checkins.answers import complete_days, count_streak, visible
+from bot.checkins.answers import complete_days, count_streak, score_of, visible
 from bot.content import TOPICS, Library, Prompt
 from bot.context import partners_of
 from bot.render import day_label
-from bot.store import CheckinAnswer, ContentHistory, Member, Promise, PromiseStatus, Space
+from bot.store import (
+    CheckinAnswer,
+    ContentHistory,
+    Member,
+    Promise,
+    PromiseStatus,
+    Space,
+)
 from bot.timeparse import zone_from_name
 
 DEFAULT_DAY = "sun"
@@ -56,8 +63,9 @@ async def _visible_scores(
     )
     for answer in rows.all():
         member = by_id[answer.member_id]
-        if answer.score is not None and may_see(member, answer):
-            shown[answer.member_id][answer.local_date] = answer.score
+        score = score_of(answer)
+        if score is not None and may_see(member, answer):
+            shown[answer.member_id][answer.local_date] = score
     return shown
 
 
@@ -145,7 +153,7 @@ async def look_back(
     kept = sum(
         1
         for p in promises
-        if p.status == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
+        if p.outcome == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
     )
     if kept:
         lines.append(f"🤝 Shared promises kept this week: {kept}.")
