@@ -174,6 +174,8 @@ class ConsoleAdapter:
         stripped = line.strip()
         if stripped in ("/quit", "/exit"):
             return False
+        if stripped.startswith("#"):  # a comment, as in the README's quick start
+            return True
         if stripped.startswith("/as"):
             name = stripped[3:].strip()[:40]
             if name:
