@@ -25,6 +25,7 @@ _KEPT = re.compile(r"pr:(\d{1,18}):([dpnx])")
 _SHARE_PROMISE = re.compile(r"ps:(\d{1,18}):([01])")
 _REF = re.compile(r"[A-Za-z0-9_-]{1,40}")  # a platform's message id (Telegram's, Discord's)
 _REMOVE = re.compile(r"x(?::([A-Za-z0-9_-]{1,40}))?")
+_ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -83,7 +84,16 @@ class Remove:
     theirs: str | None = None
 
 
-Action = Answer | Note | ShareNote | Side | Forget | Simple | Kept | SharePromise | Remove
+@dataclass(frozen=True)
+class ChooseZone:
+    """One of the places an ambiguous /timezone offered ("Portland, Maine")."""
+
+    zone: str
+
+
+Action = (
+    Answer | Note | ShareNote | Side | Forget | Simple | Kept | SharePromise | Remove | ChooseZone
+)
 
 
 def answer(delivery_id: int, score: int) -> str:
@@ -120,6 +130,10 @@ def remove(theirs: str | None = None) -> str:
     return f"{REMOVE}:{theirs}" if theirs is not None and _REF.fullmatch(theirs) else REMOVE
 
 
+def choose_zone(zone: str) -> str:
+    return f"z:{zone}"
+
+
 def removes(action: str) -> bool:
     """Whether a button's action is "Remove this from the chat"."""
     return _REMOVE.fullmatch(action) is not None
@@ -145,6 +159,8 @@ def parse(action: str) -> Action | None:
         return SharePromise(int(m[1]), m[2] == "1")
     if m := _REMOVE.fullmatch(action):
         return Remove(m[1])
+    if m := _ZONE.fullmatch(action):
+        return ChooseZone(m[1])
     return None
 
 

@@ -106,6 +106,7 @@ BUTTONS: dict[type, Press] = {
     actions.ShareNote: Press(taps.share_note),
     actions.Kept: Press(keeping.answer),
     actions.SharePromise: Press(keeping.share),
+    actions.ChooseZone: Press(schedules.zone_chosen),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {actions.FORGET_NO: yourdata.kept, actions.PRIVACY_MORE: yourdata.privacy_in_full}
