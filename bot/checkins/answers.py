@@ -250,10 +250,27 @@ def reveal_text(
         out = [(m, a) for m, a in pairs if rule_of(space, a) != "never"]
         if said := " · ".join(f"{m.display_name} {_said(a)}" for m, a in out if _took_part(a)):
             lines.append(said)
+        if gap := far_apart_line([score_of(a) for _, a in out]):
+            lines.append(gap)
         lines += shared_note_lines(out)
     if milestone := milestone_text(streak):
         lines.append(milestone)
     return "\n".join(lines)
+
+
+FAR_APART = 2  # scores this far apart (2 against 4) get one gentle line
+
+
+def far_apart_line(scores: list[int | None]) -> str | None:
+    """Two partners who saw the day far apart get one line that invites a kind question, never a
+    verdict (a bare 2/5 beside a 4/5 reads as a grade)."""
+    given = [s for s in scores if s is not None]
+    if len(given) < 2 or max(given) - min(given) < FAR_APART:
+        return None
+    return (
+        "You two saw the day quite differently. That's worth a kind question, not a verdict: "
+        "“What made the day feel that way for you?”"
+    )
 
 
 async def complete_days(session: AsyncSession, space: Space) -> list[date]:
