@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from bot import datakey
 from bot.content import Library
@@ -93,6 +93,26 @@ def sealed_values(db: Path) -> list[str]:
         values = [*notes.scalars(), *bodies.scalars()]
     engine.dispose()
     return values
+
+
+def old_couple(conn: Connection, *, side: str | None = None, bob: bool = False) -> None:
+    """Space 1 with Alice (member 1, and Bob as member 2), written as an earlier Tandem did: in
+    the columns every revision since 0005 has."""
+    conn.execute(
+        text(
+            "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
+            " created_at, direct, reveal, question_id, apart) VALUES (1, 'test', 'chat-1',"
+            " 'UTC', 'gratitude', 1, 0, '2026-11-01', 0, 'together', 'checkin-01', 0)"
+        )
+    )
+    for member, user, name in ((1, "u1", "Alice"), (2, "u2", "Bob"))[: 2 if bob else 1]:
+        conn.execute(
+            text(
+                "INSERT INTO member (id, space_id, user_id, display_name, joined_at, partner,"
+                " side_cycle, side) VALUES (:m, 1, :u, :n, '2026-11-01', 1, 0, :side)"
+            ),
+            {"m": member, "u": user, "n": name, "side": side if member == 1 else None},
+        )
 
 
 def wrapped_keys(db: Path) -> list[str]:
@@ -418,19 +438,7 @@ async def test_notes_and_promises_from_before_encryption_are_sealed_at_the_first
     (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "tandem.db"
     with database_at(f"sqlite:///{db}", "0005") as (conn, _):
-        conn.execute(
-            text(
-                "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
-                " created_at, direct, reveal, question_id, apart) VALUES (1, 'test', 'chat-1',"
-                " 'UTC', 'gratitude', 1, 0, '2026-11-01', 0, 'together', 'checkin-01', 0)"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO member (id, space_id, user_id, display_name, joined_at, partner,"
-                " side_cycle) VALUES (1, 1, 'u1', 'Alice', '2026-11-01', 1, 0)"
-            )
-        )
+        old_couple(conn)
         conn.execute(
             text(
                 "INSERT INTO checkinanswer (space_id, member_id, local_date, score, skipped, note,"
@@ -683,19 +691,7 @@ async def test_a_side_stored_before_sealing_is_sealed_at_the_first_start_after(
     (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "tandem.db"
     with database_at(f"sqlite:///{db}", "0011") as (conn, _):  # as a Tandem before 0012 left it
-        conn.execute(
-            text(
-                "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
-                " created_at, direct, reveal, question_id, apart) VALUES (1, 'test', 'chat-1',"
-                " 'UTC', 'gratitude', 1, 0, '2026-11-01', 0, 'together', 'checkin-01', 0)"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO member (id, space_id, user_id, display_name, joined_at, partner,"
-                " side_cycle, side) VALUES (1, 1, 'u1', 'Alice', '2026-11-01', 1, 0, 'doubting')"
-            )
-        )
+        old_couple(conn, side="doubting")
     assert sides(db) == ["doubting"]  # plain
 
     tandem, _ = await start(config, library)

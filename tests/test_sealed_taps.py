@@ -13,7 +13,7 @@ from bot.content import Library
 from tests.conftest import database_at, one
 from tests.fakes import ALICE, BOB, said
 from tests.test_checkins import ask, tap
-from tests.test_crypto import settings, sqlite, start
+from tests.test_crypto import old_couple, settings, sqlite, start
 
 
 def stored(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -64,21 +64,7 @@ async def test_scores_and_outcomes_stored_plain_before_are_sealed_at_the_first_s
     (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "tandem.db"
     with database_at(f"sqlite:///{db}", "0013") as (conn, _):  # as a Tandem before 0014 left it
-        conn.execute(
-            text(
-                "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
-                " created_at, direct, reveal, question_id, apart) VALUES (1, 'test', 'chat-1',"
-                " 'UTC', 'gratitude', 1, 0, '2026-11-01', 0, 'together', 'checkin-01', 0)"
-            )
-        )
-        for member, user, name in ((1, "u1", "Alice"), (2, "u2", "Bob")):
-            conn.execute(
-                text(
-                    "INSERT INTO member (id, space_id, user_id, display_name, joined_at, partner,"
-                    " side_cycle) VALUES (:m, 1, :u, :n, '2026-11-01', 1, 0)"
-                ),
-                {"m": member, "u": user, "n": name},
-            )
+        old_couple(conn, bob=True)
         conn.execute(
             text(
                 "INSERT INTO checkinanswer (space_id, member_id, local_date, score, skipped,"
