@@ -48,7 +48,7 @@ async def test_first_day(tandem: Tandem) -> None:
             ("/tip", "🌱 Today's step · Patience"),
             ("/pause 3 days", "Paused for 3 days, until Tue 24 Nov"),
             ("/schedule", "Paused until Tue 24 Nov at 00:00"),
-            ("/resume", "Welcome back"),
+            ("/resume", "Resumed: prompts and check-ins are back on"),
             ("/progress", "Streak: 0 days"),
             ("/privacy", "Never your private notes"),
             ("/support", "I'll answer that in your private chat with me"),
@@ -107,6 +107,7 @@ async def test_pause_and_resume_with_nothing_scheduled(lite: Tandem) -> None:
         lite,
         [
             ("/start", "not therapy"),
+            ("/weekly off", "turned off"),  # a new space has only its weekly look back
             ("/pause", "Nothing to pause"),
             ("/resume", "Nothing to resume"),
         ],

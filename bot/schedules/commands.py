@@ -11,7 +11,7 @@ from bot.checkins.answers import REVEAL_MODES
 from bot.checkins.now import checkin_now
 from bot.command import Command, Kind, Option, Who
 from bot.content import TOPICS
-from bot.context import Ctx, reschedule, schedules_of
+from bot.context import Ctx, partners_of, reschedule, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Button, Outgoing
 from bot.render import day_label, local_when
@@ -37,7 +37,9 @@ KIND_NAMES = {
 }
 
 
-DAILY = ("prompt", "checkin")  # what /pause pauses; the weekly look back keeps its own rhythm
+DAILY = ("prompt", "checkin")
+# What /pause pauses: a couple who asks for quiet gets quiet, the weekly look back included.
+PAUSED = (*DAILY, "weekly")
 
 
 EXAMPLES = {"prompt": "/remind 8pm", "checkin": "/checkin 9pm", "weekly": "/weekly sun 19:00"}
@@ -97,7 +99,7 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     if schedule is None:
         assert ctx.space.id is not None
         schedule = Schedule(space_id=ctx.space.id, kind=kind, local_time="", weekdays="")
-        schedule.paused_until = pause_of(schedules) if kind in DAILY else None
+        schedule.paused_until = pause_of(schedules) if kind in PAUSED else None
     schedule.local_time = at.strftime("%H:%M")
     schedule.weekdays = days_to_cron(days)
     _reschedule(ctx, schedule)
@@ -186,17 +188,34 @@ async def cmd_schedule(ctx: Ctx, args: str) -> list[Outgoing]:
     return [ctx.reply("\n".join(lines))]
 
 
-async def daily_schedules(ctx: Ctx) -> dict[str, Schedule]:
+async def paused_schedules(ctx: Ctx) -> dict[str, Schedule]:
     schedules = await schedules_of(ctx.session, ctx.space)
-    return {kind: s for kind, s in schedules.items() if kind in DAILY}
+    return {kind: s for kind, s in schedules.items() if kind in PAUSED}
+
+
+async def tell_the_other(ctx: Ctx, line: str) -> list[Outgoing]:
+    """A pause or resume asked in one partner's private chat reaches the shared space too, in a
+    neutral line, so the other is never left wondering why things went quiet."""
+    if not ctx.private:
+        return []
+    partners = await partners_of(ctx.session, ctx.space)
+    assert ctx.member is not None
+    name = ctx.member.display_name
+    return [
+        Outgoing(to, line.format(name=name))
+        for to in shared_addresses(ctx.space, partners)
+        if to != ctx.incoming.to
+    ]
 
 
 async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
     days = parse_pause(args)
-    schedules = await daily_schedules(ctx)
+    schedules = await paused_schedules(ctx)
     if not schedules:
         return [
-            ctx.reply("Nothing to pause: no daily prompt or check-in is set. /remind 8pm sets one.")
+            ctx.reply(
+                "Nothing to pause: no prompt, check-in or look back is set. /remind 8pm sets one."
+            )
         ]
     if days is None:
         until, said = FAR_FUTURE, "until you /resume"
@@ -208,15 +227,21 @@ async def cmd_pause(ctx: Ctx, args: str) -> list[Outgoing]:
     for schedule in schedules.values():
         schedule.paused_until = until
         _reschedule(ctx, schedule)
-    lines = [f"⏸ Paused {said}. No prompts or check-ins until then; /resume starts again sooner."]
+    lines = [
+        f"⏸ Paused {said}. No prompts, check-ins or look backs until then; /resume starts "
+        "again sooner."
+    ]
     lines += [
         describe_schedule(ctx, s) + "." for s in schedules.values() if s.next_due_at is not None
     ]
-    return [ctx.reply("\n".join(lines))]
+    other = await tell_the_other(
+        ctx, f"⏸ {{name}} paused Tandem's messages {said}. /resume starts them again."
+    )
+    return [ctx.reply("\n".join(lines)), *other]
 
 
 async def cmd_resume(ctx: Ctx, args: str) -> list[Outgoing]:
-    schedules = await daily_schedules(ctx)
+    schedules = await paused_schedules(ctx)
     was_paused = pause_of(schedules) is not None
     for schedule in schedules.values():
         schedule.paused_until = None
@@ -228,10 +253,16 @@ async def cmd_resume(ctx: Ctx, args: str) -> list[Outgoing]:
             )
         ]
     head = (
-        "▶️ Welcome back, you're resumed." if was_paused else "You weren't paused; all is running."
+        "▶️ Resumed: prompts and check-ins are back on."
+        if was_paused
+        else "Nothing was paused; all is running."
     )
+    other = await tell_the_other(ctx, "▶️ {name} resumed Tandem's messages.") if was_paused else []
     return [
-        ctx.reply("\n".join([head] + [describe_schedule(ctx, s) + "." for s in schedules.values()]))
+        ctx.reply(
+            "\n".join([head] + [describe_schedule(ctx, s) + "." for s in schedules.values()])
+        ),
+        *other,
     ]
 
 
