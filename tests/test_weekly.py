@@ -74,7 +74,7 @@ async def look_backs(
 ) -> list[Outgoing]:
     clock.set(at)
     await tandem.dispatch_due()
-    return [m for m in messenger.take() if m.text.startswith("🌿 Your week")]
+    return [m for m in messenger.take() if m.text.startswith("🌿 Your ")]
 
 
 async def test_the_look_back_comes_on_sunday_evening_in_each_zone(
@@ -96,15 +96,16 @@ async def test_the_look_back_comes_on_sunday_evening_in_each_zone(
     [berlin] = await look_backs(lite, clock, messenger, "2026-11-22T18:00:01+00:00")  # 19:00
     assert berlin.to == HOME and berlin.protect
     lines = berlin.text.splitlines()
-    assert lines[0] == "🌿 Your week, Mon 16 Nov to Sun 22 Nov"
-    assert lines[1] == "📅 You both checked in on 4 of 7 days. Streak: 2 days in a row."
+    # They started on Monday, and Sunday's check-in (21:00) is still to come: their first days.
+    assert lines[0] == "🌿 Your first days, Mon 16 Nov to Sat 21 Nov"
+    assert lines[1] == "📅 You both checked in on 4 of your first 6 days. Streak: 2 days in a row."
     assert "📈 How secure did you feel with each other today?" in lines
-    assert "Alice: Mon 4 · Tue 5 · Fri 3 · Sat 4; average 4.0 (last week –)" in lines
-    assert "Bob: Mon 3 · Tue 4 · Sat 5; average 4.0 (last week –)" in lines
+    assert "Alice: Mon 4 · Tue 5 · Fri 3 · Sat 4; average 4.0" in lines  # no "(last week –)"
+    assert "Bob: Mon 3 · Tue 4 · Sat 5; average 4.0" in lines
     assert any(line.startswith("💬 Something to talk about: Ask each other") for line in lines)
     picture = berlin.attachment
     assert picture is not None and picture.image and picture.data.startswith(PNG)
-    assert picture.filename == "look-back-2026-11-22.png"
+    assert picture.filename == "look-back-2026-11-21.png"  # named after the week's last day
     assert picture.alt.startswith("Chart: daily check-in scores from 1 to 5")
     assert "Alice 4 days, average 4.0; Bob 3 days, average 4.0" in picture.alt
     assert lines[-1] == f"🖼 {picture.alt}"  # the summary is in the words too
@@ -148,7 +149,7 @@ async def test_under_reveal_never_there_are_no_scores_and_no_chart(
     await berlin_week(lite, clock, messenger)
     await lite.handle(said(ALICE, "/reveal never"))
     [back] = await look_backs(lite, clock, messenger, "2026-11-22T18:00:01+00:00")
-    assert "You both checked in on 4 of 7 days" in back.text
+    assert "You both checked in on 4 of your first 6 days" in back.text
     assert "📈" not in back.text and "average" not in back.text and back.attachment is None
 
 
@@ -332,3 +333,25 @@ async def test_the_console_saves_a_picture_and_prints_its_path(tmp_path: Path) -
     saved = tmp_path / "look-back-2026-11-22.png"
     assert saved.read_bytes() == PNG + b"..."
     assert f"🖼 look-back-2026-11-22.png saved to {saved.resolve()}" in out.getvalue()
+
+
+async def test_a_sunday_checked_in_after_the_look_back_is_counted_the_next_week(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """Check-in at 21:30, look back at 19:00 on Sunday: the look back covers the week to
+    Saturday, and Sunday, answered later that evening, opens the next one (it was once counted
+    as missed, "1 of 7", and its scores appeared in no week at all)."""
+    clock.set("2026-11-02T10:00:00+00:00")  # they started weeks before
+    await pair(lite, ALICE)
+    await pair(lite, BOB)
+    for command in ("/timezone Berlin", "/checkin 21:30"):
+        await lite.handle(said(ALICE, command))
+    await checkin_day(lite, clock, messenger, "2026-11-21T20:30:00+00:00", {ALICE: 3, BOB: 3})
+    [first] = await look_backs(lite, clock, messenger, "2026-11-22T18:00:01+00:00")
+    assert first.text.splitlines()[0] == "🌿 Your week, Sun 15 Nov to Sat 21 Nov"
+    assert "You both checked in on 1 of 7 days." in first.text
+
+    await checkin_day(lite, clock, messenger, "2026-11-22T20:30:00+00:00", {ALICE: 5, BOB: 4})
+    [second] = await look_backs(lite, clock, messenger, "2026-11-29T18:00:01+00:00")
+    assert second.text.splitlines()[0] == "🌿 Your week, Sun 22 Nov to Sat 28 Nov"
+    assert "Alice: Sun 5; average 5.0 (last week 3.0)" in second.text

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.chart import DAYS, ChartData, Series
 from bot.checkins.answers import complete_days, count_streak, score_of, visible
 from bot.content import TOPICS, Library, Prompt
-from bot.context import partners_of
+from bot.context import partners_of, schedules_of
 from bot.render import day_label
 from bot.store import (
     CheckinAnswer,
@@ -124,6 +124,17 @@ def open_question(library: Library, space: Space, end: date) -> Prompt | None:
     return pool[(end.toordinal() // 7 + (space.id or 0)) % len(pool)]
 
 
+async def last_day(session: AsyncSession, space: Space, now: datetime) -> date:
+    """The last local day whose check-in time has passed: a look back at 19:00 on a day whose
+    check-in is at 21:30 covers the week to yesterday, so that day is counted next week, whole,
+    instead of as missed now and never."""
+    local = now.astimezone(zone_from_name(space.timezone))
+    checkin = (await schedules_of(session, space)).get("checkin")
+    if checkin is not None and local.strftime("%H:%M") < checkin.local_time:
+        return local.date() - timedelta(days=1)
+    return local.date()
+
+
 async def look_back(
     session: AsyncSession, space: Space, now: datetime, library: Library
 ) -> LookBack | None:
@@ -131,8 +142,11 @@ async def look_back(
     shown, and no shared promise was made or settled (a week off is no one's failure, and gets
     no message). Whether it comes at all reads only what both may see: a private answer, or a
     promise just for one of them, never decides it, or the message itself would tell of it."""
-    end = now.astimezone(zone_from_name(space.timezone)).date()
+    end = await last_day(session, space, now)
     start = end - timedelta(days=6)
+    # A couple who started within the week hears of their first days, not of "1 of 7".
+    first = space.created_at.astimezone(zone_from_name(space.timezone)).date()
+    new = start < first <= end
     partners = await partners_of(session, space)
     if not partners:
         return None
@@ -152,11 +166,20 @@ async def look_back(
     if not both and not shown_this_week and not promises:
         return None
     streak = max(count_streak(days, end), count_streak(days, end - timedelta(days=1)))
-    lines = [
-        f"🌿 Your week, {day_label(start)} to {day_label(end)}",
-        f"📅 You both checked in on {both} of 7 days. Streak: {streak} "
-        f"day{'s' if streak != 1 else ''} in a row.",
-    ]
+    if new:
+        count = (end - first).days + 1
+        lines = [
+            f"🌿 Your first days, {day_label(first)} to {day_label(end)}",
+            f"📅 You both checked in on {both} of your first {count} "
+            f"day{'s' if count != 1 else ''}.",
+        ]
+    else:
+        lines = [
+            f"🌿 Your week, {day_label(start)} to {day_label(end)}",
+            f"📅 You both checked in on {both} of 7 days.",
+        ]
+    if streak:
+        lines[1] += f" Streak: {streak} day{'s' if streak != 1 else ''} in a row."
     shown = await session.exec(
         select(ContentHistory.prompt_id).where(
             ContentHistory.space_id == space.id,
@@ -182,9 +205,9 @@ async def look_back(
             week = [(d, s) for d, s in sorted(mine.items()) if start <= d <= end]
             before = [s for d, s in mine.items() if start - timedelta(days=7) <= d < start]
             daily = " · ".join(f"{d.strftime('%a')} {s}" for d, s in week) or "no scores shown"
+            last = "" if new else f" (last week {_average(before)})"
             lines.append(
-                f"{partner.display_name}: {daily}; average {_average([s for _, s in week])} "
-                f"(last week {_average(before)})"
+                f"{partner.display_name}: {daily}; average {_average([s for _, s in week])}{last}"
             )
     if (prompt := open_question(library, space, end)) is not None:
         lines.append(f"💬 Something to talk about: {prompt.render(end.strftime('%A'))}")
