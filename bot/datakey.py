@@ -31,6 +31,7 @@ from bot.store import (
     Instance,
     Member,
     Promise,
+    QuestionAnswer,
     SealKey,
     Store,
     sqlite_path,
@@ -50,6 +51,7 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (CheckinAnswer.__table__, "note"),  # type: ignore[attr-defined]
     (Promise.__table__, "body"),  # type: ignore[attr-defined]
     (Member.__table__, "side"),  # type: ignore[attr-defined]
+    (QuestionAnswer.__table__, "text"),  # type: ignore[attr-defined]
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.

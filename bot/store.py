@@ -212,7 +212,27 @@ class Promise(SQLModel, table=True):
     closed_at: datetime | None = None
 
 
-install([Member, CheckinAnswer, Promise])  # their Sealed columns are sealed in their place
+class QuestionAnswer(SQLModel, table=True):
+    """A partner's words for today's question (bot/questions/): one per member per local day."""
+
+    __table_args__ = (UniqueConstraint("space_id", "member_id", "local_date", name="uq_qa_day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id", index=False)  # uq_qa_day
+    member_id: int = _fk("member.id")
+    local_date: date
+    question_id: str = Field(max_length=16)
+    text: str | None = Field(  # at most 1000 characters, sealed at rest like notes
+        default=None, sa_column=Column(Sealed("questionanswer", "text", "question"), nullable=True)
+    )
+    passed: bool = False  # "Pass on this one": taking part without words
+    held: bool = False  # crisis words: kept with their author at the reveal
+    reveal: str = Field(default="together", max_length=16)  # the /reveal rule when first given
+    asked_at: datetime | None = None  # "Answer" tapped: the next reply brings the words
+    answered_at: datetime
+    updated_at: datetime
+
+
+install([Member, CheckinAnswer, Promise, QuestionAnswer])  # Sealed columns sealed in place
 
 
 def promise_text(promise: Promise) -> str:
@@ -405,6 +425,7 @@ async def erase_space(session: AsyncSession, space: Space) -> None:
     """Deletes every row about a space, children first, in the caller's transaction."""
     for model in (
         CheckinAnswer,
+        QuestionAnswer,
         ContentHistory,
         Delivery,
         Promise,

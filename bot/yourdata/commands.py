@@ -25,6 +25,7 @@ from bot.store import (
     Once,
     PairCode,
     Promise,
+    QuestionAnswer,
     Schedule,
     Space,
     erase_space,
@@ -260,7 +261,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
 
 
 async def has_records(ctx: Ctx, member: Member) -> bool:
-    for model in (CheckinAnswer, Promise):
+    for model in (CheckinAnswer, QuestionAnswer, Promise):
         found = await ctx.session.exec(
             select(model.id).where(
                 model.space_id == ctx.space.id,
