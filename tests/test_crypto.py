@@ -688,6 +688,7 @@ async def test_a_side_stored_before_sealing_is_sealed_at_the_first_start_after(
     with engine.begin() as conn:
         conn.execute(text("UPDATE member SET side = 'doubting'"))
         conn.execute(text("DROP TABLE sealkey"))  # 0013 made it
+        conn.execute(text("DROP TABLE questionanswer"))  # and 0015 this one
         conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
     engine.dispose()
     assert sides(db) == ["doubting"]
