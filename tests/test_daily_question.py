@@ -4,14 +4,19 @@ reaching the other before both answered, and the reveal under each /reveal rule.
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text as sql
 
+from adapters.console import ConsoleAdapter
 from bot import actions
+from bot.content import Library
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
+from tests.conftest import build
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import checkin_due, couple, dm, privately
 
@@ -211,3 +216,27 @@ async def test_crisis_words_get_help_first_and_stay_with_their_author(
     assert all(m.to == dm(ALICE) for m in out) and len(out) >= 2
     [shown] = [m for m in await answer(lite, BOB, BOB_WORDS) if m.to == HOME]
     assert "kill" not in shown.text and "Alice kept their answer private" in shown.text
+
+
+async def test_on_the_console_reply_answers_the_newest_message_asking_for_words(
+    sqlite_url: str, clock: FixedClock, library: Library, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    console = ConsoleAdapter(out=out, export_dir=tmp_path)
+    tandem = await build(sqlite_url, clock, console, library)  # type: ignore[arg-type]
+    await console.start(tandem)
+    for line in ["/start", "/pair", "1", "/shared", "/as Bob", "/start", "/pair", "1"]:
+        await console.feed(line)
+    for line in ["/as Alice", "/today", "1", "/reply The river walk."]:
+        await console.feed(line)
+    before = out.getvalue()
+    assert "✍️ Your answer is saved. “The river walk.”" in before
+    # Alice's words were printed only in her own private chat.
+    river = [block for block in before.split("\n\n") if "river" in block]
+    assert river and all("Alice's private chat]" in block.split("\n")[0] for block in river)
+    for line in ["/as Bob", "/today", "1", "/reply Your laugh."]:
+        await console.feed(line)
+    [reveal] = [b for b in out.getvalue().split("\n\n") if "answered by you both" in b]
+    assert "shared chat]" in reveal
+    assert "Alice: “The river walk.”" in reveal and "Bob: “Your laugh.”" in reveal
+    await tandem.store.close()
