@@ -240,3 +240,19 @@ async def test_on_the_console_reply_answers_the_newest_message_asking_for_words(
     assert "shared chat]" in reveal
     assert "Alice: “The river walk.”" in reveal and "Bob: “Your laugh.”" in reveal
     await tandem.store.close()
+
+
+async def test_an_answers_words_are_erased_after_the_note_period(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await evening(lite, clock, messenger)
+    await answer(lite, ALICE, ALICE_WORDS)
+    clock.advance(days=364)
+    assert (await lite.housekeeper.run()) is not None
+    [mine] = await lite.handle(privately(ALICE, "/answers"))
+    assert ALICE_WORDS in mine.text  # within the year: kept
+    clock.advance(days=2)
+    swept = await lite.housekeeper.run()
+    assert swept is not None and swept.notes == 1
+    [mine] = await lite.handle(privately(ALICE, "/answers"))
+    assert ALICE_WORDS not in mine.text
