@@ -256,3 +256,24 @@ async def test_an_answers_words_are_erased_after_the_note_period(
     assert swept is not None and swept.notes == 1
     [mine] = await lite.handle(privately(ALICE, "/answers"))
     assert ALICE_WORDS not in mine.text
+
+
+async def test_answers_pages_newest_first_and_only_in_private(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await evening(lite, clock, messenger)
+    for n in range(6):
+        await answer(lite, ALICE, f"Answer number {n}.")
+        await lite.handle(privately(BOB, action=actions.today(clock.now().date(), "pass")))
+        clock.advance(days=1)
+    [first] = await lite.handle(privately(ALICE, "/answers"))
+    assert "page 1 of 2" in first.text and first.protect
+    assert first.text.index("number 5") < first.text.index("number 1")
+    assert "number 0" not in first.text and "Bob passed on this one." in first.text
+    [older] = [b.action for b in first.buttons if b.label == "Older ›"]
+    [second] = await lite.handle(privately(ALICE, action=older))
+    assert "page 2 of 2" in second.text and "number 0" in second.text
+    [there] = await lite.handle(said(ALICE, "/answers"))
+    assert there.private and "private chat" in there.text and "number" not in there.text
+    [wrong] = await lite.handle(privately(ALICE, "/answers two"))
+    assert "/answers 2" in wrong.text
