@@ -4,6 +4,8 @@ reaching the other before both answered, and the reveal under each /reveal rule.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -277,3 +279,36 @@ async def test_answers_pages_newest_first_and_only_in_private(
     assert there.private and "private chat" in there.text and "number" not in there.text
     [wrong] = await lite.handle(privately(ALICE, "/answers two"))
     assert "/answers 2" in wrong.text
+
+
+async def test_both_answering_at_the_same_moment_reveal_once(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.questions import words
+
+    await evening(tandem, clock, messenger)
+    for who in (ALICE, BOB):
+        [asked] = await tandem.handle(privately(who, action=_answer_action(tandem)))
+        assert asked.asks
+    # Both replies reach "who has answered?" before either commits.
+    arrived, both_here = 0, asyncio.Event()
+    original = words.all_took_part
+
+    async def meet_then_look(*args: object, **kwargs: object) -> object:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 2:
+            both_here.set()
+        # A timeout means one was held back (SQLite's one writer): that is the point.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both_here.wait(), 1.0)
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(words, "all_took_part", meet_then_look)
+    both = await asyncio.gather(
+        tandem.handle(privately(ALICE, ALICE_WORDS, reply_to="asked-1")),
+        tandem.handle(privately(BOB, BOB_WORDS, reply_to="asked-2")),
+    )
+    reveals = [m for replies in both for m in replies if m.to == HOME]
+    assert len(reveals) == 1
+    assert ALICE_WORDS in reveals[0].text and BOB_WORDS in reveals[0].text

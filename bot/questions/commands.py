@@ -82,6 +82,7 @@ async def _this_day(ctx: Ctx, action: actions.Today) -> DailyQuestion:
 async def tapped(ctx: Ctx, action: actions.Today) -> list[Outgoing]:
     if action.choice in ("thanks", "talk"):
         return await react(ctx, action)
+    await words.lock(ctx.session, ctx.space)
     question = await _this_day(ctx, action)
     assert ctx.member is not None
     if action.choice == "swap":
@@ -205,6 +206,7 @@ async def words_in_reply(ctx: Ctx) -> list[Outgoing] | None:
     day's question. None when they asked for none (then it is not ours to read)."""
     if ctx.member is None or not ctx.private or not ctx.member.partner:
         return None
+    await words.lock(ctx.session, ctx.space)
     row = await words.answer_of(ctx.session, ctx.space, ctx.member, ctx.today)
     if row is None or row.asked_at is None:
         return None

@@ -72,6 +72,15 @@ async def answer_of(
     return found.first()
 
 
+async def lock(session: AsyncSession, space: Space) -> None:
+    """Both partners answering at the same moment: the second waits here, then sees the first's
+    answer. Taken first, before anything is written (a write's foreign-key check shares the
+    space's row, and two sharers both waiting to lock it would deadlock). SQLite already runs
+    one writer at a time."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(Space.id).where(Space.id == space.id).with_for_update())
+
+
 async def revealed(session: AsyncSession, space: Space, day: date) -> bool:
     assert space.id is not None
     return await done(session, space.id, reveal_key(day))
@@ -123,16 +132,22 @@ async def finish(
     await session.flush()
     if len(partners) < 2 or not any(p.id == row.member_id for p in partners):
         return False
+    if not await all_took_part(session, space, row.local_date, partners):
+        return False
+    return await once(session, space.id, reveal_key(row.local_date), now)
+
+
+async def all_took_part(
+    session: AsyncSession, space: Space, day: date, partners: list[Member]
+) -> bool:
     found = await session.exec(
         select(QuestionAnswer).where(
             QuestionAnswer.space_id == space.id,
-            QuestionAnswer.local_date == row.local_date,
+            QuestionAnswer.local_date == day,
             col(QuestionAnswer.member_id).in_([p.id for p in partners]),
         )
     )
-    if sum(1 for a in found.all() if took_part(a)) < len(partners):
-        return False
-    return await once(session, space.id, reveal_key(row.local_date), now)
+    return sum(1 for a in found.all() if took_part(a)) == len(partners)
 
 
 async def day_rows(
