@@ -82,3 +82,17 @@ async def test_words_in_a_reply_box_are_revealed_together_or_kept(bot: Running, 
     else:
         assert "stay with each of you" in reveal.text
         assert "made tea" not in reveal.text and "Sunday" not in reveal.text
+
+
+async def test_in_the_group_no_reply_box_opens_where_the_partner_would_read_it(
+    bot: Running,
+) -> None:
+    await couple(bot)
+    shown = await bot.say("/today", user=ALEX)
+    assert shown.text.startswith("❓ Today's question:")
+    [action] = [b["callback_data"] for b in shown.buttons if b["text"] == "✍️ Answer"]
+    mark = len(bot.api.calls)
+    toast = await bot.tap(shown.result["message_id"], action, user=ALEX)
+    assert "open your private chat" in toast.params["text"]
+    sent = [c for c in bot.api.calls[mark:] if c.method == "sendMessage"]
+    assert not any("force_reply" in (c.params.get("reply_markup") or {}) for c in sent)
