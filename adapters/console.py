@@ -19,7 +19,8 @@ from bot.service import Tandem
 
 SHARED = Address("console", "console")
 INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /start, /remind 8pm, /checkin.
-  /as Bob       switch member          a number   taps that button of the last message here
+  /as Bob       switch member          a number   taps that button of the newest message here
+  /tap 7 3      taps button 3 of message #7 (each message shows its number)
   /private      your private chat with Tandem      /shared   back to the couple's chat
   /reply text   answer the newest message here that asks for words (a question, a check-in's note)
   /quit         leave
@@ -43,6 +44,8 @@ class ConsoleAdapter:
         self._ids = itertools.count(1)
         self._buttons: dict[str, tuple[Button, ...]] = {}  # per chat: the newest buttons shown
         self._buttons_on: dict[str, str] = {}  # per chat: the id of the message they are on
+        # Every message with buttons, by its number: /tap 7 3 presses an older one's.
+        self._tappable: dict[str, tuple[Address, tuple[Button, ...]]] = {}
         self._removed: set[str] = set()
         # Per chat: the newest message that asks for words (a check-in, today's question's
         # "Answer"), which /reply answers.
@@ -70,6 +73,7 @@ class ConsoleAdapter:
         if message_ref in self._removed or not message_ref.isdigit():
             return False
         self._removed.add(message_ref)
+        self._tappable.pop(message_ref, None)
         if self._buttons_on.get(to.chat_id) == message_ref:
             del self._buttons[to.chat_id], self._buttons_on[to.chat_id]
         self._say(f"(message #{message_ref} removed from {self._where(to)})")
@@ -92,11 +96,14 @@ class ConsoleAdapter:
         if msg.buttons:
             self._buttons[msg.to.chat_id] = msg.buttons
             self._buttons_on[msg.to.chat_id] = message_id
+            self._tappable[message_id] = (msg.to, msg.buttons)
             if is_checkin(msg.buttons):
                 self._last_checkin[msg.to.chat_id] = message_id
             lines.append(
                 "   " + "   ".join(f"[{i}] {b.label}" for i, b in enumerate(msg.buttons, 1))
             )
+            count = len(msg.buttons)
+            lines.append(f"   (type 1-{count} now; later, /tap {message_id} 1-{count})")
         if msg.attachment is not None:
             self.export_dir.mkdir(parents=True, exist_ok=True)
             path = self.export_dir / msg.attachment.filename
@@ -119,20 +126,12 @@ class ConsoleAdapter:
             whisper=True,  # the console can show a line to one member alone
         )
         buttons = self._buttons.get(here.chat_id, ())
+        if line.split(None, 1)[:1] == ["/tap"]:
+            return self._tap(me, line.split()[1:])
         if line.isdigit() and buttons:
             index = int(line) - 1
             if 0 <= index < len(buttons):
-                button = buttons[index]
-                if button.start is not None:  # a link that opens my private chat with Tandem
-                    self.private = True
-                    return replace(
-                        me,
-                        to=self.here,
-                        direct=True,
-                        text=f"/start {button.start}",
-                    )
-                tapped = self._buttons_on.get(here.chat_id)
-                return replace(me, action=button.action, message_ref=tapped)
+                return self._press(me, buttons[index], self._buttons_on.get(here.chat_id))
         if line.startswith("/reply"):
             return replace(
                 me,
@@ -140,6 +139,35 @@ class ConsoleAdapter:
                 reply_to=self._last_checkin.get(here.chat_id, ""),
             )
         return replace(me, text=line) if line else None
+
+    def _press(self, me: Incoming, button: Button, message_id: str | None) -> Incoming:
+        if button.start is not None:  # a link that opens my private chat with Tandem
+            self.private = True
+            return replace(me, to=self.here, direct=True, text=f"/start {button.start}")
+        return replace(me, action=button.action, message_ref=message_id)
+
+    def _tap(self, me: Incoming, words: list[str]) -> Incoming | None:
+        """/tap 7 3: button 3 of message #7, which must be in the chat you are in. Anything
+        else is explained here, and nothing reaches Tandem."""
+        example = "/tap 3 1 presses button 1 of message #3"
+        if len(words) != 2 or not all(w.isdigit() for w in words):
+            self._say(f"(type a message's number and a button's: {example})")
+            return None
+        message_id, number = words
+        where, buttons = self._tappable.get(message_id, (None, ()))
+        if where is None:
+            self._say(
+                f"(there is no message #{message_id} with buttons {self._in(me.to)}; {example})"
+            )
+        elif where != me.to:
+            self._say(
+                f"(message #{message_id} is {self._in(where)}; go there first with /as or /private)"
+            )
+        elif not 1 <= int(number) <= len(buttons):
+            self._say(f"(message #{message_id} has buttons 1 to {len(buttons)}; {example})")
+        else:
+            return self._press(me, buttons[int(number) - 1], message_id)
+        return None
 
     def _say(self, text: str) -> None:
         self.out.write(text + "\n\n")
@@ -151,6 +179,8 @@ class ConsoleAdapter:
         stripped = line.strip()
         if stripped in ("/quit", "/exit"):
             return False
+        if stripped.startswith("#"):  # a comment, as in the README's quick start
+            return True
         if stripped.startswith("/as"):
             name = stripped[3:].strip()[:40]
             if name:

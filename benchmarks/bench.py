@@ -170,12 +170,16 @@ async def seed_weekly(url: str, count: int) -> None:
     back due at the same instant."""
     from sqlalchemy import insert
 
-    from bot.migrate import upgrade
+    from bot.crypto import Place, Placed
+    from bot.datakey import open_store
+    from bot.sealing import member_key
     from bot.service import DEFAULT_TOPICS
+    from bot.settings import Settings
     from bot.store import CheckinAnswer, Member, Once, Schedule, Space, make_engine
 
-    engine = make_engine(url)
-    await upgrade(engine)
+    # The key the bot will open it with (made here, in the bench's own config folder).
+    store = await open_store(make_engine(url), Settings(database_url=url))
+    engine = store.engine
     at = SUNDAY - timedelta(days=60)
     today = SUNDAY.date()
     async with engine.begin() as conn:
@@ -225,26 +229,32 @@ async def seed_weekly(url: str, count: int) -> None:
             ],
         )
         days = [today - timedelta(days=d) for d in range(0, 56, 2)]
+        row = 0
         for start in range(0, count, 500):
             chunk = range(start, min(start + 500, count))
-            await conn.execute(
-                insert(CheckinAnswer),
-                [
-                    {
-                        "space_id": i + 1,
-                        "member_id": 2 * i + k + 1,
-                        "local_date": day,
-                        "score": 1 + (i + k * 3 + day.toordinal()) % 5,
-                        "skipped": False,
-                        "share_note": False,
-                        "answered_at": at,
-                        "updated_at": at,
-                    }
-                    for i in chunk
-                    for k in (0, 1)
-                    for day in days
-                ],
-            )
+            answers = []
+            for i in chunk:
+                for k in (0, 1):
+                    member = 2 * i + k + 1
+                    key = await conn.run_sync(member_key, store.keyring, i + 1, member)
+                    for day in days:
+                        row += 1
+                        score = str(1 + (i + k * 3 + day.toordinal()) % 5)
+                        place = Place("checkinanswer", "tap", row, i + 1, member)
+                        answers.append(
+                            {
+                                "id": row,
+                                "space_id": i + 1,
+                                "member_id": member,
+                                "local_date": day,
+                                "tap": Placed(score, place, key),  # sealed, as the bot does
+                                "took_part": True,
+                                "share_note": False,
+                                "answered_at": at,
+                                "updated_at": at,
+                            }
+                        )
+            await conn.execute(insert(CheckinAnswer), answers)
             await conn.execute(
                 insert(Once),
                 [
@@ -384,6 +394,9 @@ def run_child(kind: str, url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    # Key files the runs make (one per database, in the user's config folder by default) go to
+    # a folder of the bench's own, inherited by its child processes.
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tandem-bench-config-")
     if wanted("delivery"):
         delivery()
     if wanted("weekly"):

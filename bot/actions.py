@@ -30,6 +30,7 @@ _REMOVE = re.compile(r"x(?::([A-Za-z0-9_-]{1,40}))?")
 _TODAY = re.compile(r"q([apstk]):(\d{8})")
 TODAY_CHOICES = {"a": "answer", "p": "pass", "s": "swap", "t": "thanks", "k": "talk"}
 _ANSWERS_PAGE = re.compile(r"qh:(\d{1,4})")
+_ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -101,6 +102,13 @@ class AnswersPage:
     page: int  # /answers' page, 1 the newest
 
 
+@dataclass(frozen=True)
+class ChooseZone:
+    """One of the places an ambiguous /timezone offered ("Portland, Maine")."""
+
+    zone: str
+
+
 Action = (
     Answer
     | Note
@@ -111,6 +119,7 @@ Action = (
     | Kept
     | SharePromise
     | Remove
+    | ChooseZone
     | Today
     | AnswersPage
 )
@@ -165,6 +174,10 @@ def remove(theirs: str | None = None) -> str:
     return f"{REMOVE}:{theirs}" if theirs is not None and _REF.fullmatch(theirs) else REMOVE
 
 
+def choose_zone(zone: str) -> str:
+    return f"z:{zone}"
+
+
 def removes(action: str) -> bool:
     """Whether a button's action is "Remove this from the chat"."""
     return _REMOVE.fullmatch(action) is not None
@@ -198,6 +211,8 @@ def parse(action: str) -> Action | None:
         return Today(day, TODAY_CHOICES[m[1]])
     if m := _ANSWERS_PAGE.fullmatch(action):
         return AnswersPage(int(m[1]))
+    if m := _ZONE.fullmatch(action):
+        return ChooseZone(m[1])
     return None
 
 

@@ -1,4 +1,4 @@
-"""The look back's chart: both partners' daily scores over 8 weeks as a PNG, drawn off the loop.
+"""The look back's chart: both partners' daily scores (at most 8 weeks) as a PNG, drawn off the loop.
 
 `draw` is plain and synchronous (matplotlib's Agg backend, object API, no pyplot). `Charts` runs
 it in a pool of worker processes (or one thread), with a bounded number of charts in flight, so
@@ -22,6 +22,10 @@ COLORS = ("#c2410c", "#1d4ed8")  # orange and blue: apart for most kinds of colo
 SHADE = "#ece8f3"
 SIZE = (8.0, 3.2)  # inches; at 80 dpi a 640 x 256 picture
 DPI = 80
+# On a day both gave the same score, the two dots sit this far above and below it (in score
+# units, about 4 px each way), so one never hides the other.
+TIE_OFFSET = 0.12
+DAILY_TICKS = 14  # up to two weeks, every day is labelled; longer, every Monday
 WORKER_NICENESS = 10  # charts can wait a moment; a member's command should not
 TASKS_PER_WORKER = 2000  # a worker is replaced after this many charts: memory stays bounded
 
@@ -45,6 +49,17 @@ class ChartData:
     days: tuple[date, ...]
     series: tuple[Series, ...]
     question: str = ""
+
+    def heights(self) -> list[list[float | None]]:
+        """Where each series' dots are drawn: the score, moved apart where both gave it."""
+        drawn: list[list[float | None]] = [
+            [None if s is None else float(s) for s in series.scores] for series in self.series
+        ]
+        if len(drawn) == 2:
+            for i, (first, second) in enumerate(zip(*drawn, strict=True)):
+                if first is not None and first == second:
+                    drawn[0][i], drawn[1][i] = first + TIE_OFFSET, first - TIE_OFFSET
+        return drawn
 
     @property
     def empty(self) -> bool:
@@ -112,18 +127,18 @@ class _Painter:
         )
         x = np.arange(len(days))
         shown = list(zip(self.lines, data.series[: len(self.lines)], strict=False))
-        for line, series in shown:
+        for (line, series), heights in zip(shown, data.heights(), strict=False):
             # NaN breaks the line: a day without a score is a gap, never a made-up slope.
-            scores = [np.nan if s is None else float(s) for s in series.scores]
+            scores = [np.nan if s is None else s for s in heights]
             line.set_data(x, np.array(scores))
             line.set_label(series.name)
             line.set_visible(True)
         for line in self.lines[len(shown) :]:
             line.set_visible(False)
         axes.set_xlim(-0.5, len(days) - 0.5)
-        mondays = [i for i, day in enumerate(days) if day.weekday() == 0]
-        axes.xaxis.set_major_locator(FixedLocator(mondays))
-        axes.xaxis.set_major_formatter(FixedFormatter([_day(days[i]) for i in mondays]))
+        ticks = [i for i, day in enumerate(days) if len(days) <= DAILY_TICKS or day.weekday() == 0]
+        axes.xaxis.set_major_locator(FixedLocator(ticks))
+        axes.xaxis.set_major_formatter(FixedFormatter([_day(days[i]) for i in ticks]))
         axes.legend(
             handles=[line for line, _ in shown],
             loc="lower left",

@@ -52,6 +52,8 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (Promise.__table__, "body"),  # type: ignore[attr-defined]
     (Member.__table__, "side"),  # type: ignore[attr-defined]
     (QuestionAnswer.__table__, "text"),  # type: ignore[attr-defined]
+    (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
+    (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.
@@ -59,6 +61,10 @@ SEALED: tuple[tuple[Table, str], ...] = (
 SEALED_SINCE = {
     "0012": ((Member.__table__, "side"),),  # type: ignore[attr-defined]
     "0013": SEALED,
+    "0014": (
+        (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
+        (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
+    ),
 }
 
 

@@ -112,6 +112,7 @@ BUTTONS: dict[type, Press] = {
     actions.SharePromise: Press(keeping.share),
     actions.Today: Press(questions.tapped),
     actions.AnswersPage: Press(questions.page_tapped),
+    actions.ChooseZone: Press(schedules.zone_chosen),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {actions.FORGET_NO: yourdata.kept, actions.PRIVACY_MORE: yourdata.privacy_in_full}

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import operator
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Column,
-    Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -26,12 +22,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.crypto import Keyring, Sealed, attach
+from bot.plain import Plain as Plain  # re-exported: the delivery engine's batch writes
 from bot.sealing import install
 
 
@@ -169,8 +166,13 @@ class CheckinAnswer(SQLModel, table=True):
     member_id: int = _fk("member.id")
     delivery_id: int | None = _fk("delivery.id", nullable=True, ondelete="SET NULL")
     local_date: date
-    score: int | None = None  # 1..5; None while only a note was given, or skipped
-    skipped: bool = False  # "Skip today": taking part without a number
+    # Whether this partner took part (a score, or "Skip today"): plain, as the reveal and the
+    # streak need it. What they tapped is theirs, sealed: read it through bot/checkins/answers.py
+    # score_of and skipped.
+    took_part: bool = False
+    tap: str | None = Field(
+        default=None, sa_column=Column(Sealed("checkinanswer", "tap", "tap"), nullable=True)
+    )
     # At most 1000 characters typed; encrypted at rest (bot/crypto.py), so the column is Text.
     note: str | None = Field(
         default=None, sa_column=Column(Sealed("checkinanswer", "note", "note"), nullable=True)
@@ -184,7 +186,11 @@ class CheckinAnswer(SQLModel, table=True):
 
 
 class PromiseStatus(StrEnum):
+    """A promise is open (asked about when due) or closed; how it went is its sealed outcome."""
+
     OPEN = "open"
+    CLOSED = "closed"
+    # outcomes
     DONE = "done"
     PARTLY = "partly"
     LET_GO = "let_go"
@@ -206,7 +212,11 @@ class Promise(SQLModel, table=True):
     shared: bool = False  # the partner sees it: made in the shared space, or "Shared" tapped
     made_at: datetime
     due_date: date  # a local date in the space's timezone
-    status: str = Field(default=PromiseStatus.OPEN, max_length=8)
+    status: str = Field(default=PromiseStatus.OPEN, max_length=8)  # open | closed
+    # done | partly | let_go once closed: how it went is its author's, sealed like the words.
+    outcome: str | None = Field(
+        default=None, sa_column=Column(Sealed("promise", "outcome", "outcome"), nullable=True)
+    )
     next_ask_at: datetime | None = None  # when the follow-up is next due; None: not asked again
     asks: int = 0  # follow-ups claimed so far
     closed_at: datetime | None = None
@@ -312,79 +322,6 @@ class Housekeeping(SQLModel, table=True):
 
     day: date = Field(primary_key=True)  # the UTC date of the pass
     at: datetime
-
-
-@functools.lru_cache(maxsize=4096)  # a batch writes the same few instants over and over
-def _sqlite_instant(value: datetime) -> str:
-    # The form SQLAlchemy's SQLite DATETIME stores (UTC, always with microseconds), so stored
-    # values compare as strings in the order of the instants.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _driver_form(bind_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
-    """How a value of this column type goes to the driver as is, or None when it already does.
-    asyncpg takes datetimes and dates; SQLite stores them as text."""
-    if dialect.name != "sqlite":
-        return None
-    affinity = getattr(bind_type, "_type_affinity", None)
-    if affinity is not None and issubclass(affinity, DateTime):
-        return _sqlite_instant
-    if affinity is not None and issubclass(affinity, Date):
-        return date.isoformat
-    return None
-
-
-class Plain:
-    """A statement compiled once for a dialect and run with many rows, each turned into the
-    driver's tuple directly: SQLAlchemy's per-row parameter processing was most of the delivery
-    engine's time at a million spaces. For hot, simple writes only; every bind must be in each
-    row (write a constant as `null()` or a literal, not as a bound value)."""
-
-    def __init__(
-        self, statement: Any, dialect: Dialect, columns: Iterable[str] | None = None
-    ) -> None:
-        # `columns`: an INSERT's columns, each bound under its own name.
-        keys = list(columns) if columns is not None else None
-        compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
-        self.sql: str = compiled.string
-        names = tuple(compiled.positiontup or ())
-        self.names = names
-        # An INSERT's columns left out of `columns` take their model default (a scalar one).
-        self._defaults: dict[str, Any] = {}
-        if keys is not None:
-            needed = [
-                c.name
-                for c in statement.table.c
-                if not (c.nullable or c.primary_key or c.default or c.server_default)
-            ]
-            if missing := [name for name in needed if name not in keys]:
-                raise ValueError(f"{', '.join(missing)} must be in `columns`: no default")
-        for name in names:
-            if keys is not None and name not in keys:
-                default = statement.table.c[name].default
-                if default is None or not default.is_scalar:
-                    raise ValueError(f"{name} has no scalar default: pass it in `columns`")
-                self._defaults[name] = default.arg
-        self._get = operator.itemgetter(*names)
-        self._forms = [
-            (index, form)
-            for index, name in enumerate(names)
-            if (form := _driver_form(compiled.binds[name].type, dialect)) is not None
-        ]
-
-    def row(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        got = self._get({**self._defaults, **values} if self._defaults else values)
-        found = list(got) if len(self.names) > 1 else [got]
-        for index, form in self._forms:
-            if found[index] is not None:
-                found[index] = form(found[index])
-        return tuple(found)
-
-    async def run(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Executes the statement once per row (one executemany)."""
-        batch = [self.row(values) for values in rows]
-        if batch:
-            await conn.exec_driver_sql(self.sql, batch)
 
 
 def upsert_insert(dialect: str) -> Any:

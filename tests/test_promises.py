@@ -321,7 +321,8 @@ async def test_partly_and_let_it_go_are_said_to_the_promiser_alone(
     [reply] = await lite.handle(privately(ALICE, action=button(ask, label)))
     assert reply.to == dm(ALICE) and says in reply.text
     [promise] = await promises_in(lite)
-    assert promise.status == status and promise.next_ask_at is None
+    assert promise.outcome == status and promise.next_ask_at is None
+    assert promise.status == "closed"  # plain: only that it is no longer asked about
     assert messenger.take() == []  # nothing to Bob, nothing to the group
     assert await due(lite, clock, messenger, "2026-12-04T21:00:00+00:00") == []
 

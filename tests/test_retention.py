@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import App
+from bot.checkins.answers import score_of
 from bot.content import ContentError, Library, default_content_dir, load_content
 from bot.messages import Address, Event, Incoming
 from bot.service import Tandem
@@ -65,7 +66,7 @@ async def test_notes_older_than_the_period_are_erased_and_younger_ones_kept(
     assert swept is not None and swept.notes == 1
     assert await notes(tandem) == [None, "a newer thought"]
     async with tandem.store.read() as session:
-        scores = [a.score for a in (await session.exec(select(CheckinAnswer))).all()]
+        scores = [score_of(a) for a in (await session.exec(select(CheckinAnswer))).all()]
     assert scores == [3, 3]  # the day's score stays; only the words go
 
 

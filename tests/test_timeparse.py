@@ -20,6 +20,7 @@ from bot.timeparse import (
     split_due,
     zone_suggestions,
 )
+from bot.zonenames import ZoneChoice
 
 
 @pytest.mark.parametrize(
@@ -93,6 +94,67 @@ def test_zones_cities_and_offsets(typed: str, zone: str) -> None:
 @pytest.mark.parametrize("typed", ["Mars/Olympus", "Narnia", "UTC+15", "UTC+5:17", "x" * 500])
 def test_unknown_zones_get_an_example(typed: str) -> None:
     with pytest.raises(UserError, match="Europe/Berlin"):
+        parse_zone(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("EST", "America/New_York"),
+        ("edt", "America/New_York"),
+        ("PST", "America/Los_Angeles"),
+        ("CST", "America/Chicago"),
+        ("MST", "America/Denver"),
+        ("CET", "Europe/Berlin"),
+        ("EET", "Europe/Athens"),
+        ("BST", "Europe/London"),
+        ("IST", "Asia/Kolkata"),
+        ("AEST", "Australia/Sydney"),
+    ],
+)
+def test_abbreviations_are_the_zone_people_mean_and_say_so(typed: str, zone: str) -> None:
+    found = parse_zone(typed)
+    assert found.name == zone
+    assert typed.upper() in found.note and zone in found.note
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("UK", "Europe/London"),
+        ("India", "Asia/Kolkata"),
+        ("germany", "Europe/Berlin"),
+        ("Paris, France", "Europe/Paris"),
+        ("Portland, Oregon", "America/Los_Angeles"),
+        ("Portland, ME", "America/New_York"),
+        ("Birmingham, UK", "Europe/London"),
+        ("Valencia, Spain", "Europe/Madrid"),
+        ("Japan", "Asia/Tokyo"),
+    ],
+)
+def test_countries_with_one_zone_and_city_country(typed: str, zone: str) -> None:
+    assert parse_zone(typed).name == zone
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("Springfield", ["Springfield, Missouri", "Springfield, Massachusetts"]),
+        ("Portland", ["Portland, Oregon", "Portland, Maine"]),
+        ("United States", ["New York City", "Los Angeles"]),
+    ],
+)
+def test_an_ambiguous_place_offers_the_likely_ones(typed: str, offered: list[str]) -> None:
+    with pytest.raises(ZoneChoice, match="Try") as raised:
+        parse_zone(typed)
+    labels = [place.label for place in raised.value.choices]
+    assert labels[: len(offered)] == offered
+    assert 2 <= len(labels) <= 5
+
+
+@pytest.mark.parametrize("typed", ["Paris, Narnia", "Atlantis, France", ", France", "Paris,"])
+def test_unknown_city_or_country_gets_an_example(typed: str) -> None:
+    with pytest.raises(UserError, match="Paris, France"):
         parse_zone(typed)
 
 

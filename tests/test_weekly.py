@@ -256,7 +256,8 @@ async def seed_answers(
                             space_id=space.id,
                             member_id=member.id,
                             local_date=day,
-                            score=score,
+                            tap=str(score),
+                            took_part=True,
                             answered_at=now,
                             updated_at=now,
                             reveal=space.reveal,  # given under the space's rule, as the core does

@@ -12,7 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import UserError
 from bot.render import day_label, one_line, without_reordering
-from bot.store import CheckinAnswer, Delivery, Member, Once, Space, done, once
+from bot.store import (
+    CheckinAnswer,
+    Delivery,
+    Member,
+    Once,
+    Space,
+    done,
+    once,
+)
 
 MILESTONES = (3, 7, 14, 30, 60, 100)
 MAX_NOTE = 1000
@@ -21,6 +29,23 @@ REVEAL_MODES = {
     "never": "only “you've both checked in” is shown; each score stays with its author",
     "instant": "each score is shown here as soon as it's tapped",
 }
+
+
+def score_of(answer: CheckinAnswer) -> int | None:
+    """The 1 to 5 tapped; None for "Skip today" or only a note."""
+    return int(answer.tap) if answer.tap is not None and answer.tap.isdecimal() else None
+
+
+def skipped(answer: CheckinAnswer) -> bool:
+    return answer.tap == SKIP
+
+
+def set_tap(answer: CheckinAnswer, score: int | None, skip: bool) -> None:
+    answer.tap = SKIP if skip else (str(score) if score is not None else None)
+    answer.took_part = answer.tap is not None
+
+
+SKIP = "skip"
 
 
 def reveal_key(day: date) -> str:
@@ -80,7 +105,7 @@ async def answer_of(
 
 
 def _took_part(answer: CheckinAnswer | None) -> bool:
-    return answer is not None and (answer.score is not None or answer.skipped)
+    return answer is not None and answer.took_part
 
 
 async def _lock(session: AsyncSession, space: Space) -> None:
@@ -133,7 +158,7 @@ async def record(
     answer = await answer_of(session, space, member, day)
     tapped = score is not None or skip
     if tapped and was_revealed and answer is not None:
-        said = "skipped" if answer.skipped else f"{answer.score}/5"
+        said = "skipped" if skipped(answer) else f"{score_of(answer)}/5"
         raise UserError(
             f"The answers for {day_label(day)} are already out, so yours stays as it was ({said}). "
             "Tomorrow's check-in is a fresh start."
@@ -150,8 +175,8 @@ async def record(
             reveal=space.reveal,
         )
     if tapped:
-        changed = _took_part(answer) and (answer.score != score or answer.skipped != skip)
-        answer.score, answer.skipped = score, skip
+        changed = _took_part(answer) and (score_of(answer) != score or skipped(answer) != skip)
+        set_tap(answer, score, skip)
     if note is not None:
         combined = note if not answer.note else f"{answer.note}\n{note}"
         if len(combined) > MAX_NOTE:
@@ -205,7 +230,7 @@ async def day_answers(
 
 
 def _said(answer: CheckinAnswer) -> str:
-    return "skipped today" if answer.skipped else f"{answer.score}/5"
+    return "skipped today" if skipped(answer) else f"{score_of(answer)}/5"
 
 
 def shared_note_lines(pairs: list[tuple[Member, CheckinAnswer]]) -> list[str]:

@@ -106,11 +106,7 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
         note=text,
         share_note=in_public,
     )
-    hint = (
-        ""
-        if rec.answer.score is not None or rec.answer.skipped
-        else " Tap a number on the check-in to add your score too."
-    )
+    hint = "" if rec.answer.took_part else " Tap a number on the check-in to add your score too."
     # A note in crisis words stays with its author at the reveal, whatever was chosen
     # before, until they choose "Share at the reveal" again (a later, harmless addition
     # typed in the shared chat does not share it).

@@ -1,5 +1,6 @@
 """The weekly look back: the week in numbers, shared promises kept, the revealed scores beside
-last week's, one open question, and the chart of the last 8 weeks (which /progress shares)."""
+last week's, one open question, and the chart of the couple's days, at most the last 8 weeks
+(which /progress shares)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chart import DAYS, ChartData, Series
-from bot.checkins.answers import complete_days, count_streak, visible
+from bot.checkins.answers import complete_days, count_streak, score_of, visible
 from bot.content import TOPICS, Library, Prompt
 from bot.context import partners_of
 from bot.render import day_label
-from bot.store import CheckinAnswer, ContentHistory, Member, Promise, PromiseStatus, Space
+from bot.store import (
+    CheckinAnswer,
+    ContentHistory,
+    Member,
+    Promise,
+    PromiseStatus,
+    Space,
+)
 from bot.timeparse import zone_from_name
 
 DEFAULT_DAY = "sun"
@@ -56,15 +64,30 @@ async def _visible_scores(
     )
     for answer in rows.all():
         member = by_id[answer.member_id]
-        if answer.score is not None and may_see(member, answer):
-            shown[answer.member_id][answer.local_date] = answer.score
+        score = score_of(answer)
+        if score is not None and may_see(member, answer):
+            shown[answer.member_id][answer.local_date] = score
     return shown
 
 
+def _first_day(space: Space, scores: dict[int, dict[date, int]], today: date) -> date:
+    """Where the chart starts: the couple's first day (the space's, or an earlier score's, as a
+    space restored keeps its answers), at most 8 weeks back; a new couple's few days then fill
+    the chart instead of sitting squashed at its right edge."""
+    began = space.created_at.astimezone(zone_from_name(space.timezone)).date()
+    first = min([began, *(d for mine in scores.values() for d in mine)])
+    return min(today, max(first, today - timedelta(days=DAYS - 1)))
+
+
 def _chart(
-    partners: list[Member], scores: dict[int, dict[date, int]], today: date, question: str
+    space: Space,
+    partners: list[Member],
+    scores: dict[int, dict[date, int]],
+    today: date,
+    question: str,
 ) -> ChartData | None:
-    days = tuple(today - timedelta(days=DAYS - 1 - i) for i in range(DAYS))
+    first = _first_day(space, scores, today)
+    days = tuple(first + timedelta(days=i) for i in range((today - first).days + 1))
     series = tuple(
         Series(p.display_name, tuple(scores.get(p.id or 0, {}).get(d) for d in days))
         for p in partners
@@ -76,11 +99,13 @@ def _chart(
 async def chart_data(
     session: AsyncSession, space: Space, today: date, library: Library
 ) -> ChartData | None:
-    """The last 8 weeks of revealed scores, one series a partner; None when nothing is shown."""
+    """Revealed scores since the couple's first day (at most 8 weeks), one series a partner;
+    None when nothing is shown."""
     partners = await partners_of(session, space)
     since = today - timedelta(days=DAYS - 1)
     scores = await _visible_scores(session, space, partners, since, today)
-    return _chart(partners, scores, today, library.scored_question(space.question_id).text)
+    question = library.scored_question(space.question_id).text
+    return _chart(space, partners, scores, today, question)
 
 
 def _average(values: list[int]) -> str:
@@ -145,7 +170,7 @@ async def look_back(
     kept = sum(
         1
         for p in promises
-        if p.status == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
+        if p.outcome == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
     )
     if kept:
         lines.append(f"🤝 Shared promises kept this week: {kept}.")
@@ -163,7 +188,7 @@ async def look_back(
             )
     if (prompt := open_question(library, space, end)) is not None:
         lines.append(f"💬 Something to talk about: {prompt.render(end.strftime('%A'))}")
-    chart = _chart(partners, scores, end, question.text)
+    chart = _chart(space, partners, scores, end, question.text)
     if chart is not None:
         lines.append(f"🖼 {chart.summary()}")
     return LookBack("\n".join(lines), chart, end)

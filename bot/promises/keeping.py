@@ -227,7 +227,7 @@ async def answer(ctx: Ctx, action: actions.Kept) -> list[Outgoing]:
     assert ctx.member is not None
     if promise.status != PromiseStatus.OPEN:
         raise UserError(
-            f"That promise is already settled ({promise.status.replace('_', ' ')}), so it "
+            f"That promise is already settled ({(promise.outcome or 'closed').replace('_', ' ')}), so it "
             "stays as it was. /promises lists your open ones."
         )
     if action.answer == "not_yet":
@@ -241,7 +241,8 @@ async def answer(ctx: Ctx, action: actions.Kept) -> list[Outgoing]:
                 f"⏳ No rush. It's moved to {day_label(promise.due_date)}, and I'll ask again then."
             )
         ]
-    promise.status = {
+    promise.status = PromiseStatus.CLOSED
+    promise.outcome = {
         "done": PromiseStatus.DONE,
         "partly": PromiseStatus.PARTLY,
         "let_go": PromiseStatus.LET_GO,
@@ -312,7 +313,8 @@ async def export_rows(
         mine = member is not None and author.id == member.id
         if not (mine or (promise.shared and author.partner)):  # never one who has left
             continue
-        row = promise.model_dump(exclude={"space_id", "body", "next_ask_at", "asks"})
+        row = promise.model_dump(exclude={"space_id", "body", "next_ask_at", "asks", "outcome"})
+        row["status"] = promise.outcome or promise.status  # how it went, or "open"
         row["text"] = promise_text(promise)
         row["by"] = author.display_name
         rows.append(row)

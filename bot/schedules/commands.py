@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
+from bot import actions
 from bot.checkins.answers import REVEAL_MODES
 from bot.checkins.now import checkin_now
 from bot.command import Command, Kind, Option, Who
 from bot.content import TOPICS
 from bot.context import Ctx, reschedule, schedules_of
 from bot.errors import UserError
-from bot.messages import Outgoing
+from bot.messages import Button, Outgoing
 from bot.render import day_label, local_when
 from bot.schedule import FAR_FUTURE
 from bot.store import Schedule
 from bot.timeparse import (
+    Zone,
     days_from_cron,
     days_to_cron,
     format_days,
@@ -25,6 +28,7 @@ from bot.timeparse import (
     parse_zone,
     zone_from_name,
 )
+from bot.zonenames import ZoneChoice
 
 KIND_NAMES = {
     "prompt": "Daily prompt",
@@ -126,12 +130,34 @@ async def cmd_timezone(ctx: Ctx, args: str) -> list[Outgoing]:
                 "Change it with /timezone Europe/Berlin, /timezone Berlin or /timezone UTC+5:30."
             )
         ]
-    zone = parse_zone(args)
+    try:
+        zone = parse_zone(args)
+    except ZoneChoice as choice:
+        buttons = tuple(
+            Button(place.label, actions.choose_zone(place.zone), detail=place.zone)
+            for place in choice.choices
+        )
+        return [ctx.reply(choice.message, buttons=buttons)]
+    return await _set_zone(ctx, zone)
+
+
+async def zone_chosen(ctx: Ctx, action: actions.ChooseZone) -> list[Outgoing]:
+    """A place tapped among those an ambiguous /timezone offered."""
+    if action.zone not in zoneinfo.available_timezones():
+        raise UserError(
+            "That place isn't one I offered. Try /timezone Europe/Berlin or /timezone Berlin."
+        )
+    return await _set_zone(ctx, Zone(action.zone, zone_from_name(action.zone)))
+
+
+async def _set_zone(ctx: Ctx, zone: Zone) -> list[Outgoing]:
     ctx.space.timezone = zone.name
     ctx.session.add(ctx.space)
     lines = [
         f"✅ Timezone set to {zone.name}; it's {ctx.now.astimezone(zone.tz).strftime('%H:%M')} there now."
     ]
+    if zone.note:
+        lines.append(zone.note)
     for schedule in (await schedules_of(ctx.session, ctx.space)).values():
         _reschedule(ctx, schedule)
         lines.append(describe_schedule(ctx, schedule) + ".")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import col, delete, select
 
 from bot import actions
-from bot.checkins.answers import complete_days
+from bot.checkins.answers import complete_days, score_of, skipped
 from bot.checkins.answers import shown as is_shown
 from bot.command import NOT_A_PARTNER, Command, Option, Who
 from bot.context import Ctx, partners_of, shared_addresses
@@ -67,7 +67,8 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         # free seat later sees nothing of them (they can still /forget me).
         if not mine and (not shown or answer.member_id not in present):
             continue
-        row = answer.model_dump(exclude={"space_id", "note", "share_note"})
+        row = answer.model_dump(exclude={"space_id", "note", "share_note", "tap", "took_part"})
+        row["score"], row["skipped"] = score_of(answer), skipped(answer)
         if answer.note and ((mine and with_private) or (answer.share_note and shown)):
             row["note"] = answer.note
         checkins.append(row)

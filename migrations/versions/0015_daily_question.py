@@ -5,7 +5,7 @@ key, like notes), or that they passed; the day's question itself is kept in `onc
 <question id>"), so that both partners get the same one and none is asked twice in a space.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 11:30:00
 
 """
@@ -17,8 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0015"
-# 0014 is landing on main at the same time: this points at it once it has.
-down_revision: Union[str, Sequence[str], None] = "0013"
+down_revision: Union[str, Sequence[str], None] = "0014"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
