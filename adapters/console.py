@@ -22,7 +22,8 @@ INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /
   /as Bob       switch member          a number   taps that button of the newest message here
   /tap 7 3      taps button 3 of message #7 (each message shows its number)
   /private      your private chat with Tandem      /shared   back to the couple's chat
-  /reply text   reply to the last check-in here (a note)     /quit   leave
+  /reply text   answer the newest message here that asks for words (a question, a check-in's note)
+  /quit         leave
 """
 
 
@@ -46,7 +47,9 @@ class ConsoleAdapter:
         # Every message with buttons, by its number: /tap 7 3 presses an older one's.
         self._tappable: dict[str, tuple[Address, tuple[Button, ...]]] = {}
         self._removed: set[str] = set()
-        self._last_checkin: dict[str, str] = {}  # per chat: the newest check-in's message id
+        # Per chat: the newest message that asks for words (a check-in, today's question's
+        # "Answer"), which /reply answers.
+        self._last_checkin: dict[str, str] = {}
         self.tandem: Tandem | None = None
 
     @property
@@ -88,6 +91,8 @@ class ConsoleAdapter:
         message_id = str(next(self._ids))
         prefix = f"(only {self.member} sees this) " if msg.private and msg.to == SHARED else ""
         lines = [f"Tandem [#{message_id}, {self._where(msg.to)}]: {prefix}{msg.text}"]
+        if msg.asks:
+            self._last_checkin[msg.to.chat_id] = message_id
         if msg.buttons:
             self._buttons[msg.to.chat_id] = msg.buttons
             self._buttons_on[msg.to.chat_id] = message_id

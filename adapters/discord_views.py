@@ -148,25 +148,32 @@ class ActionButton(
 
     async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
         adapter = adapter_of(interaction)
-        if isinstance(actions.parse(self.action), actions.Note):
+        if isinstance(actions.parse(self.action), actions.Note) or actions.opens_form(self.action):
             await adapter.open_note(interaction, self.action)
         else:
             await adapter.answer(interaction, action=self.action)
 
 
 class NoteModal(discord.ui.Modal, title="Add a note to your check-in"):
-    """The note form behind "Add a note"; submitting it sends the core Incoming(action="n:<id>")."""
+    """The note form behind "Add a note", and the answer form behind today's question's "Answer";
+    submitting it sends the core Incoming(action=<the button's>, text=<the words>)."""
 
     def __init__(self, action: str) -> None:
-        super().__init__(timeout=NOTE_TIMEOUT)
+        words = actions.opens_form(action)  # today's question, rather than a check-in's note
+        super().__init__(timeout=NOTE_TIMEOUT, title="Today's question" if words else self.title)
         self.action = action
         self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
             custom_id="note",
             style=discord.TextStyle.paragraph,
-            placeholder="A few words for today's check-in",
+            placeholder=(
+                "Only you see it until you've both answered"
+                if words
+                else "A few words for today's check-in"
+            ),
             max_length=MAX_NOTE,
         )
-        self.add_item(discord.ui.Label(text="Your note", component=self.note))
+        label = "Your answer" if words else "Your note"
+        self.add_item(discord.ui.Label(text=label, component=self.note))
 
     async def on_submit(self, interaction: discord.Interaction[discord.Client]) -> None:
         await adapter_of(interaction).answer(interaction, action=self.action, text=self.note.value)

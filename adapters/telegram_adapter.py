@@ -13,6 +13,8 @@ from telegram import (
     BotCommand,
     Chat,
     ChatMember,
+    ForceReply,
+    InlineKeyboardMarkup,
     InputFile,
     Message,
     ReplyParameters,
@@ -382,7 +384,9 @@ class TelegramAdapter:
         that one part can show twice, and nothing is lost.
         """
         bot, chat = app.bot, chat_ref(msg.to.chat_id)
-        markup = keyboard(msg.buttons, self.username)
+        markup: InlineKeyboardMarkup | ForceReply | None = keyboard(msg.buttons, self.username)
+        if msg.asks and markup is None:  # today's question: the reply box opens, for the words
+            markup = ForceReply(selective=True, input_field_placeholder="Your answer")
         protect = True if msg.protect else None  # None leaves the parameter out
         pace = BULK if msg.bulk else None  # a scheduled delivery waits behind people's replies
         replying = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.messages import Button
 
@@ -25,6 +25,11 @@ _KEPT = re.compile(r"pr:(\d{1,18}):([dpnx])")
 _SHARE_PROMISE = re.compile(r"ps:(\d{1,18}):([01])")
 _REF = re.compile(r"[A-Za-z0-9_-]{1,40}")  # a platform's message id (Telegram's, Discord's)
 _REMOVE = re.compile(r"x(?::([A-Za-z0-9_-]{1,40}))?")
+# Today's question (bot/questions/): answer in words, pass, another question, and the two
+# reactions to a revealed answer; each names its local day, so an old message never answers today.
+_TODAY = re.compile(r"q([apstk]):(\d{8})")
+TODAY_CHOICES = {"a": "answer", "p": "pass", "s": "swap", "t": "thanks", "k": "talk"}
+_ANSWERS_PAGE = re.compile(r"qh:(\d{1,4})")
 _ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
@@ -85,6 +90,19 @@ class Remove:
 
 
 @dataclass(frozen=True)
+class Today:
+    """A choice on today's question: answer | pass | swap | thanks | talk."""
+
+    day: date
+    choice: str
+
+
+@dataclass(frozen=True)
+class AnswersPage:
+    page: int  # /answers' page, 1 the newest
+
+
+@dataclass(frozen=True)
 class ChooseZone:
     """One of the places an ambiguous /timezone offered ("Portland, Maine")."""
 
@@ -92,7 +110,18 @@ class ChooseZone:
 
 
 Action = (
-    Answer | Note | ShareNote | Side | Forget | Simple | Kept | SharePromise | Remove | ChooseZone
+    Answer
+    | Note
+    | ShareNote
+    | Side
+    | Forget
+    | Simple
+    | Kept
+    | SharePromise
+    | Remove
+    | ChooseZone
+    | Today
+    | AnswersPage
 )
 
 
@@ -123,6 +152,21 @@ def kept(promise_id: int, answer: str) -> str:
 
 def share_promise(promise_id: int, share: bool) -> str:
     return f"ps:{promise_id}:{int(share)}"
+
+
+def today(day: date, choice: str) -> str:
+    code = next(c for c, name in TODAY_CHOICES.items() if name == choice)
+    return f"q{code}:{day.strftime('%Y%m%d')}"
+
+
+def answers_page(page: int) -> str:
+    return f"qh:{page}"
+
+
+def opens_form(action: str) -> bool:
+    """Whether a button asks for words (a Discord modal opens for it): "Answer" on a question."""
+    found = parse(action)
+    return isinstance(found, Today) and found.choice == "answer"
 
 
 def remove(theirs: str | None = None) -> str:
@@ -159,6 +203,14 @@ def parse(action: str) -> Action | None:
         return SharePromise(int(m[1]), m[2] == "1")
     if m := _REMOVE.fullmatch(action):
         return Remove(m[1])
+    if m := _TODAY.fullmatch(action):
+        try:
+            day = datetime.strptime(m[2], "%Y%m%d").date()
+        except ValueError:
+            return None
+        return Today(day, TODAY_CHOICES[m[1]])
+    if m := _ANSWERS_PAGE.fullmatch(action):
+        return AnswersPage(int(m[1]))
     if m := _ZONE.fullmatch(action):
         return ChooseZone(m[1])
     return None

@@ -31,6 +31,7 @@ from bot.store import (
     Instance,
     Member,
     Promise,
+    QuestionAnswer,
     SealKey,
     Store,
     sqlite_path,
@@ -50,6 +51,7 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (CheckinAnswer.__table__, "note"),  # type: ignore[attr-defined]
     (Promise.__table__, "body"),  # type: ignore[attr-defined]
     (Member.__table__, "side"),  # type: ignore[attr-defined]
+    (QuestionAnswer.__table__, "text"),  # type: ignore[attr-defined]
     (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
     (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
 )

@@ -18,6 +18,7 @@ from bot.store import (
     Delivery,
     Promise,
     PromiseStatus,
+    QuestionAnswer,
     Space,
     Store,
     claim_housekeeping,
@@ -61,6 +62,12 @@ async def sweep(session: AsyncSession, now: datetime, retention: Retention) -> S
         )
         .values(note=None, share_note=False)
     )
+    # So are the words of an answer to today's question (bot/questions/).
+    words = await conn.execute(
+        update(QuestionAnswer)
+        .where(col(QuestionAnswer.text).is_not(None), col(QuestionAnswer.updated_at) < old)
+        .values(text=None)
+    )
     # A promise's words are free text too: once it is closed (kept, partly, let go) and that is
     # older than the note period, it goes, with its follow-ups. Open ones stay in /promises.
     closed = select(Promise.id).where(
@@ -90,7 +97,8 @@ async def sweep(session: AsyncSession, now: datetime, retention: Retention) -> S
     spaces = list(found.all())
     for space in spaces:
         await erase_space(session, space)
-    return Swept(int(getattr(notes, "rowcount", 0) or 0), len(stale), len(spaces))
+    erased = int(getattr(notes, "rowcount", 0) or 0) + int(getattr(words, "rowcount", 0) or 0)
+    return Swept(erased, len(stale), len(spaces))
 
 
 class Housekeeper:

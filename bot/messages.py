@@ -92,6 +92,9 @@ class Outgoing:
     # A scheduled delivery (a daily prompt, a check-in due at its time): the platform may hold it
     # behind replies someone is waiting for, so a burst of prompts never slows a couple's /checkin.
     bulk: bool = False
+    # The message asks its reader for words (today's question's "Answer"): Telegram shows a
+    # reply box (ForceReply); the console's /reply answers the newest such message.
+    asks: bool = False
 
 
 class SendStatus(StrEnum):

@@ -20,6 +20,7 @@ from bot.ports import Messenger
 from bot.promises import commands as promises
 from bot.promises import keeping
 from bot.prompts import commands as prompts
+from bot.questions import commands as questions
 from bot.safety import replies as safety
 from bot.schedules import commands as schedules
 from bot.yourdata import commands as yourdata
@@ -32,6 +33,7 @@ ORDER = (
     "timezone",
     "remind",
     "checkin",
+    "today",
     "schedule",
     "tip",
     "topics",
@@ -43,6 +45,7 @@ ORDER = (
     "perspective",
     "reveal",
     "question",
+    "answers",
     "promise",
     "promises",
     "progress",
@@ -66,6 +69,7 @@ _DECLARED = {
         partners.COMMANDS,
         checkins.COMMANDS,
         prompts.COMMANDS,
+        questions.COMMANDS,
         promises.COMMANDS,
         lookback.COMMANDS,
         safety.COMMANDS,
@@ -106,6 +110,8 @@ BUTTONS: dict[type, Press] = {
     actions.ShareNote: Press(taps.share_note),
     actions.Kept: Press(keeping.answer),
     actions.SharePromise: Press(keeping.share),
+    actions.Today: Press(questions.tapped),
+    actions.AnswersPage: Press(questions.page_tapped),
     actions.ChooseZone: Press(schedules.zone_chosen),
 }
 # Any other simple button is the pairing one.

@@ -32,6 +32,8 @@ from bot.partners import joining, pairing
 from bot.ports import Clock, Messenger
 from bot.promises.compose import compose_follow_ups
 from bot.promises.keeping import next_after_ask
+from bot.questions import commands as questions
+from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere
 from bot.safety import replies as safety
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
@@ -79,11 +81,15 @@ class Tandem:
             grace,
             platforms,
             composers={"weekly": self._compose_weekly, "promise": self._compose_follow_ups},
+            finishers={"checkin": self._with_questions},
             next_ask=next_after_ask,
         )
 
     async def _compose_weekly(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await compose_weekly(jobs, self.store, self.clock, self.library, self.picture)
+
+    async def _with_questions(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
+        return await with_questions(self.store, self.clock.now(), jobs, messages)
 
     async def _compose_follow_ups(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await compose_follow_ups(self.store, jobs)
@@ -232,12 +238,14 @@ class Tandem:
             delivery = await answers.find_checkin_by_message(
                 session, space, incoming.reply_to, recipient or 0
             )
-            if delivery is None:
-                return self._private_words(incoming, space)
             ctx = Ctx(
                 self.library, self, session, space, member, incoming, self.clock.now(), place, after
             )
-            return await taps.note(ctx, delivery, incoming.text)
+            if delivery is not None:
+                return await taps.note(ctx, delivery, incoming.text)
+            # Words for today's question, after "Answer" (Telegram's reply box, /reply).
+            words = await questions.words_in_reply(ctx)
+            return words if words is not None else self._private_words(incoming, space)
         was_active = space is not None and space.active
         if not was_active:
             space = await self._space(session, incoming.to, create=True, direct=incoming.direct)

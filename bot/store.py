@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import operator
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Column,
-    Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -26,12 +22,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.crypto import Keyring, Sealed, attach
+from bot.plain import Plain as Plain  # re-exported: the delivery engine's batch writes
 from bot.sealing import install
 
 
@@ -225,7 +222,27 @@ class Promise(SQLModel, table=True):
     closed_at: datetime | None = None
 
 
-install([Member, CheckinAnswer, Promise])  # their Sealed columns are sealed in their place
+class QuestionAnswer(SQLModel, table=True):
+    """A partner's words for today's question (bot/questions/): one per member per local day."""
+
+    __table_args__ = (UniqueConstraint("space_id", "member_id", "local_date", name="uq_qa_day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id", index=False)  # uq_qa_day
+    member_id: int = _fk("member.id")
+    local_date: date
+    question_id: str = Field(max_length=16)
+    text: str | None = Field(  # at most 1000 characters, sealed at rest like notes
+        default=None, sa_column=Column(Sealed("questionanswer", "text", "question"), nullable=True)
+    )
+    passed: bool = False  # "Pass on this one": taking part without words
+    held: bool = False  # crisis words: kept with their author at the reveal
+    reveal: str = Field(default="together", max_length=16)  # the /reveal rule when first given
+    asked_at: datetime | None = None  # "Answer" tapped: the next reply brings the words
+    answered_at: datetime
+    updated_at: datetime
+
+
+install([Member, CheckinAnswer, Promise, QuestionAnswer])  # Sealed columns sealed in place
 
 
 def promise_text(promise: Promise) -> str:
@@ -307,79 +324,6 @@ class Housekeeping(SQLModel, table=True):
     at: datetime
 
 
-@functools.lru_cache(maxsize=4096)  # a batch writes the same few instants over and over
-def _sqlite_instant(value: datetime) -> str:
-    # The form SQLAlchemy's SQLite DATETIME stores (UTC, always with microseconds), so stored
-    # values compare as strings in the order of the instants.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _driver_form(bind_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
-    """How a value of this column type goes to the driver as is, or None when it already does.
-    asyncpg takes datetimes and dates; SQLite stores them as text."""
-    if dialect.name != "sqlite":
-        return None
-    affinity = getattr(bind_type, "_type_affinity", None)
-    if affinity is not None and issubclass(affinity, DateTime):
-        return _sqlite_instant
-    if affinity is not None and issubclass(affinity, Date):
-        return date.isoformat
-    return None
-
-
-class Plain:
-    """A statement compiled once for a dialect and run with many rows, each turned into the
-    driver's tuple directly: SQLAlchemy's per-row parameter processing was most of the delivery
-    engine's time at a million spaces. For hot, simple writes only; every bind must be in each
-    row (write a constant as `null()` or a literal, not as a bound value)."""
-
-    def __init__(
-        self, statement: Any, dialect: Dialect, columns: Iterable[str] | None = None
-    ) -> None:
-        # `columns`: an INSERT's columns, each bound under its own name.
-        keys = list(columns) if columns is not None else None
-        compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
-        self.sql: str = compiled.string
-        names = tuple(compiled.positiontup or ())
-        self.names = names
-        # An INSERT's columns left out of `columns` take their model default (a scalar one).
-        self._defaults: dict[str, Any] = {}
-        if keys is not None:
-            needed = [
-                c.name
-                for c in statement.table.c
-                if not (c.nullable or c.primary_key or c.default or c.server_default)
-            ]
-            if missing := [name for name in needed if name not in keys]:
-                raise ValueError(f"{', '.join(missing)} must be in `columns`: no default")
-        for name in names:
-            if keys is not None and name not in keys:
-                default = statement.table.c[name].default
-                if default is None or not default.is_scalar:
-                    raise ValueError(f"{name} has no scalar default: pass it in `columns`")
-                self._defaults[name] = default.arg
-        self._get = operator.itemgetter(*names)
-        self._forms = [
-            (index, form)
-            for index, name in enumerate(names)
-            if (form := _driver_form(compiled.binds[name].type, dialect)) is not None
-        ]
-
-    def row(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        got = self._get({**self._defaults, **values} if self._defaults else values)
-        found = list(got) if len(self.names) > 1 else [got]
-        for index, form in self._forms:
-            if found[index] is not None:
-                found[index] = form(found[index])
-        return tuple(found)
-
-    async def run(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Executes the statement once per row (one executemany)."""
-        batch = [self.row(values) for values in rows]
-        if batch:
-            await conn.exec_driver_sql(self.sql, batch)
-
-
 def upsert_insert(dialect: str) -> Any:
     """The dialect's INSERT with ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
     return pg_insert if dialect == "postgresql" else sqlite_insert
@@ -418,6 +362,7 @@ async def erase_space(session: AsyncSession, space: Space) -> None:
     """Deletes every row about a space, children first, in the caller's transaction."""
     for model in (
         CheckinAnswer,
+        QuestionAnswer,
         ContentHistory,
         Delivery,
         Promise,

@@ -103,7 +103,13 @@ async def test_private_checkins_are_revealed_together_in_the_group(
     assert "waiting in each of your private chats" in sent[HOME].text and not sent[HOME].buttons
     alice_checkin, bob_checkin = sent[dm(ALICE)], sent[dm(BOB)]
     assert alice_checkin.protect and "Your check-in for Sat 21 Nov" in alice_checkin.text
-    assert [b.label for b in alice_checkin.buttons][-1] == "Skip today"
+    # The scores, then today's question (issue 21) in the same message.
+    assert [b.label for b in alice_checkin.buttons][5:] == [
+        "Skip today",
+        "✍️ Answer",
+        "Pass on this one",
+        "Another question",
+    ]
 
     ack, nudge = await lite.handle(privately(ALICE, action=tap(alice_checkin, 4)))
     assert ack.to == dm(ALICE) and "when Bob has answered" in ack.text

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # Kinds whose message is put together from the database when it is sent (the weekly look back,
 # a promise's follow-up), rather than from content alone. None: nothing to send after all.
 Composer = Callable[[list[Job]], Awaitable[list[Outgoing | None]]]
+# Adds to the messages already rendered for a kind (today's question, in a partner's check-in);
+# if it fails, they go out as they were.
+Finisher = Callable[[list[Job], list[Outgoing]], Awaitable[list[Outgoing]]]
 
 
 def render(job: Job, library: Library, bulk: bool = False) -> Outgoing:
@@ -44,7 +47,11 @@ def render(job: Job, library: Library, bulk: bool = False) -> Outgoing:
 
 
 async def render_all(
-    jobs: list[Job], bulk: bool, library: Library, composers: dict[str, Composer]
+    jobs: list[Job],
+    bulk: bool,
+    library: Library,
+    composers: dict[str, Composer],
+    finishers: dict[str, Finisher] | None = None,
 ) -> tuple[list[Outgoing | None], dict[int, str]]:
     """Each job's message (None: nothing to say after all), and the jobs that could not be
     rendered, each with its reason; one bad job never holds up the rest. `bulk` marks them
@@ -72,8 +79,25 @@ async def render_all(
             continue
         for index, message in zip(indexes, composed, strict=True):
             messages[index] = message
+    for kind, finish in (finishers or {}).items():
+        await _finish(kind, finish, jobs, messages)
     for index, job in enumerate(jobs):
         message = messages[index]
         if message is not None and (job.parts_sent or bulk != message.bulk):
             messages[index] = replace(message, resume_at_part=job.parts_sent, bulk=bulk)
     return messages, broken
+
+
+async def _finish(
+    kind: str, finish: Finisher, jobs: list[Job], messages: list[Outgoing | None]
+) -> None:
+    indexes = [i for i, job in enumerate(jobs) if job.kind == kind and messages[i] is not None]
+    if not indexes:
+        return
+    try:
+        done = await finish([jobs[i] for i in indexes], [messages[i] for i in indexes])  # type: ignore[misc]
+    except Exception as err:  # the message goes out without the addition, never not at all
+        log.error("finishing %s failed with %s", kind, type(err).__name__)
+        return
+    for index, message in zip(indexes, done, strict=True):
+        messages[index] = message

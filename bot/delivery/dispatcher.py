@@ -13,7 +13,7 @@ from typing import Any
 import bot.delivery.leases as leases
 from bot.content import Library
 from bot.delivery.claims import Claims
-from bot.delivery.compose import Composer, render_all
+from bot.delivery.compose import Composer, Finisher, render_all
 from bot.delivery.jobs import DispatchReport, Job
 from bot.delivery.outcomes import Recorder
 from bot.delivery.planner import NextAsk
@@ -49,10 +49,12 @@ class Dispatcher:
         grace: timedelta,
         platforms: frozenset[str] | None = None,
         composers: dict[str, Composer] | None = None,
+        finishers: dict[str, Finisher] | None = None,
         next_ask: NextAsk | None = None,
     ) -> None:
         self.platforms = platforms  # only chats whose platform is connected now are claimed
         self.composers = composers or {}
+        self.finishers = finishers or {}
         self.next_ask = next_ask
         self.store = store
         self.clock = clock
@@ -154,7 +156,9 @@ class Dispatcher:
     async def _send_and_record(
         self, jobs: list[Job], report: DispatchReport, bulk: bool = True
     ) -> None:
-        messages, broken = await render_all(jobs, bulk, self.library, self.composers)
+        messages, broken = await render_all(
+            jobs, bulk, self.library, self.composers, self.finishers
+        )
         quiet = {i for i, m in enumerate(messages) if m is None and i not in broken}
         sendable = [i for i, m in enumerate(messages) if m is not None]
         results: dict[int, SendResult] = {}

@@ -20,6 +20,7 @@ from bot.store import (
     Member,
     PairCode,
     Promise,
+    QuestionAnswer,
     Schedule,
     Space,
     erase_space,
@@ -195,7 +196,7 @@ async def leave(
                 (col(Delivery.recipient) == member.id) | col(Delivery.promise_id).in_(mine),
             )
         )
-        for model in (CheckinAnswer, ContentHistory, Promise):
+        for model in (CheckinAnswer, QuestionAnswer, ContentHistory, Promise):
             await session.exec(
                 delete(model).where(
                     col(model.space_id) == space.id, col(model.member_id) == member.id

@@ -17,6 +17,7 @@ from bot.errors import UserError
 from bot.messages import Attachment, Button, Outgoing
 from bot.partners import pairing
 from bot.promises import keeping as promises
+from bot.questions.words import export_rows as question_rows
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -25,6 +26,7 @@ from bot.store import (
     Once,
     PairCode,
     Promise,
+    QuestionAnswer,
     Schedule,
     Space,
     erase_space,
@@ -93,6 +95,8 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
             ContentHistory.id,
             col(ContentHistory.member_id).in_([0, member.id if member else 0]),
         ),
+        # Today's question: the asker's own answers, the other's only as revealed to them.
+        "question_answers": await question_rows(session, space, member, with_private),
         # A promise just for its author goes only where their private notes may go.
         "promises": [
             row
@@ -261,7 +265,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
 
 
 async def has_records(ctx: Ctx, member: Member) -> bool:
-    for model in (CheckinAnswer, Promise):
+    for model in (CheckinAnswer, QuestionAnswer, Promise):
         found = await ctx.session.exec(
             select(model.id).where(
                 model.space_id == ctx.space.id,

@@ -86,7 +86,8 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
         assert post.content.startswith("💬 Your check-in for Sat 21 Nov")
         assert rows_of(post) == [
             ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
-            ["Skip today", "Add a note"],
+            # and today's question (issue 21), in the same message
+            ["Skip today", "Add a note", "✍️ Answer", "Pass on this one", "Another question"],
         ]
     [line] = fake.public(HOME)
     assert "waiting in each of your private chats" in line

@@ -597,7 +597,8 @@ class FakeBotApi:
             }
             if params.get("caption"):
                 message["caption"] = params["caption"]
-        if "reply_markup" in params:
+        if "inline_keyboard" in (params.get("reply_markup") or {}):
+            # Telegram returns an inline keyboard with its message; a reply box (ForceReply) not.
             message["reply_markup"] = params["reply_markup"]
         self.present[message["message_id"]] = (chat_id, True)
         return message

@@ -120,7 +120,8 @@ async def test_private_check_ins_are_revealed_together_in_the_group(bot: Running
     for checkin in (alex_checkin, sam_checkin):
         assert checkin.text.startswith("💬 Your check-in for Sat 21 Nov:")
         assert checkin.protected
-        assert len(checkin.actions) == 6  # 1 to 5, and "Skip today"
+        # 1 to 5, "Skip today", and today's question's Answer, Pass and Another (issue 21)
+        assert len(checkin.actions) == 9
     assert line.text.startswith("💬 Today's check-in")
     assert line.buttons == [] and not line.protected
 

@@ -1,0 +1,1 @@
+"""Today's question, answered in words and revealed together (issue 21)."""
