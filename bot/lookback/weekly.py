@@ -144,8 +144,9 @@ async def look_back(
     promise just for one of them, never decides it, or the message itself would tell of it."""
     end = await last_day(session, space, now)
     start = end - timedelta(days=6)
+    days = await complete_days(session, space)
     # A couple who started within the week hears of their first days, not of "1 of 7".
-    first = space.created_at.astimezone(zone_from_name(space.timezone)).date()
+    first = min(space.created_at.astimezone(zone_from_name(space.timezone)).date(), *days[-1:])
     new = start < first <= end
     partners = await partners_of(session, space)
     if not partners:
@@ -158,7 +159,6 @@ async def look_back(
         )
     )
     promises = [p for p in promised.all() if p.shared]
-    days = await complete_days(session, space)
     both = sum(1 for d in days if start <= d <= end)
     since = end - timedelta(days=DAYS - 1)
     scores = await _visible_scores(session, space, partners, since, end)

@@ -37,7 +37,7 @@ async def test_progress_and_the_look_back_arrive_as_an_embedded_picture(couple: 
     assert post.content.startswith("📈 Streak: 2 days")
 
     couple.clock.set("2026-11-22T19:00:00+00:00")
-    [back] = [p for p in await couple.dispatch() if p.content.startswith("🌿 Your week")]
+    [back] = [p for p in await couple.dispatch() if p.content.startswith("🌿 Your ")]
     assert back.channel_id == HOME.id and not back.ephemeral
     filename, data = picture(back)
     assert filename == "look-back-2026-11-22.png" and data.startswith(PNG)

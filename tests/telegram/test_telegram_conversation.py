@@ -54,7 +54,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/topics gratitude, patience", "✅ Your topics: Gratitude, Patience."),
         ("/pause banana", "I couldn't read “banana” as a number of days"),
         ("/pause 3", "⏸ Paused for 3 days"),
-        ("/resume", "▶️ Welcome back, you're resumed."),
+        ("/resume", "▶️ Resumed: prompts and check-ins are back on."),
         ("/progress", "📈 Streak: 0 days"),
         ("/privacy", library.texts.privacy_short.strip()[:40]),
         ("/support", "I'll answer that in your private chat with me"),

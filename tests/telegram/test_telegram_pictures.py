@@ -45,5 +45,5 @@ async def test_progress_and_the_look_back_arrive_as_photos(bot: Running) -> None
     mark = len(bot.api.calls)
     await bot.tandem.dispatch_due()
     back = await photo_after(bot, mark)
-    assert back.params["caption"].startswith("🌿 Your week, Mon 16 Nov to Sun 22 Nov")
+    assert back.params["caption"].startswith("🌿 Your first days, Fri 20 Nov to Sun 22 Nov")
     assert back.protected and back.params["photo"]["data"].startswith(PNG)
