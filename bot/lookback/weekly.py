@@ -146,7 +146,8 @@ async def look_back(
     start = end - timedelta(days=6)
     days = await complete_days(session, space)
     # A couple who started within the week hears of their first days, not of "1 of 7".
-    first = min(space.created_at.astimezone(zone_from_name(space.timezone)).date(), *days[-1:])
+    made = space.created_at.astimezone(zone_from_name(space.timezone)).date()
+    first = min([made, *days[-1:]])  # days: newest first
     new = start < first <= end
     partners = await partners_of(session, space)
     if not partners:
