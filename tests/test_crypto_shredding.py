@@ -102,6 +102,8 @@ async def test_values_in_their_own_place_still_open_for_their_owner(
         m=await member_id(tandem, "Alice"),
     )
     assert str(wrapped).startswith("tk1:")  # the member's key, wrapped by the master key
+    taps = await raw(tandem, "SELECT tap, took_part FROM checkinanswer")
+    assert taps and all(str(t).startswith("tk2:") and p for t, p in taps)  # scores sealed too
 
 
 async def database_bytes(tandem: Tandem) -> bytes:
