@@ -13,6 +13,7 @@ SKIP = 0  # the score a "Skip today" tap records: taking part, without a number
 FORGET_NO = "f:no"
 PAIR = "p"  # "answer privately": link my private chat (a deep link, or a Discord DM)
 PRIVACY_MORE = "v"  # /privacy's "everything, in detail"
+HELP_MORE = "h"  # /help's "More": every command, with examples
 REMOVE = "x"  # "Remove this from the chat", on /support's answer and every crisis reply
 SIDES = ("doubting", "doubted", "none")
 
@@ -185,7 +186,7 @@ def removes(action: str) -> bool:
 
 def parse(action: str) -> Action | None:
     """The action a button carries, or None for one Tandem never made (or no longer makes)."""
-    if action in (FORGET_NO, PAIR, PRIVACY_MORE):
+    if action in (FORGET_NO, PAIR, PRIVACY_MORE, HELP_MORE):
         return Simple(action)
     if m := _ANSWER.fullmatch(action):
         return Answer(int(m[1]), int(m[2]))

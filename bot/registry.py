@@ -14,7 +14,7 @@ from bot.command import Command
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.lookback import commands as lookback
-from bot.messages import Incoming, Outgoing
+from bot.messages import Button, Incoming, Outgoing
 from bot.partners import commands as partners
 from bot.ports import Messenger
 from bot.promises import commands as promises
@@ -57,7 +57,23 @@ ORDER = (
 )
 
 
+# /help's first answer: the few commands a couple needs, a phone screen at most (the rest, and
+# the examples, are a tap away: 24 commands at once buried the ones that matter).
+FIRST = ("start", "today", "checkin", "remind", "timezone", "promise", "progress", "pause")
+LAST = ("privacy", "support")
+
+
 async def cmd_help(ctx: Ctx, args: str) -> list[Outgoing]:
+    lines = ["Tandem: one small step a day, together.", ""]
+    for name in (*FIRST, *LAST):
+        command = COMMANDS[name]
+        lines.append(f"{command.usage or '/' + name}: {command.description}")
+    lines += ["", "Tap More for every command, with examples."]
+    more = Button("More", actions.HELP_MORE)
+    return [ctx.reply("\n".join(lines), buttons=(more,))]
+
+
+async def help_in_full(ctx: Ctx, action: actions.Simple) -> list[Outgoing]:
     return [ctx.reply(help_text(ctx.library.texts.help))]
 
 
@@ -115,7 +131,11 @@ BUTTONS: dict[type, Press] = {
     actions.ChooseZone: Press(schedules.zone_chosen),
 }
 # Any other simple button is the pairing one.
-SIMPLE = {actions.FORGET_NO: yourdata.kept, actions.PRIVACY_MORE: yourdata.privacy_in_full}
+SIMPLE = {
+    actions.FORGET_NO: yourdata.kept,
+    actions.PRIVACY_MORE: yourdata.privacy_in_full,
+    actions.HELP_MORE: help_in_full,
+}
 
 
 async def press_anywhere(messenger: Messenger, incoming: Incoming) -> list[Outgoing] | None:

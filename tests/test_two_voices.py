@@ -298,12 +298,19 @@ async def test_the_scored_question_is_the_same_every_day(
     assert texts[0].split("To reflect on")[1] != texts[1].split("To reflect on")[1]
 
 
-async def test_help_lists_every_command_of_the_registry(lite: Tandem) -> None:
+async def test_help_is_short_and_more_lists_every_command_of_the_registry(lite: Tandem) -> None:
     from bot.registry import REGISTRY
 
-    [help_] = await lite.handle(said(ALICE, "/help"))
+    [short] = await lite.handle(said(ALICE, "/help"))
+    assert len(short.text.splitlines()) <= 15  # one phone screen: the few that matter
+    for first in ("/start", "/today", "/checkin", "/remind", "/promise", "/support"):
+        assert first in short.text
+    [more] = short.buttons
+    assert more.label == "More"
+    [help_] = await lite.handle(said(BOB, action=more.action))  # anyone may read it all
     for command in REGISTRY:
         assert f"/{command.name}" in help_.text, command.name
+    assert lite.library.texts.help.strip()[:40] in help_.text  # the examples come with it
 
 
 async def test_both_taps_at_the_same_moment_reveal_exactly_once(
