@@ -8,6 +8,7 @@ from bot.context import DM_BY_COMMAND, Ctx, partners_of
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing, SendStatus
 from bot.partners import pairing
+from bot.store import Member
 
 SIDE_LABELS = {
     "doubting": "I'm learning to trust again",
@@ -23,10 +24,27 @@ async def cmd_start(ctx: Ctx, args: str) -> list[Outgoing]:
             "That start code isn't one I know. Open the link again, or ask for a fresh one with /pair."
         )
     assert ctx.member is not None
+    joining = not ctx.member.partner
     await pairing.make_partner(ctx.session, ctx.space, ctx.member, ctx.now)
     if ctx.private and ctx.member.private_chat is None:
         await pairing.link(ctx.session, ctx.space, ctx.member, ctx.incoming.to.chat_id)
+    partners = await partners_of(ctx.session, ctx.space)
+    if joining and len(partners) == 2 and not ctx.private:
+        return [ctx.reply(both_here(partners))]
     return [ctx.reply(texts.welcome)]
+
+
+def both_here(partners: list[Member]) -> str:
+    """The second partner is greeted as the second: the welcome was said already, here."""
+    first, second = (p.display_name for p in partners)
+    return (
+        f"💞 You're both here now, {first} and {second}. What happens next:\n"
+        "• each day, a small step for the two of you, and a check-in you each answer with a tap;\n"
+        "• your answers stay yours until you've both answered, then you see them together;\n"
+        "• /pair links your own private chat with me, for what you'd rather answer alone;\n"
+        "• /today has today's question; /remind 8pm and /checkin 9pm choose your times.\n"
+        "Tandem is a daily habit helper, not therapy; /support is there if you need more."
+    )
 
 
 async def pair_here(ctx: Ctx) -> list[Outgoing]:
