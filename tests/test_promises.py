@@ -85,7 +85,7 @@ async def test_a_promise_made_in_the_shared_space_is_shared_and_due_in_a_week(
             (
                 "/promise text you when I'm running late this week",
                 "🤝 Promise noted, Alice: “text you when I'm running late this week”, by Sat 28 "
-                "Nov. On that day I'll ask you privately how it went.",
+                "Nov. I'll ask you privately how it went, Sat 28 Nov at 20:00.",
             ),
             ("/promise plan Saturday's walk by fri", "“plan Saturday's walk”, by Fri 27 Nov"),
             ("/promise stand by you", "“stand by you”, by Sat 28 Nov"),
@@ -427,3 +427,16 @@ def test_fuzz_any_promise_gets_one_friendly_reply(
     # Whatever was kept is a promise within the rules.
     for promise in loop.run_until_complete(promises_in(tandem)):
         assert 0 < len(promise.body) <= 200 and promise.made_at <= tandem.clock.now()
+
+
+async def test_a_promise_by_today_made_after_the_ask_says_it_is_asked_tomorrow(
+    lite: Tandem, clock: FixedClock
+) -> None:
+    """It said "On that day I'll ask you", then asked the next day."""
+    await couple(lite, "/checkin 21:00")  # promises are asked about at the check-in
+    clock.set("2026-11-21T22:00:00+00:00")
+    [made] = await lite.handle(said(ALICE, "/promise call Mum by today"))
+    assert "by Sat 21 Nov. I'll ask you privately how it went, tomorrow at 21:00." in made.text
+    clock.set("2026-11-21T12:00:00+00:00")
+    [early] = await lite.handle(said(ALICE, "/promise water the plants by today"))
+    assert "I'll ask you privately how it went, today at 21:00." in early.text

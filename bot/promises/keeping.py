@@ -17,7 +17,7 @@ from bot.checkins.answers import quoted_note
 from bot.context import Ctx, partners_of, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
-from bot.render import day_label
+from bot.render import day_label, local_when
 from bot.safety.replies import crisis_replies
 from bot.schedule import first_due, next_due
 from bot.store import (
@@ -131,12 +131,15 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
     assert promise.id is not None
     where = "privately" if ctx.member.private_chat else "here"
     said = f"{quoted(promise)}, by {day_label(due)}"
+    # The real moment: "by today" made after the day's ask has passed is asked tomorrow.
+    assert promise.next_ask_at is not None
+    asks = local_when(promise.next_ask_at, ctx.space.timezone, ctx.now)
     care = crisis_replies(ctx, what)
     if not ctx.private:
         return [
             ctx.reply(
-                f"🤝 Promise noted, {ctx.member.display_name}: {said}. On that day I'll ask you "
-                f"{where} how it went.",
+                f"🤝 Promise noted, {ctx.member.display_name}: {said}. I'll ask you {where} "
+                f"how it went, {asks}.",
                 protect=True,
             ),
             *care,
@@ -147,8 +150,8 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
     )
     return [
         ctx.reply(
-            f"🤝 Noted: {said}. On that day I'll ask you here how it went. Is it shared with "
-            "your partner, or just for you? It stays just for you unless you choose Shared.",
+            f"🤝 Noted: {said}. I'll ask you here how it went, {asks}. Is it shared with your "
+            "partner, or just for you? It stays just for you unless you choose Shared.",
             buttons=buttons,
             protect=True,
         ),
