@@ -31,3 +31,18 @@ async def test_a_big_difference_gets_one_gentle_line(
     assert f"Alice {alice}/5 · Bob {bob}/5" in reveal.text
     assert (GENTLE in reveal.text) == gentle
     assert reveal.text.count(GENTLE) <= 1
+
+
+async def test_under_reveal_instant_the_last_score_is_posted_once_in_the_reveal(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """It was posted twice, in the wrong order: the reveal with both scores, then "Bob: 5/5"."""
+    await couple(lite)
+    await lite.handle(privately(ALICE, "/reveal instant"))
+    messenger.take()
+    sent = await checkin_due(lite, clock, messenger)
+    first = await lite.handle(privately(ALICE, action=tap(sent[dm(ALICE)], 5)))
+    assert [r.text for r in first if r.to == HOME] == ["Alice: 5/5 for Sat 21 Nov."]
+    last = await lite.handle(privately(BOB, action=tap(sent[dm(BOB)], 5)))
+    [reveal] = [r for r in last if r.to == HOME]
+    assert "Alice 5/5 · Bob 5/5" in reveal.text

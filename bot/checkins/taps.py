@@ -41,7 +41,10 @@ async def tap(ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:
         replies += await nudge(ctx, rec)
     elif rec.complete_now:
         replies += await reveal(ctx, rec, partners)
-    if ctx.space.reveal == rec.answer.reveal == "instant" and not rec.changed:
+    # Under instant, each score is posted as it comes; the last one is in the reveal itself,
+    # which must not be followed by that score again.
+    instant = ctx.space.reveal == rec.answer.reveal == "instant"
+    if instant and not rec.changed and not rec.complete_now:
         replies += [
             Outgoing(
                 to, f"{ctx.member.display_name}: {said} for {day_label(rec.day)}.", protect=True
