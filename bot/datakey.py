@@ -230,6 +230,15 @@ async def _evidence(engine: AsyncEngine, *, proof_only: bool = False) -> tuple[s
         return await conn.run_sync(read)
 
 
+async def opens(engine: AsyncEngine, keyring: Keyring | None) -> bool | None:
+    """Whether `keyring` opens this database: None if it never had a key, False if it did and
+    none is given. Reads only (`tandem doctor`)."""
+    evidence = await _evidence(engine)
+    if evidence is None:
+        return None
+    return keyring is not None and keyring.opens(*evidence)
+
+
 async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
     """The keyring that opens this database; raises DataKeyError having written nothing to it.
 
