@@ -76,12 +76,14 @@ def _content_check(settings: Settings) -> int:
 
 
 async def _keys_rotate(settings: Settings) -> int:
-    from bot.datakey import rotate
+    from bot.datakey import rotate, rotation_rows
+    from bot.progress import advance_to, progress
     from bot.store import make_engine
 
     engine = make_engine(settings.database_url)
     try:
-        done = await rotate(engine, settings, on_batch=lambda n: print(f"  re-encrypted {n}"))
+        with progress("re-encrypting", await rotation_rows(engine)) as bar:
+            done = await rotate(engine, settings, on_batch=lambda n: advance_to(bar, n))
     finally:
         await engine.dispose()
     if done.new_env_key is not None:

@@ -500,6 +500,26 @@ async def running_instances(engine: AsyncEngine) -> int:
         return await conn.run_sync(count)
 
 
+async def rotation_rows(engine: AsyncEngine) -> int:
+    """About how many rows a rotation walks (member keys, and values not sealed per member yet),
+    for its progress bar; reads only."""
+
+    def count(conn: Connection) -> int:
+        tables = set(inspect(conn).get_table_names())
+        rows = 0
+        if "sealkey" in tables:
+            rows += int(conn.execute(select(func.count()).select_from(SealKey)).scalar_one())
+        for table, name in SEALED:
+            if table.name in tables:
+                column = table.c[name]
+                stale = column.is_not(None) & ~column.startswith(f"{V2}:")
+                rows += int(conn.execute(select(func.count()).where(stale)).scalar_one())
+        return rows
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(count)
+
+
 async def _rotate(
     engine: AsyncEngine,
     settings: Settings,
@@ -525,7 +545,10 @@ async def _rotate(
     store = Store(engine, keyring)
     await seal_proof(store)  # from here on, only a keyring with the new key opens the database
     count = await rewrap(store, batch=batch, on_batch=on_batch)
-    count += await reseal(store, batch=batch, on_batch=on_batch)
+    rewrapped = count  # on_batch counts the whole rotation, the reseal after the rewrap
+    count += await reseal(
+        store, batch=batch, on_batch=None if on_batch is None else lambda n: on_batch(rewrapped + n)
+    )
     if not source.from_env:
         replace_key_file(source.file, current[:1])
     return Rotation(count, keyring.primary.id)
