@@ -1,4 +1,4 @@
-"""Command line: `tandem run`, `console`, `migrate`, `content check`, `keys rotate`."""
+"""Command line: `tandem run`, `console`, `migrate`, `doctor`, `content check`, `keys rotate`."""
 
 from __future__ import annotations
 
@@ -108,12 +108,14 @@ def _by_meaning(library: Library) -> None:
 
 
 async def _keys_rotate(settings: Settings) -> int:
-    from bot.datakey import rotate
+    from bot.datakey import rotate, rotation_rows
+    from bot.progress import advance_to, progress
     from bot.store import make_engine
 
     engine = make_engine(settings.database_url)
     try:
-        done = await rotate(engine, settings, on_batch=lambda n: print(f"  re-encrypted {n}"))
+        with progress("re-encrypting", await rotation_rows(engine)) as bar:
+            done = await rotate(engine, settings, on_batch=lambda n: advance_to(bar, n))
     finally:
         await engine.dispose()
     if done.new_env_key is not None:
@@ -142,6 +144,15 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+async def _doctor(settings: Settings) -> int:
+    from adapters.doctor_checks import token_checks
+    from bot.doctor import diagnose, report
+
+    findings = await diagnose(settings, token_checks(settings))
+    print(report(findings))
+    return 0 if all(f.ok for f in findings) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: a couple's daily trust companion."
@@ -150,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="start every adapter with a token (the console if none)")
     sub.add_parser("console", help="chat with Tandem in this terminal")
     sub.add_parser("migrate", help="bring the database up to date, then exit")
+    sub.add_parser("doctor", help="check the set-up and say what is wrong, with the fix")
     content = sub.add_parser("content", help="content tools")
     content.add_argument("action", choices=["check"], help="validate content/ and print counts")
     keys = sub.add_parser("keys", help="the data key that encrypts notes and promises")
@@ -158,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as err:
+        if args.command == "doctor":
+            print(f"BAD  settings: {err}")
+            return 1
         print(f"tandem: {err}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.tandem_log_format)
@@ -166,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             return _content_check(settings)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "doctor":
+            return asyncio.run(_doctor(settings))
         if args.command == "keys":
             return asyncio.run(_keys_rotate(settings))
         if args.command in (None, "run", "console"):

@@ -232,6 +232,15 @@ async def _evidence(engine: AsyncEngine, *, proof_only: bool = False) -> tuple[s
         return await conn.run_sync(read)
 
 
+async def opens(engine: AsyncEngine, keyring: Keyring | None) -> bool | None:
+    """Whether `keyring` opens this database: None if it never had a key, False if it did and
+    none is given. Reads only (`tandem doctor`)."""
+    evidence = await _evidence(engine)
+    if evidence is None:
+        return None
+    return keyring is not None and keyring.opens(*evidence)
+
+
 async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
     """The keyring that opens this database; raises DataKeyError having written nothing to it.
 
@@ -493,6 +502,26 @@ async def running_instances(engine: AsyncEngine) -> int:
         return await conn.run_sync(count)
 
 
+async def rotation_rows(engine: AsyncEngine) -> int:
+    """About how many rows a rotation walks (member keys, and values not sealed per member yet),
+    for its progress bar; reads only."""
+
+    def count(conn: Connection) -> int:
+        tables = set(inspect(conn).get_table_names())
+        rows = 0
+        if "sealkey" in tables:
+            rows += int(conn.execute(select(func.count()).select_from(SealKey)).scalar_one())
+        for table, name in SEALED:
+            if table.name in tables:
+                column = table.c[name]
+                stale = column.is_not(None) & ~column.startswith(f"{V2}:")
+                rows += int(conn.execute(select(func.count()).where(stale)).scalar_one())
+        return rows
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(count)
+
+
 async def _rotate(
     engine: AsyncEngine,
     settings: Settings,
@@ -518,7 +547,10 @@ async def _rotate(
     store = Store(engine, keyring)
     await seal_proof(store)  # from here on, only a keyring with the new key opens the database
     count = await rewrap(store, batch=batch, on_batch=on_batch)
-    count += await reseal(store, batch=batch, on_batch=on_batch)
+    rewrapped = count  # on_batch counts the whole rotation, the reseal after the rewrap
+    count += await reseal(
+        store, batch=batch, on_batch=None if on_batch is None else lambda n: on_batch(rewrapped + n)
+    )
     if not source.from_env:
         replace_key_file(source.file, current[:1])
     return Rotation(count, keyring.primary.id)

@@ -1,0 +1,80 @@
+"""Long commands show rows done of all and the time left on a terminal, and nothing in a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+from bot.content import Library
+from tests.test_crypto import settings, sqlite, start, write_note_and_promise
+
+
+async def a_couple_with_notes(tmp_path: Path, library: Library) -> dict[str, str]:
+    """A database where Alice and Bob each have a key of their own (two rows to rewrap)."""
+    (tmp_path / "data").mkdir()
+    key = tmp_path / "tandem.key"
+    tandem, messenger = await start(settings(sqlite(tmp_path), tandem_key_file=key), library)
+    await write_note_and_promise(tandem, messenger)
+    await tandem.store.close()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "DATABASE_URL"))}
+    return {**clean, "DATABASE_URL": sqlite(tmp_path), "TANDEM_KEY_FILE": str(key)}
+
+
+def read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_rotate_in_a_pipe_says_only_the_result(tmp_path: Path, library: Library) -> None:
+    env = asyncio.run(a_couple_with_notes(tmp_path, library))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "keys", "rotate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Re-encrypted 2 member key(s)" in done.stdout
+    assert "rows" not in done.stderr and "\r" not in done.stderr  # no bar in a pipe or a log
+
+
+def test_rotate_in_a_terminal_shows_rows_of_all_and_time_left(
+    tmp_path: Path, library: Library
+) -> None:
+    env = asyncio.run(a_couple_with_notes(tmp_path, library))
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    try:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bot", "keys", "rotate"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+        )
+        os.close(terminal)
+        shown = read_all(main)
+        out, _ = run.communicate(timeout=60)
+    finally:
+        os.close(main)
+    assert run.returncode == 0, shown
+    assert "Re-encrypted 2 member key(s)" in out
+    assert "re-encrypting: 2 of 2 rows" in shown and " left" in shown, shown
