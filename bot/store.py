@@ -358,6 +358,28 @@ async def done(session: AsyncSession, space_id: int, key: str) -> bool:
     return found.first() is not None
 
 
+async def lock_space(session: AsyncSession, space: Space) -> None:
+    """Two partners answering at the same moment: the second waits here, then sees the first's
+    answer. Taken before anything is written (a write's foreign-key check shares the space's
+    row, and two sharers both waiting to lock it would deadlock). SQLite already runs one writer
+    at a time (the store's write lock); PostgreSQL needs the row lock."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(Space.id).where(col(Space.id) == space.id).with_for_update())
+
+
+async def day_row(
+    session: AsyncSession, model: Any, space: Space, member: Member, day: date
+) -> Any:
+    """A member's one row of the day in a table keyed by (space, member, local date): their
+    check-in answer, or their answer to today's question; None before they gave one."""
+    found = await session.exec(
+        select(model).where(
+            model.space_id == space.id, model.member_id == member.id, model.local_date == day
+        )
+    )
+    return found.first()
+
+
 async def erase_space(session: AsyncSession, space: Space) -> None:
     """Deletes every row about a space, children first, in the caller's transaction."""
     for model in (

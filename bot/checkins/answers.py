@@ -18,7 +18,9 @@ from bot.store import (
     Member,
     Once,
     Space,
+    day_row,
     done,
+    lock_space,
     once,
 )
 
@@ -94,27 +96,12 @@ async def find_checkin_by_message(
 async def answer_of(
     session: AsyncSession, space: Space, member: Member, day: date
 ) -> CheckinAnswer | None:
-    result = await session.exec(
-        select(CheckinAnswer).where(
-            CheckinAnswer.space_id == space.id,
-            CheckinAnswer.member_id == member.id,
-            CheckinAnswer.local_date == day,
-        )
-    )
-    return result.first()
+    found: CheckinAnswer | None = await day_row(session, CheckinAnswer, space, member, day)
+    return found
 
 
 def _took_part(answer: CheckinAnswer | None) -> bool:
     return answer is not None and answer.took_part
-
-
-async def _lock(session: AsyncSession, space: Space) -> None:
-    """Two partners tapping at the same moment: the second waits, then sees the first's answer.
-
-    SQLite already runs one writer at a time (the store's write lock); PostgreSQL needs the row lock.
-    """
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.exec(select(Space.id).where(Space.id == space.id).with_for_update())
 
 
 def quoted_note(note: str) -> str:
@@ -152,7 +139,7 @@ async def record(
     if note is not None:
         note = clean_note(note)
     assert space.id is not None and member.id is not None
-    await _lock(session, space)
+    await lock_space(session, space)
     day = delivery.local_date
     was_revealed = await done(session, space.id, reveal_key(day))
     answer = await answer_of(session, space, member, day)

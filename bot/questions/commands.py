@@ -15,7 +15,7 @@ from bot.questions import today as days
 from bot.questions import words
 from bot.render import day_label, one_line
 from bot.safety.replies import crisis_replies
-from bot.store import Member, QuestionAnswer, once
+from bot.store import Member, QuestionAnswer, lock_space, once
 
 PER_PAGE = 5
 ANSWER_LABEL = "✍️ Answer"
@@ -82,7 +82,7 @@ async def _this_day(ctx: Ctx, action: actions.Today) -> DailyQuestion:
 async def tapped(ctx: Ctx, action: actions.Today) -> list[Outgoing]:
     if action.choice in ("thanks", "talk"):
         return await react(ctx, action)
-    await words.lock(ctx.session, ctx.space)
+    await lock_space(ctx.session, ctx.space)
     question = await _this_day(ctx, action)
     assert ctx.member is not None
     if action.choice == "swap":
@@ -206,7 +206,7 @@ async def words_in_reply(ctx: Ctx) -> list[Outgoing] | None:
     day's question. None when they asked for none (then it is not ours to read)."""
     if ctx.member is None or not ctx.private or not ctx.member.partner:
         return None
-    await words.lock(ctx.session, ctx.space)
+    await lock_space(ctx.session, ctx.space)
     row = await words.answer_of(ctx.session, ctx.space, ctx.member, ctx.today)
     if row is None or row.asked_at is None:
         return None

@@ -16,7 +16,7 @@ from bot.messages import Button
 from bot.paths.library import DailyQuestion
 from bot.questions.today import by_id
 from bot.render import day_label, one_line, without_reordering
-from bot.store import Member, Once, QuestionAnswer, Space, done, once
+from bot.store import Member, Once, QuestionAnswer, Space, day_row, done, once
 
 MAX_WORDS = 1000
 
@@ -62,23 +62,8 @@ def clean(words: str) -> str:
 async def answer_of(
     session: AsyncSession, space: Space, member: Member, day: date
 ) -> QuestionAnswer | None:
-    found = await session.exec(
-        select(QuestionAnswer).where(
-            QuestionAnswer.space_id == space.id,
-            QuestionAnswer.member_id == member.id,
-            QuestionAnswer.local_date == day,
-        )
-    )
-    return found.first()
-
-
-async def lock(session: AsyncSession, space: Space) -> None:
-    """Both partners answering at the same moment: the second waits here, then sees the first's
-    answer. Taken first, before anything is written (a write's foreign-key check shares the
-    space's row, and two sharers both waiting to lock it would deadlock). SQLite already runs
-    one writer at a time."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.exec(select(Space.id).where(Space.id == space.id).with_for_update())
+    found: QuestionAnswer | None = await day_row(session, QuestionAnswer, space, member, day)
+    return found
 
 
 async def revealed(session: AsyncSession, space: Space, day: date) -> bool:
