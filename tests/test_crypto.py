@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -85,14 +86,18 @@ def on_disk(db: Path) -> bytes:
     return db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
-def sealed_values(db: Path) -> list[str]:
+def stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows as the SQLite file holds them, past the sealing type: what a copy of it tells."""
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        notes = conn.execute(text("SELECT note FROM checkinanswer WHERE note IS NOT NULL"))
-        bodies = conn.execute(text("SELECT body FROM promise"))
-        values = [*notes.scalars(), *bodies.scalars()]
+        rows = [tuple(r) for r in conn.execute(text(sql)).all()]
     engine.dispose()
-    return values
+    return rows
+
+
+def sealed_values(db: Path) -> list[str]:
+    notes = stored(db, "SELECT note FROM checkinanswer WHERE note IS NOT NULL")
+    return [v for (v,) in notes + stored(db, "SELECT body FROM promise")]
 
 
 def old_couple(conn: Connection, *, side: str | None = None, bob: bool = False) -> None:
@@ -117,11 +122,7 @@ def old_couple(conn: Connection, *, side: str | None = None, bob: bool = False) 
 
 def wrapped_keys(db: Path) -> list[str]:
     """Each member's data key as stored: wrapped by the master key, "tk1:<master key id>:…"."""
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as conn:
-        values = list(conn.execute(text("SELECT wrapped FROM sealkey")).scalars())
-    engine.dispose()
-    return values
+    return [v for (v,) in stored(db, "SELECT wrapped FROM sealkey")]
 
 
 def digest(path: Path) -> str:
@@ -661,11 +662,7 @@ async def test_a_key_from_the_environment_is_named_so_in_privacy(
 
 
 def sides(db: Path) -> list[str]:
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as conn:
-        found = list(conn.execute(text("SELECT side FROM member WHERE side IS NOT NULL")).scalars())
-    engine.dispose()
-    return found
+    return [v for (v,) in stored(db, "SELECT side FROM member WHERE side IS NOT NULL")]
 
 
 async def test_the_side_chosen_is_sealed_at_rest(tmp_path: Path, library: Library) -> None:

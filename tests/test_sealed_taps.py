@@ -7,21 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bot.content import Library
 from tests.conftest import database_at, one
 from tests.fakes import ALICE, BOB, said
 from tests.test_checkins import ask, tap
-from tests.test_crypto import old_couple, settings, sqlite, start
-
-
-def stored(db: Path, sql: str) -> list[tuple[object, ...]]:
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql)).all()]
-    engine.dispose()
-    return rows
+from tests.test_crypto import old_couple, settings, sqlite, start, stored
 
 
 async def export_of(tandem: object, who: tuple[str, str]) -> dict[str, object]:
