@@ -342,7 +342,7 @@ COMMANDS = (
     Command("schedule", "Your times, days and what comes next", cmd_schedule, "Daily rhythm"),
     Command(
         "pause",
-        "Pause prompts and check-ins",
+        "Pause prompts, check-ins and the look back",
         cmd_pause,
         "Daily rhythm",
         "/pause [N days]",
