@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
@@ -21,6 +23,7 @@ from bot.command import Command
 from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import SORRY, Tandem
 from bot.settings import Settings
+from bot.store import read_mark, write_mark
 
 log = logging.getLogger(__name__)
 
@@ -162,20 +165,26 @@ class DiscordAdapter:
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
+        """Syncs the slash commands when the table changed since the last sync (its hash is
+        kept in the database), from one process: every start used to PUT them all again."""
         if not self.syncs_commands:
             log.info("slash commands are synced by the process running shard 0")
             return
+        guild = None if self.dev_guild_id is None else discord.Object(self.dev_guild_id)
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        where = "the dev guild" if guild is not None else "all servers"
+        mark = f"discord-commands:{self.client.application_id}:{guild.id if guild else 'global'}"
+        digest = command_table_hash(self.tree, guild)
+        if await read_mark(self.tandem.store, mark) == digest:
+            log.info("slash commands unchanged since the last sync to %s; not synced", where)
+            return
         try:
-            if self.dev_guild_id is not None:
-                guild = discord.Object(self.dev_guild_id)
-                self.tree.copy_global_to(guild=guild)
-                synced = await self.tree.sync(guild=guild)
-            else:
-                synced = await self.tree.sync()
+            synced = await self.tree.sync(guild=guild)
         except DISCORD_ERRORS as err:
             log.warning("could not sync slash commands (%s); the ones synced before stay", why(err))
             return
-        where = "the dev guild" if self.dev_guild_id is not None else "all servers"
+        await write_mark(self.tandem.store, mark, digest, self.tandem.clock.now())
         log.info("synced %d slash commands to %s", len(synced), where)
 
     @property
@@ -512,3 +521,9 @@ class DiscordAdapter:
 
     async def respond_error(self, interaction: discord.Interaction[discord.Client]) -> None:
         await self._respond_quietly(interaction, SORRY)
+
+
+def command_table_hash(tree: discord.app_commands.CommandTree[Any], guild: Any) -> str:
+    """The table as Discord's sync would send it, hashed: equal hashes, nothing to sync."""
+    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

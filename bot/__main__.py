@@ -76,7 +76,10 @@ def _content_check(settings: Settings) -> int:
     print(f"{'first week':<{width + 2}}  {len(library.first_week):>4}")
     for label, count in library.safety.counts().items():
         print(f"{label:<{width + 2}}  {count:>4}")
-    pairs = near_duplicates(library.prompts)
+    from bot.progress import advance_to, progress
+
+    with progress("comparing", len(library.prompts), unit="prompts") as bar:
+        pairs = near_duplicates(library.prompts, on_done=lambda n, _: advance_to(bar, n))
     print(f"Near-duplicate pairs (word overlap >= {NEAR_DUPLICATE}): {len(pairs) or 'none'}")
     for score, first, second in pairs:
         print(f"  {score:.2f}  {first.id}  {second.id}")
@@ -100,7 +103,12 @@ def _by_meaning(library: Library) -> None:
     except content_semantic.ModelMissing:
         print("Near-duplicates by meaning: not checked (`make content` installs the model)")
         return
-    pairs = content_semantic.semantic_pairs(library.prompts, encoder)
+    from bot.progress import advance_to, progress
+
+    with progress("reading by meaning", None, unit="layers") as bar:
+        pairs = content_semantic.semantic_pairs(
+            library.prompts, encoder, on_layer=lambda n, of: advance_to(bar, n, of)
+        )
     limit = content_semantic.SEMANTIC_NEAR
     print(f"Near-duplicates by meaning (cosine >= {limit}, a list to read): {len(pairs) or 'none'}")
     for score, first, second in pairs:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import string
 import tomllib
@@ -571,13 +570,19 @@ def similarity(a: str, b: str) -> float:
 
 
 def near_duplicates(
-    prompts: Iterable[Prompt], threshold: float = NEAR_DUPLICATE
+    prompts: Iterable[Prompt],
+    threshold: float = NEAR_DUPLICATE,
+    on_done: Callable[[int, int], None] | None = None,
 ) -> list[tuple[float, Prompt, Prompt]]:
-    """Every pair of prompts whose similarity is at least `threshold`, the closest first."""
+    """Every pair of prompts whose similarity is at least `threshold`, the closest first.
+    `on_done(compared, of_all)` hears how many prompts are compared with all the others."""
     words = [(p, content_words(p.text)) for p in prompts]
     pairs: list[tuple[float, Prompt, Prompt]] = []
-    for (p, pw), (q, qw) in itertools.combinations(words, 2):
-        score = _jaccard(pw, qw)
-        if score >= threshold:
-            pairs.append((score, p, q))
+    for i, (p, pw) in enumerate(words):
+        for q, qw in words[i + 1 :]:
+            score = _jaccard(pw, qw)
+            if score >= threshold:
+                pairs.append((score, p, q))
+        if on_done is not None:
+            on_done(i + 1, len(words))
     return sorted(pairs, key=lambda pair: (-pair[0], pair[1].id, pair[2].id))

@@ -17,7 +17,7 @@ import json
 import struct
 import sys
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,9 @@ class Encoder:
         erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
         return 0.5 * x * (1.0 + erf)
 
-    def embed(self, texts: Iterable[str]) -> Any:
+    def embed(
+        self, texts: Iterable[str], on_layer: Callable[[int, int], None] | None = None
+    ) -> Any:
         """One normalised vector per text. All texts' tokens go through each dense layer as one
         matrix (per-text products are tiny and slow); attention stays within each text."""
         np, w = self.np, self.weights
@@ -156,16 +158,22 @@ class Encoder:
             inner = self._gelu(self._dense(x, f"encoder.layer.{i}.intermediate.dense"))
             out = f"encoder.layer.{i}.output"
             x = self._layer_norm(x + self._dense(inner, f"{out}.dense"), f"{out}.LayerNorm")
+            if on_layer is not None:
+                on_layer(i + 1, _LAYERS)
         pooled = np.stack([x[a:b].mean(0) for a, b in itertools.pairwise(bounds)])
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
 
 def semantic_pairs(
-    prompts: Sequence[Prompt], encoder: Encoder, threshold: float = SEMANTIC_NEAR
+    prompts: Sequence[Prompt],
+    encoder: Encoder,
+    threshold: float = SEMANTIC_NEAR,
+    on_layer: Callable[[int, int], None] | None = None,
 ) -> list[tuple[float, Prompt, Prompt]]:
-    """Every pair of prompts whose meaning is at least `threshold` alike, the closest first."""
+    """Every pair of prompts whose meaning is at least `threshold` alike, the closest first.
+    `on_layer(done, of_all)` hears of each of the model's layers run (the slow part)."""
     np = encoder.np
-    vectors = encoder.embed(p.text for p in prompts)
+    vectors = encoder.embed((p.text for p in prompts), on_layer)
     # Every prompt is a short instruction to a couple, so raw cosines all sit high; taking out
     # the library's mean vector leaves what tells one prompt from another.
     vectors = vectors - vectors.mean(0)

@@ -258,8 +258,19 @@ async def unlock(engine: AsyncEngine, settings: Settings) -> Keyring:
                 f"TANDEM_DATA_KEY or put back the key file {source.file} from your backup. "
                 "Nothing was changed."
             )
+        try:
+            keyring = create_key_file(source.file)
+        except OSError as err:
+            # A container whose secret was not mounted: /run/secrets is not the user's to write,
+            # and a key made on the container's own disk would die with it anyway.
+            raise DataKeyError(
+                f"there is no data key, and none could be made at {source.file} "
+                f"({err.strerror or type(err).__name__}). Set TANDEM_DATA_KEY, or put the key "
+                "file there (in a container: mount it as a secret, see the README's Deploy), or "
+                "point TANDEM_KEY_FILE at a folder Tandem may write. Nothing was changed."
+            ) from None
         log.info("no data key yet: created the key file %s (back it up apart)", source.file)
-        return create_key_file(source.file)
+        return keyring
     if evidence is not None and not source.keyring.opens(*evidence):
         where = "TANDEM_DATA_KEY" if source.from_env else f"the key file {source.file}"
         raise DataKeyError(
@@ -392,11 +403,19 @@ async def one_starting_at_a_time(engine: AsyncEngine) -> AsyncIterator[None]:
             await connection.commit()
 
 
-async def open_store(engine: AsyncEngine, settings: Settings) -> Store:
+@dataclass(frozen=True)
+class Watch:
+    """Who hears how far a start has got (`tandem migrate`'s progress bars)."""
+
+    revisions: Callable[[int, int], None] | None = None  # (applied, of all)
+    sealed: Callable[[int], None] | None = None  # values sealed so far
+
+
+async def open_store(engine: AsyncEngine, settings: Settings, watch: Watch = Watch()) -> Store:
     """Start-up: prove the key before anything is written, then migrate and seal old rows."""
     try:
         async with one_starting_at_a_time(engine):
-            return await _open(engine, settings)
+            return await _open(engine, settings, watch)
     except BaseException:
         await engine.dispose()
         raise
@@ -430,19 +449,19 @@ def key_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
-async def _open(engine: AsyncEngine, settings: Settings) -> Store:
+async def _open(engine: AsyncEngine, settings: Settings, watch: Watch) -> Store:
     keyring = await unlock(engine, settings)
     key_warnings(settings)
     store = Store(engine, keyring, key_place=key_place(settings))
-    before = await upgrade(engine)
+    before = await upgrade(engine, watch.revisions)
     if before is not None:
         for revision, columns in SEALED_SINCE.items():
             if before < revision:
-                await reseal(store, columns=columns)
+                await reseal(store, columns=columns, on_batch=watch.sealed)
     if await read_proof(engine) is None:
         # The first start with a key: what was stored before encryption is sealed first, and
         # only then the proof marks the database as keyed, so an interrupted start redoes it.
-        sealed = await reseal(store)
+        sealed = await reseal(store, on_batch=watch.sealed)
         if sealed:
             log.info("encrypted %d note(s) and promise(s) stored before encryption", sealed)
         await seal_proof(store)
@@ -535,7 +554,7 @@ async def _rotate(
             f"{running} Tandem instance(s) are running on this database (a heartbeat within "
             f"{int(LEASE.total_seconds())} s): stop them all, then rotate. Nothing was changed."
         )
-    store = await _open(engine, settings)
+    store = await _open(engine, settings, Watch())
     source = find_keys(settings)
     current = [k.text for k in store.keyring.keys]
     if source.from_env and len(current) == 1:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -19,9 +22,12 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine) -> str | None:
+async def upgrade(
+    engine: AsyncEngine, on_step: Callable[[int, int], None] | None = None
+) -> str | None:
     """Migrates to the newest revision; returns the revision the database was at before (None
-    for a new one), so that the start can finish what a migration leaves to the key."""
+    for a new one), so that the start can finish what a migration leaves to the key.
+    `on_step(done, total)` hears of each revision applied (`tandem migrate`'s progress)."""
     started: list[str | None] = []
 
     def run(connection: Connection) -> bool:
@@ -30,6 +36,17 @@ async def upgrade(engine: AsyncEngine) -> str | None:
         config.attributes["connection"] = connection
         before = MigrationContext.configure(connection).get_current_revision()
         started.append(before)
+        if on_step is not None:
+            script = ScriptDirectory.from_config(config)
+            total = len(list(script.iterate_revisions("head", before)))
+            done = [0]
+            on_step(0, total)
+
+            def applied(**_: Any) -> None:
+                done[0] += 1
+                on_step(done[0], total)
+
+            config.attributes["on_version_apply"] = (applied,)
         command.upgrade(config, "head")
         return MigrationContext.configure(connection).get_current_revision() != before
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.datakey import open_store
+from bot.datakey import Watch, open_store
 from bot.migrate import current
+from bot.progress import advance_to, progress
 from bot.settings import Settings
 from bot.single import hold_sqlite
 from bot.store import make_engine
@@ -30,7 +31,13 @@ async def migrate(settings: Settings) -> Migrated:
         except BaseException:
             await engine.dispose()
             raise
-        store = await open_store(engine, settings)
+        with progress("migrating", None, unit="revisions") as steps:
+            with progress("sealing", None, open_ended=True) as sealed:
+                watch = Watch(
+                    revisions=lambda done, total: advance_to(steps, done, total),
+                    sealed=lambda done: advance_to(sealed, done),
+                )
+                store = await open_store(engine, settings, watch)
         try:
             return Migrated(before, await current(engine))
         finally:

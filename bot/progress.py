@@ -8,23 +8,41 @@ from typing import Never, TextIO
 from tqdm import tqdm
 
 
-def progress(what: str, total: int | None, stream: TextIO | None = None) -> tqdm[Never]:
+def progress(
+    what: str,
+    total: int | None,
+    stream: TextIO | None = None,
+    *,
+    unit: str = "rows",
+    open_ended: bool = False,
+) -> tqdm[Never]:
     """A bar on `stream` (stderr) when it is a terminal; silent in a pipe or a log, where a bar
-    redrawn with carriage returns would only be noise. Move it with `.update()` or `.n`."""
+    redrawn with carriage returns would only be noise. Move it with `.update()` or `.n`. A bar
+    whose total comes later gets it from `advance_to`; an open-ended one only counts. A bar
+    that never moved is never drawn."""
     out = sys.stderr if stream is None else stream
+    shape = (
+        f"{{desc}}: {{n_fmt}} {unit}, {{elapsed}}"
+        if open_ended
+        else f"{{desc}}: {{n_fmt}} of {{total_fmt}} {unit} |{{bar}}| {{elapsed}}, {{remaining}} left"
+    )
     return tqdm(
         total=total,
         desc=what,
-        unit=" rows",
+        unit=f" {unit}",
         file=out,
         disable=not out.isatty(),
+        delay=1e-6,  # not drawn until it moves
         dynamic_ncols=True,
         mininterval=0.2,
-        bar_format="{desc}: {n_fmt} of {total_fmt} rows |{bar}| {elapsed}, {remaining} left",
+        bar_format=shape,
     )
 
 
-def advance_to(bar: tqdm[Never], done: int) -> None:
-    """Moves the bar to `done` rows in all (callbacks that report a running total)."""
+def advance_to(bar: tqdm[Never], done: int, total: int | None = None) -> None:
+    """Moves the bar to `done` in all (callbacks that report a running total), with its total
+    once that is known."""
+    if total is not None:
+        bar.total = total
     if done > bar.n:
         bar.update(done - bar.n)

@@ -324,6 +324,15 @@ class Housekeeping(SQLModel, table=True):
     at: datetime
 
 
+class Mark(SQLModel, table=True):
+    """What an instance did once for all of them, to be done again only when it changed (the
+    Discord command table's hash, which one process syncs)."""
+
+    name: str = Field(primary_key=True, max_length=100)  # "discord-commands:<app>:global"
+    value: str = Field(max_length=128)
+    at: datetime
+
+
 def upsert_insert(dialect: str) -> Any:
     """The dialect's INSERT with ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
     return pg_insert if dialect == "postgresql" else sqlite_insert
@@ -341,6 +350,17 @@ async def insert_new(session: AsyncSession, model: Any, keys: list[str], **value
     conn = await session.connection()
     result = await conn.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def read_mark(store: Store, name: str) -> str | None:
+    async with store.read() as session:
+        found = await session.get(Mark, name)
+        return None if found is None else found.value
+
+
+async def write_mark(store: Store, name: str, value: str, at: datetime) -> None:
+    async with store.unit() as session:
+        await session.merge(Mark(name=name, value=value, at=at))
 
 
 async def claim_housekeeping(session: AsyncSession, day: date, at: datetime) -> bool:

@@ -179,3 +179,36 @@ def test_the_containers_command_runs_outside_docker_with_the_images_environment(
     assert "Traceback" not in err and "can be read by other users" not in err
     assert (tmp_path / "data" / "tandem.db").exists()
     assert "tandem" in out.lower()
+
+
+def test_a_container_started_without_its_key_says_so_plainly_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The secret was not mounted, and its folder cannot be made (as /run/secrets for the
+    image's user; here a folder under /proc, which stops root as well): one plain line with the
+    fix, no traceback, no key made anywhere else."""
+    secret = "/proc/tandem-no-secret-here/tandem_key"
+    env = {
+        name: value.replace("/data/", f"{tmp_path}/data/").replace(
+            "/run/secrets/tandem_key", secret
+        )
+        for name, value in image_env().items()
+    }
+    assert env["TANDEM_KEY_FILE"] == secret
+    env.pop("TANDEM_METRICS_PORT")
+    (tmp_path / "data").mkdir()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={**base, **env},
+        input="/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    [line] = [x for x in run.stderr.splitlines() if x.startswith("tandem:")]
+    assert f"there is no data key, and none could be made at {secret}" in line
+    assert "TANDEM_DATA_KEY" in line and "Nothing was changed." in line

@@ -49,3 +49,35 @@ async def test_progress_and_export_are_acknowledged_before_the_core_answers(
     assert any("Streak: 0 days" in text for text in said.public)
     assert couple.fake.thinking() == []  # the answer settled it
     assert {"progress", "export"} <= DEFER_AT_ONCE
+
+
+async def test_the_commands_are_synced_again_only_when_the_table_changed(
+    fake: FakeDiscord, store: Store, clock: FixedClock, library: Library
+) -> None:
+    """A restart (any process, any shard) with the same table PUTs nothing; a changed table
+    (a new version of Tandem) is synced at its first start."""
+
+    async def start_once(extra: bool = False) -> None:
+        fake.synced.clear()
+        adapter = new_adapter()
+        if extra:
+
+            async def newer(interaction: discord.Interaction[discord.Client]) -> None:
+                pass
+
+            adapter.tree.add_command(
+                discord.app_commands.Command(
+                    name="newer", description="A command a newer version added", callback=newer
+                )
+            )
+        await adapter.start(core(store, clock, library, adapter))
+        await adapter.stop()
+
+    await start_once()
+    assert {c["name"] for c in fake.synced[None]} == set(COMMANDS)
+    await start_once()
+    assert fake.synced == {}  # unchanged: no global PUT at every start
+    await start_once(extra=True)
+    assert {c["name"] for c in fake.synced[None]} == set(COMMANDS) | {"newer"}
+    await start_once(extra=True)
+    assert fake.synced == {}
