@@ -114,7 +114,7 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
     assert sam.private == ["Thanks, Sam. Your check-in for Sat 21 Nov is saved: 2/5."]
     reveal = fake.public(HOME)[-1]
     assert reveal.startswith(
-        "💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row.\nAlex 4/5 · Sam 2/5"
+        "💛 You've both checked in for Sat 21 Nov. Days you both showed up: 1.\nAlex 4/5 · Sam 2/5"
     )
     assert fake.last_message(HOME).content == reveal  # posted to the channel, not in the DM
     everywhere = fake.public(HOME) + fake.public(fake.dm(SAM))
