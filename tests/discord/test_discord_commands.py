@@ -237,7 +237,13 @@ async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
     assert "tap “Add a note”" in checkin and "reply to this message" not in checkin
     post = couple.fake.last_message(HOME)
     assert rows_of(post) == [
-        ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
+        [
+            "1 · on edge",
+            "2 · a bit uneasy",
+            "3 · in between",
+            "4 · mostly at ease",
+            "5 · fully at ease",
+        ],
         ["Skip today", "Add a note", "🔒 Answer privately"],
     ]
     assert said.private == [] and couple.fake.thinking() == []
