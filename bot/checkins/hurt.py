@@ -97,13 +97,11 @@ async def own_hurt(
     return {day: score for day, score in found if score is not None}
 
 
-def own_hurt_lines(hurt: dict[date, int], since: date) -> list[str]:
+def own_hurt_lines(hurt: dict[date, int], since: date, question: Question | None) -> list[str]:
     """Their private /progress's lines on it: the last days' answers, newest first."""
     recent = sorted(((d, s) for d, s in hurt.items() if d >= since), reverse=True)
     if not recent:
         return []
     days = " · ".join(f"{day_label(d)} {s}" for d, s in recent)
-    return [
-        "",
-        f"🔒 Just for you, how much the hurt intruded (1 barely to 5 most of the day): {days}",
-    ]
+    scale = f" (1 {question.low} to 5 {question.high})" if question else ""
+    return ["", f"🔒 Just for you, how much the hurt intruded{scale}: {days}"]

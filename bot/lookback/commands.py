@@ -34,7 +34,9 @@ async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
     if viewer is not None:  # the hurt partner's private answers: in their private chat alone
         since = ctx.today - timedelta(days=DAYS - 1)
         hurt = await own_hurt(ctx.session, ctx.space, viewer, since, ctx.today)
-        text = "\n".join([text, *own_hurt_lines(hurt, ctx.today - timedelta(days=6))])
+        text = "\n".join(
+            [text, *own_hurt_lines(hurt, ctx.today - timedelta(days=6), ctx.library.hurt)]
+        )
         own = (f"{viewer.display_name}: the hurt (only you)", hurt) if hurt else None
     data = await chart_data(ctx.session, ctx.space, ctx.today, ctx.library, own)
     if data is None:
