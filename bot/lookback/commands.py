@@ -1,4 +1,5 @@
-"""/progress: the days you both showed up and recent scores as far as the asker may see, with a chart."""
+"""/progress: the days you both showed up and recent scores as far as the asker may see, with
+a chart."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from bot.messages import Outgoing
 
 
 async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
-    """The days both showed up and recent scores, with the look back's chart when there are scores to show."""
+    """The days both showed up and recent scores, with the look back's chart when there are
+    scores to show."""
     viewer = ctx.member if ctx.private else None
     partners = await partners_of(ctx.session, ctx.space)
     if not partners:  # a chat with no couple (say, after /forget me): nothing of "both of you"
