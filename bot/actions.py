@@ -19,6 +19,9 @@ SIDES = ("doubting", "doubted", "none")
 
 _ANSWER = re.compile(r"a:(\d+):(\d)")
 _NOTE = re.compile(r"n:(\d+)")
+_HURT = re.compile(
+    r"hu:(\d+):([1-5])"
+)  # the hurt partner's private question (bot/checkins/hurt.py)
 _SHARE = re.compile(r"ns:(\d+):([01])")
 _SIDE = re.compile(r"s:(doubting|doubted|none)")
 _FORGET = re.compile(r"f:(all|me|left):(\d+):(\d+)")
@@ -40,6 +43,12 @@ PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 class Answer:
     delivery_id: int
     score: int  # 1..5, or SKIP
+
+
+@dataclass(frozen=True)
+class Hurt:
+    delivery_id: int  # the check-in whose day it answers for
+    score: int  # 1 barely to 5 most of the day
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,7 @@ class ChooseZone:
 
 Action = (
     Answer
+    | Hurt
     | Note
     | ShareNote
     | Side
@@ -128,6 +138,10 @@ Action = (
 
 def answer(delivery_id: int, score: int) -> str:
     return f"a:{delivery_id}:{score}"
+
+
+def hurt(delivery_id: int, score: int) -> str:
+    return f"hu:{delivery_id}:{score}"
 
 
 def note(delivery_id: int) -> str:
@@ -190,6 +204,8 @@ def parse(action: str) -> Action | None:
         return Simple(action)
     if m := _ANSWER.fullmatch(action):
         return Answer(int(m[1]), int(m[2]))
+    if m := _HURT.fullmatch(action):
+        return Hurt(int(m[1]), int(m[2]))
     if m := _NOTE.fullmatch(action):
         return Note(int(m[1]))
     if m := _SHARE.fullmatch(action):

@@ -19,6 +19,9 @@ from datetime import date
 WEEKS = 8
 DAYS = WEEKS * 7
 COLORS = ("#c2410c", "#1d4ed8")  # orange and blue: apart for most kinds of colour vision
+# A third line, only ever in its author's private /progress (the hurt partner's own question):
+# grey and dashed, so it never reads as a third partner.
+OWN_COLOR, OWN_STYLE = "#6b7280", "--"
 SHADE = "#ece8f3"
 SIZE = (8.0, 3.2)  # inches; at 80 dpi a 640 x 256 picture
 DPI = 80
@@ -36,6 +39,7 @@ class Series:
 
     name: str
     scores: tuple[int | None, ...]
+    own: bool = False  # the viewer's private line (drawn grey and dashed, never a partner's)
 
     @property
     def answered(self) -> list[int]:
@@ -55,10 +59,12 @@ class ChartData:
         drawn: list[list[float | None]] = [
             [None if s is None else float(s) for s in series.scores] for series in self.series
         ]
-        if len(drawn) == 2:
-            for i, (first, second) in enumerate(zip(*drawn, strict=True)):
+        partners = [i for i, series in enumerate(self.series) if not series.own]
+        if len(partners) == 2:
+            a, b = partners
+            for i, (first, second) in enumerate(zip(drawn[a], drawn[b], strict=True)):
                 if first is not None and first == second:
-                    drawn[0][i], drawn[1][i] = first + TIE_OFFSET, first - TIE_OFFSET
+                    drawn[a][i], drawn[b][i] = first + TIE_OFFSET, first - TIE_OFFSET
         return drawn
 
     @property
@@ -107,9 +113,10 @@ class _Painter:
             axes.spines[side].set_visible(False)
         self.shade = PolyCollection([], facecolors=SHADE, linewidths=0, zorder=0)
         axes.add_collection(self.shade)
+        styles = [(color, "-") for color in COLORS] + [(OWN_COLOR, OWN_STYLE)]
         self.lines = [
-            axes.plot([], [], marker="o", markersize=3.5, linewidth=2, color=color)[0]
-            for color in COLORS
+            axes.plot([], [], marker="o", markersize=3.5, linewidth=2, color=c, linestyle=ls)[0]
+            for c, ls in styles
         ]
         self.figure, self.axes = figure, axes
 
@@ -126,25 +133,30 @@ class _Painter:
             ]
         )
         x = np.arange(len(days))
-        shown = list(zip(self.lines, data.series[: len(self.lines)], strict=False))
-        for (line, series), heights in zip(shown, data.heights(), strict=False):
+        partner_lines, own_lines = iter(self.lines[:-1]), iter(self.lines[-1:])
+        shown = []
+        for series, heights in zip(data.series, data.heights(), strict=True):
+            line = next(own_lines if series.own else partner_lines, None)
+            if line is not None:
+                shown.append((line, series, heights))
+        for line, series, heights in shown:
             # NaN breaks the line: a day without a score is a gap, never a made-up slope.
             scores = [np.nan if s is None else s for s in heights]
             line.set_data(x, np.array(scores))
             line.set_label(series.name)
             line.set_visible(True)
-        for line in self.lines[len(shown) :]:
+        for line in set(self.lines) - {line for line, _, _ in shown}:
             line.set_visible(False)
         axes.set_xlim(-0.5, len(days) - 0.5)
         ticks = [i for i, day in enumerate(days) if len(days) <= DAILY_TICKS or day.weekday() == 0]
         axes.xaxis.set_major_locator(FixedLocator(ticks))
         axes.xaxis.set_major_formatter(FixedFormatter([_day(days[i]) for i in ticks]))
         axes.legend(
-            handles=[line for line, _ in shown],
+            handles=[line for line, _, _ in shown],
             loc="lower left",
             bbox_to_anchor=(0, 1),
             frameon=False,
-            ncols=2,
+            ncols=len(shown),
         )
         buffer = io.BytesIO()
         # Level 1: a little larger than the default, and much quicker to write.

@@ -56,6 +56,8 @@ TOPICS: dict[str, str] = {
     "money": "Money agreements",
     "digital": "Digital boundaries",
 }
+# Off for a new space, a tap away in /topics: a couple without children never asked for these.
+OPT_IN_TOPICS = ("parenting",)
 PLACEHOLDERS = frozenset({"weekday"})
 MAX_TEXT = 500
 AUDIENCES = ("both", "doubting", "doubted")
@@ -165,7 +167,7 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 
 
 class Question(_Strict):
-    id: str = Field(pattern=r"^checkin-[0-9]{2,3}$")
+    id: str = Field(pattern=r"^checkin-([0-9]{2,3}|hurt)$")  # hurt: the hurt partner's own
     text: str = Field(min_length=1, max_length=200)
     labels: tuple[Label, Label, Label, Label, Label]  # what 1, 2, 3, 4 and 5 mean
 
@@ -194,7 +196,8 @@ class Question(_Strict):
 class Texts(_Strict):
     welcome: str = Field(min_length=1, max_length=1500)
     help: str = Field(min_length=1, max_length=3500)
-    privacy: str = Field(min_length=1, max_length=3500)
+    # Under Telegram's 4096 with the key's place filled in (issue 23 names the hurt answer).
+    privacy: str = Field(min_length=1, max_length=3800)
     support: str = Field(min_length=1, max_length=3500)
     # /privacy's first answer, about 120 words; the whole `privacy` text is a tap away.
     privacy_short: str = Field(default="", max_length=1200)
@@ -228,6 +231,7 @@ class _PromptFile(_Strict):
 
 class _QuestionFile(_Strict):
     question: list[Question] = Field(min_length=1)
+    hurt: Question | None = None
 
 
 class _FirstWeekFile(_Strict):
@@ -246,6 +250,7 @@ class Library:
     by_topic: dict[str, tuple[Prompt, ...]] = field(default_factory=dict)
     question_by_id: dict[str, Question] = field(default_factory=dict)
     safety: Safety = field(default_factory=Safety)  # helplines and crisis phrases
+    hurt: Question | None = None  # asked of the hurt partner alone (bot/checkins/hurt.py)
 
     @classmethod
     def build(
@@ -255,6 +260,7 @@ class Library:
         texts: Texts,
         first_week: Sequence[str] = (),
         safety: Safety | None = None,
+        hurt: Question | None = None,
     ) -> Library:
         """Raises ValueError (naming the entry) for a first week that is not 7 gentle prompts."""
         by_id = {p.id: p for p in prompts}
@@ -269,6 +275,7 @@ class Library:
             by_topic={t: ps for t, ps in by_topic.items() if ps},
             question_by_id={q.id: q for q in questions},
             safety=safety or Safety(),
+            hurt=hurt,
         )
 
     def counts(self) -> dict[str, int]:
@@ -363,9 +370,10 @@ def load_content(root: Path) -> Library:
             prompts.append(prompt)
     questions_path = root / "checkins.toml"
     try:
-        questions = _QuestionFile.model_validate(_read_toml(questions_path)).question
+        question_file = _QuestionFile.model_validate(_read_toml(questions_path))
     except ValidationError as err:
         raise ContentError(f"{questions_path}: {_describe(err)}") from None
+    questions = question_file.question
     if len({q.id for q in questions}) != len(questions):
         raise ContentError(f"{questions_path}: question.id: ids must be unique")
     missing = [a for a in AUDIENCES if not any(p.audience == a for p in prompts)]
@@ -387,7 +395,7 @@ def load_content(root: Path) -> Library:
         raise ContentError(f"{texts_path}: {_describe(err)}") from None
     safety = load_safety(root)
     try:
-        return Library.build(prompts, questions, texts, first_week, safety)
+        return Library.build(prompts, questions, texts, first_week, safety, question_file.hurt)
     except ValueError as err:
         raise ContentError(f"{week_path}: {err}") from None
 

@@ -54,6 +54,7 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (QuestionAnswer.__table__, "text"),  # type: ignore[attr-defined]
     (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
     (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
+    (CheckinAnswer.__table__, "hurt"),  # type: ignore[attr-defined]
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import actions
 from bot.checkins import commands as checkins
-from bot.checkins import taps
+from bot.checkins import hurt, taps
 from bot.command import Command
 from bot.context import Ctx
 from bot.errors import UserError
@@ -122,6 +122,7 @@ BUTTONS: dict[type, Press] = {
     actions.Forget: Press(yourdata.forget_tapped, anyone=True),
     actions.Side: Press(partners.side_tapped, anyone=True),
     actions.Answer: Press(taps.tap_answer),
+    actions.Hurt: Press(hurt.tapped),
     actions.Note: Press(taps.note_in_form),
     actions.ShareNote: Press(taps.share_note),
     actions.Kept: Press(keeping.answer),

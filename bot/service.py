@@ -19,7 +19,7 @@ from bot import actions
 from bot.chart import ChartData, Charts
 from bot.checkins import answers, taps
 from bot.command import MAX_COMMAND, NOT_A_PARTNER, split_command
-from bot.content import TOPICS, Library
+from bot.content import OPT_IN_TOPICS, TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, reschedule
 from bot.crisis.texts import is_support_start
 from bot.delivery import Dispatcher, DispatchReport, Job
@@ -41,7 +41,7 @@ from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again in a moment."
-DEFAULT_TOPICS = ",".join(TOPICS)
+DEFAULT_TOPICS = ",".join(t for t in TOPICS if t not in OPT_IN_TOPICS)
 
 
 class Tandem:

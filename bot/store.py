@@ -167,7 +167,7 @@ class CheckinAnswer(SQLModel, table=True):
     delivery_id: int | None = _fk("delivery.id", nullable=True, ondelete="SET NULL")
     local_date: date
     # Whether this partner took part (a score, or "Skip today"): plain, as the reveal and the
-    # streak need it. What they tapped is theirs, sealed: read it through bot/checkins/answers.py
+    # count of days both showed up need it. What they tapped is theirs, sealed: read it through bot/checkins/answers.py
     # score_of and skipped.
     took_part: bool = False
     tap: str | None = Field(
@@ -178,6 +178,12 @@ class CheckinAnswer(SQLModel, table=True):
         default=None, sa_column=Column(Sealed("checkinanswer", "note", "note"), nullable=True)
     )
     share_note: bool = False  # the author chose to show the note at the reveal
+    # The hurt partner's private answer (1 barely to 5 most of the day: how much the hurt
+    # intruded), sealed; never shown to the other partner: read it only through
+    # bot/checkins/hurt.py, which gives it to its author alone.
+    hurt: str | None = Field(
+        default=None, sa_column=Column(Sealed("checkinanswer", "hurt", "hurt"), nullable=True)
+    )
     # The /reveal rule in force when this answer was first given. A later /reveal that shows more
     # never reaches back to it; one that shows less (never) hides it at once.
     reveal: str = Field(default="together", max_length=16)

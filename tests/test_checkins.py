@@ -45,7 +45,7 @@ async def test_the_first_answer_stays_private_until_the_second_reveals_both(
     ack, reveal = await lite.handle(said(BOB, action=tap(checkin, 5)))
     assert ack.private and "Bob" in ack.text
     assert not reveal.private and reveal.to == HOME and reveal.protect
-    assert "both checked in" in reveal.text and "Streak: 1 day" in reveal.text
+    assert "both checked in" in reveal.text and "Days you both showed up: 1." in reveal.text
     assert "Alice 4/5 · Bob 5/5" in reveal.text
     progress = (await one(lite, said(ALICE, "/progress"))).text
     assert "Sat 21 Nov: Alice 4/5, Bob 5/5" in progress
@@ -68,13 +68,13 @@ async def test_one_nudge_at_most_and_a_changed_mind_before_the_reveal(
     assert "Alice 3/5, Bob 5/5" in (await one(lite, said(BOB, "/progress"))).text
 
 
-async def test_a_skip_counts_for_the_streak_and_shows_as_skipped(
+async def test_a_skip_counts_as_showing_up_and_shows_as_skipped(
     lite: Tandem, messenger: FakeMessenger
 ) -> None:
     checkin = await ask(lite, messenger)
     await lite.handle(said(ALICE, action=skip(checkin)))
     _, reveal = await lite.handle(said(BOB, action=tap(checkin, 4)))
-    assert "Streak: 1 day" in reveal.text
+    assert "Days you both showed up: 1." in reveal.text
     assert "Alice skipped today · Bob 4/5" in reveal.text
 
 
@@ -143,24 +143,50 @@ async def test_chatter_that_is_not_a_reply_is_ignored(
     assert await lite.handle(said(ALICE, "hello", reply_to="unknown-message")) == []
 
 
-async def test_streaks_and_milestones(
+async def both_answer(tandem: Tandem, messenger: FakeMessenger) -> str:
+    """Both tap 4 on today's check-in; the reveal's text."""
+    checkin = await ask(tandem, messenger)
+    await tandem.handle(said(ALICE, action=tap(checkin, 4)))
+    replies = await tandem.handle(said(BOB, action=tap(checkin, 4)))
+    return "\n".join(r.text for r in replies if "both checked in" in r.text)
+
+
+async def test_days_you_both_showed_up_and_milestones(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
     celebrations = []
     for day in range(7):
-        checkin = await ask(lite, messenger)
-        await lite.handle(said(ALICE, action=tap(checkin, 4)))
-        replies = await lite.handle(said(BOB, action=tap(checkin, 4)))
-        celebrations.append([r.text for r in replies if "🎉" in r.text])
-        assert f"Streak: {day + 1} day" in replies[1].text
+        reveal = await both_answer(lite, messenger)
+        celebrations.append([line for line in reveal.splitlines() if "🎉" in line])
+        assert f"Days you both showed up: {day + 1}." in reveal
         clock.advance(days=1)
     assert [i + 1 for i, c in enumerate(celebrations) if c] == [3, 7]
-    assert "7 days in a row" in celebrations[6][0]
-    clock.advance(days=1)  # a day with no answers breaks the streak
-    checkin = await ask(lite, messenger)
-    await lite.handle(said(ALICE, action=tap(checkin, 3)))
-    replies = await lite.handle(said(BOB, action=tap(checkin, 3)))
-    assert "Streak: 1 day" in replies[1].text
+    assert "7 days you both showed up" in celebrations[6][0]
+
+
+async def test_a_rest_day_inside_the_allowance_does_not_reset_the_count(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    """Rest days never break it: up to 2 missed days in any 7 keep the count going."""
+    for _ in range(3):
+        await both_answer(lite, messenger)
+        clock.advance(days=1)
+    clock.advance(days=1)  # one day with no answers: a rest day
+    assert "Days you both showed up: 4." in await both_answer(lite, messenger)
+    clock.advance(days=2)  # a second rest day within the week, the day before this one
+    assert "Days you both showed up: 5." in await both_answer(lite, messenger)
+    progress = (await one(lite, said(ALICE, "/progress"))).text
+    assert progress.startswith("📈 Days you both showed up: 5. Rest days never break the count")
+
+
+async def test_a_third_missed_day_within_a_week_starts_the_count_anew(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    for _ in range(3):
+        await both_answer(lite, messenger)
+        clock.advance(days=1)
+    clock.advance(days=3)  # three days in a row with no answers: more than rest
+    assert "Days you both showed up: 1." in await both_answer(lite, messenger)
 
 
 async def test_unknown_or_forged_buttons_change_nothing(

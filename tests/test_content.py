@@ -288,7 +288,7 @@ def test_the_first_week_holds_only_prompts_for_both(tmp_path: Path, library: Lib
 
 def test_every_point_of_the_scale_has_a_label(library: Library) -> None:
     first = library.question_by_id["checkin-01"]
-    assert first.text == "How secure did you feel with each other today?"
+    assert first.text == "How at ease did you feel with each other today?"
     for question in library.questions:
         assert len(question.labels) == 5
         assert [question.label(s) for s in range(1, 6)] == list(question.labels)

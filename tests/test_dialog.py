@@ -49,7 +49,7 @@ async def test_first_day(tandem: Tandem) -> None:
             ("/pause 3 days", "Paused for 3 days, until Tue 24 Nov"),
             ("/schedule", "Paused until Tue 24 Nov at 00:00"),
             ("/resume", "Resumed: prompts and check-ins are back on"),
-            ("/progress", "Streak: 0 days"),
+            ("/progress", "Days you both showed up: 0"),
             ("/privacy", "Never your private notes"),
             ("/support", "I'll answer that in your private chat with me"),
             ("/help", "/remind <time> [days]"),

@@ -1,6 +1,6 @@
 """Everything a partner says is sealed, taps included: a score, "Skip today" and how a promise
-went are theirs; only what the scheduler and the streak need (that they took part, that a promise
-is closed) stays plain."""
+went are theirs; only what the scheduler and the count of days both showed up need (that they
+took part, that a promise is closed) stays plain."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def test_a_score_a_skip_and_a_promises_outcome_are_sealed_at_rest(
 
     taps = stored(db, "SELECT tap, took_part FROM checkinanswer ORDER BY member_id")
     assert [str(t).startswith("tk2:") for t, _ in taps] == [True, True]
-    assert [bool(p) for _, p in taps] == [True, True]  # plain: the streak and reveal need it
+    assert [bool(p) for _, p in taps] == [True, True]  # plain: the reveal and the count need it
     [(outcome, status)] = stored(db, "SELECT outcome, status FROM promise")
     assert str(outcome).startswith("tk2:") and status == "closed"
     assert "let_go" not in str(stored(db, "SELECT * FROM promise"))

@@ -284,7 +284,7 @@ async def test_the_scored_question_is_the_same_every_day(
 ) -> None:
     await couple(lite)
     [listing] = await lite.handle(said(ALICE, "/question"))
-    assert "✓ 1. How secure did you feel with each other today?" in listing.text
+    assert "✓ 1. How at ease did you feel with each other today?" in listing.text
     [bad] = await lite.handle(said(ALICE, "/question 99"))
     assert "/question 1" in bad.text
     [chosen] = await lite.handle(said(BOB, "/question 3"))

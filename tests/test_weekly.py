@@ -98,8 +98,11 @@ async def test_the_look_back_comes_on_sunday_evening_in_each_zone(
     lines = berlin.text.splitlines()
     # They started on Monday, and Sunday's check-in (21:00) is still to come: their first days.
     assert lines[0] == "🌿 Your first days, Mon 16 Nov to Sat 21 Nov"
-    assert lines[1] == "📅 You both checked in on 4 of your first 6 days. Streak: 2 days in a row."
-    assert "📈 How secure did you feel with each other today?" in lines
+    # The 18th and 19th, missed, are rest days (2 in a week): the count goes on through them.
+    assert (
+        lines[1] == "📅 You both checked in on 4 of your first 6 days. Days you both showed up: 4."
+    )
+    assert "📈 How at ease did you feel with each other today?" in lines
     assert "Alice: Mon 4 · Tue 5 · Fri 3 · Sat 4; average 4.0" in lines  # no "(last week –)"
     assert "Bob: Mon 3 · Tue 4 · Sat 5; average 4.0" in lines
     assert any(line.startswith("💬 Something to talk about: Ask each other") for line in lines)

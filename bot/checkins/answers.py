@@ -1,4 +1,5 @@
-"""Check-ins: private answers, the reveal once every partner has answered, streaks and progress."""
+"""Check-ins: private answers, the reveal once every partner has answered, the days both showed
+up (rest days never break the count) and progress."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ from bot.store import (
 )
 
 MILESTONES = (3, 7, 14, 30, 60, 100)
+# "Days you both showed up" counts the days both partners checked in, and rest days never break
+# it: rebuilding trust is not a game of unbroken runs, and a hard day off must not cost a couple
+# their count. Up to REST_DAYS missed days in any REST_WINDOW days in a row are rest days; only a
+# missed day beyond that starts the count anew.
+REST_DAYS = 2
+REST_WINDOW = 7
 MAX_NOTE = 1000
 REVEAL_MODES = {
     "together": "both scores are shown here once you've both answered",
@@ -67,7 +74,7 @@ class Recorded:
     changed: bool  # a second tap that replaced an earlier score
     complete_now: bool  # this answer completed the day: every partner has answered
     revealed: bool  # the day's answers are out (now or earlier)
-    streak: int
+    shown_up: int  # days both showed up, counted to this day (0 unless complete_now)
     waiting_for: list[Member] = field(default_factory=list)  # partners yet to answer
 
 
@@ -193,9 +200,9 @@ async def record(
     is_partner = any(p.id == member.id for p in partners)
     complete = tapped and is_partner and len(partners) >= 2 and not waiting and _took_part(answer)
     complete_now = complete and await once(session, space.id, reveal_key(day), now)
-    streak = await streak_at(session, space, day) if complete_now else 0
+    shown_up = await shown_up_at(session, space, day) if complete_now else 0
     return Recorded(
-        answer, day, changed, complete_now, was_revealed or complete_now, streak, waiting
+        answer, day, changed, complete_now, was_revealed or complete_now, shown_up, waiting
     )
 
 
@@ -227,11 +234,10 @@ def shared_note_lines(pairs: list[tuple[Member, CheckinAnswer]]) -> list[str]:
 
 
 def reveal_text(
-    space: Space, day: date, pairs: list[tuple[Member, CheckinAnswer]], streak: int
+    space: Space, day: date, pairs: list[tuple[Member, CheckinAnswer]], shown_up: int
 ) -> str:
     """What the couple sees once every partner has answered, by the space's reveal rule."""
-    days = f"{streak} day{'s' if streak != 1 else ''}"
-    lines = [f"💛 You've both checked in for {day_label(day)}. Streak: {days} in a row."]
+    lines = [f"💛 You've both checked in for {day_label(day)}. {shown_up_line(shown_up)}"]
     if space.reveal != "never":
         # An answer given under /reveal never stays unsaid, even if the rule changed since.
         out = [(m, a) for m, a in pairs if rule_of(space, a) != "never"]
@@ -240,7 +246,7 @@ def reveal_text(
         if gap := far_apart_line([score_of(a) for _, a in out]):
             lines.append(gap)
         lines += shared_note_lines(out)
-    if milestone := milestone_text(streak):
+    if milestone := milestone_text(shown_up):
         lines.append(milestone)
     return "\n".join(lines)
 
@@ -268,34 +274,45 @@ async def complete_days(session: AsyncSession, space: Space) -> list[date]:
     return sorted((date.fromisoformat(k.split(":", 1)[1]) for k in keys.all()), reverse=True)
 
 
-def count_streak(days: list[date], ending: date) -> int:
-    """Days in a row, ending on `ending`, found in `days` (newest first)."""
-    streak, expected = 0, ending
-    for day in days:
-        if day > expected:
-            continue
-        if day != expected:
-            break
-        streak += 1
-        expected -= timedelta(days=1)
-    return streak
+def count_shown_up(days: list[date], ending: date) -> int:
+    """Days both showed up (found in `days`, newest first), counted back from `ending` through
+    rest days: the count ends only at a missed day that is the (REST_DAYS + 1)th missed day
+    within REST_WINDOW days in a row."""
+    complete = set(days)
+    if not complete:
+        return 0
+    missed: list[date] = []  # within REST_WINDOW of the day looked at
+    count, day, first = 0, ending, min(complete)
+    while day >= first:
+        if day in complete:
+            count += 1
+        else:
+            missed = [m for m in missed if (m - day).days < REST_WINDOW] + [day]
+            if len(missed) > REST_DAYS:
+                break
+        day -= timedelta(days=1)
+    return count
 
 
-async def streak_at(session: AsyncSession, space: Space, day: date) -> int:
-    return count_streak(await complete_days(session, space), day)
+def shown_up_until(days: list[date], today: date) -> int:
+    """The count as it stands today: today's check-in may still be ahead, so an unanswered
+    today is no rest day yet."""
+    return count_shown_up(days, today if today in days else today - timedelta(days=1))
 
 
-async def current_streak(session: AsyncSession, space: Space, today: date) -> int:
-    """The streak still alive today: it may end today or yesterday (today's check-in may be ahead)."""
-    days = await complete_days(session, space)
-    return max(count_streak(days, today), count_streak(days, today - timedelta(days=1)))
+async def shown_up_at(session: AsyncSession, space: Space, day: date) -> int:
+    return count_shown_up(await complete_days(session, space), day)
 
 
-def milestone_text(streak: int) -> str | None:
-    if streak not in MILESTONES:
+def shown_up_line(count: int) -> str:
+    return f"Days you both showed up: {count}."
+
+
+def milestone_text(count: int) -> str | None:
+    if count not in MILESTONES:
         return None
     return (
-        f"🎉 {streak} days in a row, both of you checked in. That is {streak} small promises kept. "
+        f"🎉 {count} days you both showed up. Each one was a choice to come back to this. "
         "Take a moment to notice it together."
     )
 
@@ -329,9 +346,10 @@ def visible(
 async def progress_text(
     session: AsyncSession, space: Space, today: date, viewer: Member | None
 ) -> str:
-    """The streak and recent scores; `viewer` (in their private chat) also sees their own."""
+    """The days both showed up and recent scores; `viewer` (in their private chat) also sees
+    their own."""
     days = await complete_days(session, space)
-    streak = max(count_streak(days, today), count_streak(days, today - timedelta(days=1)))
+    shown_up = shown_up_until(days, today)
     week_start = today - timedelta(days=today.weekday())
     recent_start = today - timedelta(days=6)
     revealed = {d for d in days if d >= min(week_start, recent_start)}
@@ -354,10 +372,11 @@ async def progress_text(
         )
     both_week = sum(1 for d in revealed if d >= week_start)
     lines = [
-        f"📈 Streak: {streak} day{'s' if streak != 1 else ''} in a row with both of you checking in.",
+        f"📈 {shown_up_line(shown_up)} Rest days never break the count "
+        f"(up to {REST_DAYS} in any {REST_WINDOW} days).",
         f"This week: {both_week} day{'s' if both_week != 1 else ''} with both answers.",
     ]
-    next_goal = next((m for m in MILESTONES if m > streak), None)
+    next_goal = next((m for m in MILESTONES if m > shown_up), None)
     if next_goal:
         lines.append(f"Next milestone: {next_goal} days.")
     if by_day:

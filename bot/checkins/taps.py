@@ -4,7 +4,7 @@ other, and the reveal once both have answered."""
 from __future__ import annotations
 
 from bot import actions
-from bot.checkins import answers
+from bot.checkins import answers, hurt
 from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
@@ -51,6 +51,10 @@ async def tap(ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:
             )
             for to in shared_addresses(ctx.space, partners)
         ]
+    # The hurt partner's own question follows their score, in their private chat alone.
+    if not skip and ctx.library.hurt is not None and hurt.asks(ctx, rec.answer):
+        assert delivery.id is not None
+        replies.insert(0, hurt.question_message(ctx, ctx.library.hurt, delivery.id))
     return [ctx.whisper(head), *replies]
 
 
@@ -82,7 +86,7 @@ async def nudge(ctx: Ctx, rec: answers.Recorded) -> list[Outgoing]:
 async def reveal(ctx: Ctx, rec: answers.Recorded, partners: list[Member]) -> list[Outgoing]:
     pairs = await answers.day_answers(ctx.session, ctx.space, rec.day)
     pairs = [(m, a) for m, a in pairs if any(p.id == m.id for p in partners)]
-    text = answers.reveal_text(ctx.space, rec.day, pairs, rec.streak)
+    text = answers.reveal_text(ctx.space, rec.day, pairs, rec.shown_up)
     return [Outgoing(to, text, protect=True) for to in shared_addresses(ctx.space, partners)]
 
 

@@ -1,8 +1,13 @@
-"""/progress: the streak and recent scores as far as the asker may see, with a chart."""
+"""/progress: the days you both showed up and recent scores as far as the asker may see, with
+a chart."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.chart import DAYS
 from bot.checkins.answers import progress_text
+from bot.checkins.hurt import own_hurt, own_hurt_lines
 from bot.command import Command
 from bot.context import Ctx, partners_of
 from bot.lookback.weekly import chart_data
@@ -10,7 +15,8 @@ from bot.messages import Outgoing
 
 
 async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
-    """The streak and recent scores, with the look back's chart when there are scores to show."""
+    """The days both showed up and recent scores, with the look back's chart when there are
+    scores to show."""
     viewer = ctx.member if ctx.private else None
     partners = await partners_of(ctx.session, ctx.space)
     if not partners:  # a chat with no couple (say, after /forget me): nothing of "both of you"
@@ -26,7 +32,15 @@ async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
             f"Just you here for now, {partners[0].display_name}: days count when two partners "
             "check in (/pair brings your partner in).\n" + text
         )
-    data = await chart_data(ctx.session, ctx.space, ctx.today, ctx.library)
+    own = None
+    if viewer is not None:  # the hurt partner's private answers: in their private chat alone
+        since = ctx.today - timedelta(days=DAYS - 1)
+        hurt = await own_hurt(ctx.session, ctx.space, viewer, since, ctx.today)
+        text = "\n".join(
+            [text, *own_hurt_lines(hurt, ctx.today - timedelta(days=6), ctx.library.hurt)]
+        )
+        own = (f"{viewer.display_name}: the hurt (only you)", hurt) if hurt else None
+    data = await chart_data(ctx.session, ctx.space, ctx.today, ctx.library, own)
     if data is None:
         return [ctx.reply(text, protect=True)]
     reply, services, name = ctx.reply, ctx.services, f"progress-{ctx.today.isoformat()}.png"
@@ -44,7 +58,7 @@ async def cmd_progress(ctx: Ctx, args: str) -> list[Outgoing]:
 COMMANDS = (
     Command(
         "progress",
-        "Streak, recent check-ins and a chart, as far as you may see",
+        "Days you both showed up, recent check-ins and a chart",
         cmd_progress,
         "The two of you",
     ),

@@ -12,7 +12,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chart import DAYS, ChartData, Series
-from bot.checkins.answers import complete_days, count_streak, score_of, visible
+from bot.checkins.answers import (
+    complete_days,
+    score_of,
+    shown_up_line,
+    shown_up_until,
+    visible,
+)
 from bot.content import TOPICS, Library, Prompt
 from bot.context import partners_of, schedules_of
 from bot.render import day_label
@@ -85,27 +91,36 @@ def _chart(
     scores: dict[int, dict[date, int]],
     today: date,
     question: str,
+    own: tuple[str, dict[date, int]] | None = None,
 ) -> ChartData | None:
-    first = _first_day(space, scores, today)
+    """`own`: a line only the viewer sees, in their private chat (named, by day)."""
+    # The private line's days count for where the chart starts (-1: a key no partner id takes).
+    first = _first_day(space, {**scores, -1: own[1]} if own else scores, today)
     days = tuple(first + timedelta(days=i) for i in range((today - first).days + 1))
     series = tuple(
         Series(p.display_name, tuple(scores.get(p.id or 0, {}).get(d) for d in days))
         for p in partners
     )
+    if own is not None:
+        series += (Series(own[0], tuple(own[1].get(d) for d in days), own=True),)
     data = ChartData(days, series, question)
     return None if data.empty else data
 
 
 async def chart_data(
-    session: AsyncSession, space: Space, today: date, library: Library
+    session: AsyncSession,
+    space: Space,
+    today: date,
+    library: Library,
+    own: tuple[str, dict[date, int]] | None = None,
 ) -> ChartData | None:
-    """Revealed scores since the couple's first day (at most 8 weeks), one series a partner;
-    None when nothing is shown."""
+    """Revealed scores since the couple's first day (at most 8 weeks), one series a partner,
+    and `own` (see _chart) when given; None when nothing is shown."""
     partners = await partners_of(session, space)
     since = today - timedelta(days=DAYS - 1)
     scores = await _visible_scores(session, space, partners, since, today)
     question = library.scored_question(space.question_id).text
-    return _chart(space, partners, scores, today, question)
+    return _chart(space, partners, scores, today, question, own)
 
 
 def _average(values: list[int]) -> str:
@@ -166,7 +181,7 @@ async def look_back(
     shown_this_week = any(start <= d <= end for mine in scores.values() for d in mine)
     if not both and not shown_this_week and not promises:
         return None
-    streak = max(count_streak(days, end), count_streak(days, end - timedelta(days=1)))
+    shown_up = shown_up_until(days, end)
     if new:
         count = (end - first).days + 1
         lines = [
@@ -179,8 +194,8 @@ async def look_back(
             f"🌿 Your week, {day_label(start)} to {day_label(end)}",
             f"📅 You both checked in on {both} of 7 days.",
         ]
-    if streak:
-        lines[1] += f" Streak: {streak} day{'s' if streak != 1 else ''} in a row."
+    if shown_up:
+        lines[1] += f" {shown_up_line(shown_up)}"
     shown = await session.exec(
         select(ContentHistory.prompt_id).where(
             ContentHistory.space_id == space.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.command import Command, Kind, Option, Who
-from bot.content import TOPICS, fitting, pick_prompt, topic_key
+from bot.content import OPT_IN_TOPICS, TOPICS, fitting, pick_prompt, topic_key
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.messages import Outgoing
@@ -89,6 +89,11 @@ async def cmd_topics(ctx: Ctx, args: str) -> list[Outgoing]:
         lines.append(
             "Choose with /topics gratitude, patience; or /topics add empathy, /topics drop patience, /topics all."
         )
+        if off := [t for t in OPT_IN_TOPICS if t not in chosen]:
+            lines.append(
+                f"{', '.join(TOPICS[t] for t in off)} is off unless you want it: "
+                f"/topics add {off[0]}."
+            )
         return [ctx.reply("\n".join(lines))]
     if verb == "all":
         new = list(TOPICS)

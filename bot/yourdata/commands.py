@@ -11,6 +11,7 @@ from sqlmodel import col, delete, select
 from bot import actions
 from bot.checkins.answers import complete_days, score_of, skipped
 from bot.checkins.answers import shown as is_shown
+from bot.checkins.hurt import hurt_of
 from bot.command import NOT_A_PARTNER, Command, Option, Who
 from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
@@ -67,8 +68,13 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         # free seat later sees nothing of them (they can still /forget me).
         if not mine and (not shown or answer.member_id not in present):
             continue
-        row = answer.model_dump(exclude={"space_id", "note", "share_note", "tap", "took_part"})
+        row = answer.model_dump(
+            exclude={"space_id", "note", "share_note", "tap", "took_part", "hurt"}
+        )
         row["score"], row["skipped"] = score_of(answer), skipped(answer)
+        # The hurt partner's private answer is theirs alone: never in the other's export.
+        if mine and with_private and hurt_of(answer) is not None:
+            row["hurt"] = hurt_of(answer)
         if answer.note and ((mine and with_private) or (answer.share_note and shown)):
             row["note"] = answer.note
         checkins.append(row)

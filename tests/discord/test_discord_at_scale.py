@@ -46,7 +46,7 @@ async def test_progress_and_export_are_acknowledged_before_the_core_answers(
     couple.fake.timeline.clear()
     said = await couple.slash(ALICE, "progress")
     assert couple.fake.timeline[0].kind == "thinking"
-    assert any("Streak: 0 days" in text for text in said.public)
+    assert any("Days you both showed up: 0" in text for text in said.public)
     assert couple.fake.thinking() == []  # the answer settled it
     assert {"progress", "export"} <= DEFER_AT_ONCE
 

@@ -126,7 +126,7 @@ async def test_a_couples_first_day_of_commands(couple: Couple, library: Library)
         ("pause", {"days": 3}, "Paused for 3 days, until Tue 24 Nov"),
         ("pause", {}, "Paused until you /resume"),
         ("resume", {}, "Resumed"),
-        ("progress", {}, "Streak: 0 days"),
+        ("progress", {}, "Days you both showed up: 0"),
         ("privacy", {}, "Never your private notes"),
         ("help", {}, "/remind <time> [days]"),
         ("remind", {"time": "off"}, "Daily prompt turned off."),
@@ -237,7 +237,13 @@ async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
     assert "tap “Add a note”" in checkin and "reply to this message" not in checkin
     post = couple.fake.last_message(HOME)
     assert rows_of(post) == [
-        ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
+        [
+            "1 · on edge",
+            "2 · a bit uneasy",
+            "3 · in between",
+            "4 · mostly at ease",
+            "5 · fully at ease",
+        ],
         ["Skip today", "Add a note", "🔒 Answer privately"],
     ]
     assert said.private == [] and couple.fake.thinking() == []
@@ -265,7 +271,7 @@ async def test_both_partners_answer_in_the_channel_and_the_scores_show_once_both
     assert bob.private == ["Thanks, Bob. Your check-in for Sat 21 Nov is saved: 5/5."]
     [reveal] = bob.public
     assert reveal.startswith(
-        "💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row.\nAlice 3/5 · Bob 5/5\n"
+        "💛 You've both checked in for Sat 21 Nov. Days you both showed up: 1.\nAlice 3/5 · Bob 5/5\n"
         "You two saw the day quite differently."  # two apart: one gentle line
     )
 
@@ -362,7 +368,7 @@ async def test_only_people_who_see_the_channel_answer_its_checkins(couple: Coupl
     assert no_form.private == refused.private and not [
         p for p in no_form.posts if p.kind == "modal"
     ]
-    assert "Streak: 0 days" in (await couple.slash(ALICE, "progress")).public[0]
+    assert "Days you both showed up: 0" in (await couple.slash(ALICE, "progress")).public[0]
 
 
 async def test_a_dm_is_a_space_of_its_own_with_no_permission_checks(couple: Couple) -> None:

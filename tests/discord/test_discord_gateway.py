@@ -61,7 +61,7 @@ async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
     assert alice.private[0].startswith("Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5.")
     bob = await live.tap(BOB, checkin, "5")
     assert bob.public == [
-        "💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row.\nAlice 4/5 · Bob 5/5"
+        "💛 You've both checked in for Sat 21 Nov. Days you both showed up: 1.\nAlice 4/5 · Bob 5/5"
     ]
     noted = await live.note(ALICE, checkin, "We laughed a lot today.")
     assert noted.private[0].startswith("📝 Note saved with your check-in for Sat 21 Nov, Alice.")

@@ -34,7 +34,7 @@ async def test_progress_and_the_look_back_arrive_as_an_embedded_picture(couple: 
     [post] = [p for p in said.posts if p.shown]
     filename, data = picture(post)
     assert filename == "progress-2026-11-21.png" and data.startswith(PNG)
-    assert post.content.startswith("📈 Streak: 2 days")
+    assert post.content.startswith("📈 Days you both showed up: 2")
 
     couple.clock.set("2026-11-22T19:00:00+00:00")
     [back] = [p for p in await couple.dispatch() if p.content.startswith("🌿 Your ")]

@@ -85,7 +85,13 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
     for post in (alex_checkin, sam_checkin):
         assert post.content.startswith("💬 Your check-in for Sat 21 Nov")
         assert rows_of(post) == [
-            ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
+            [
+                "1 · on edge",
+                "2 · a bit uneasy",
+                "3 · in between",
+                "4 · mostly at ease",
+                "5 · fully at ease",
+            ],
             # and today's question (issue 21), in the same message
             ["Skip today", "Add a note", "✍️ Answer", "Pass on this one", "Another question"],
         ]
@@ -114,7 +120,7 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
     assert sam.private == ["Thanks, Sam. Your check-in for Sat 21 Nov is saved: 2/5."]
     reveal = fake.public(HOME)[-1]
     assert reveal.startswith(
-        "💛 You've both checked in for Sat 21 Nov. Streak: 1 day in a row.\nAlex 4/5 · Sam 2/5"
+        "💛 You've both checked in for Sat 21 Nov. Days you both showed up: 1.\nAlex 4/5 · Sam 2/5"
     )
     assert fake.last_message(HOME).content == reveal  # posted to the channel, not in the DM
     everywhere = fake.public(HOME) + fake.public(fake.dm(SAM))
@@ -136,7 +142,13 @@ async def test_with_dms_closed_a_partner_answers_in_the_channel_privately(
     assert fake.posts_to(fake.dm(SAM).id) == 1  # only the hello that was refused
     channel_checkin = fake.last_message(HOME)
     assert rows_of(channel_checkin) == [
-        ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
+        [
+            "1 · on edge",
+            "2 · a bit uneasy",
+            "3 · in between",
+            "4 · mostly at ease",
+            "5 · fully at ease",
+        ],
         ["Skip today", "Add a note", "🔒 Answer privately"],
     ]
     sam = await couple.tap(SAM, channel_checkin, "3")

@@ -55,7 +55,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/pause banana", "I couldn't read “banana” as a number of days"),
         ("/pause 3", "⏸ Paused for 3 days"),
         ("/resume", "▶️ Resumed: prompts and check-ins are back on."),
-        ("/progress", "📈 Streak: 0 days"),
+        ("/progress", "📈 Days you both showed up: 0"),
         ("/privacy", library.texts.privacy_short.strip()[:40]),
         ("/support", "I'll answer that in your private chat with me"),
         ("/dance", "I don't know /dance. /help lists what I can do"),
@@ -135,7 +135,9 @@ async def test_a_check_in_answered_by_both_members_then_a_note(bot: Running) -> 
     bob = await bot.tap(message_id, checkin.actions[4], user=BOB)
     assert bob.params["text"].startswith("Thanks, Bob.")
     [both] = await bot.api.replies(1, after=mark)
-    assert both.text.startswith("💛 You've both checked in for Sat 21 Nov. Streak: 1 day")
+    assert both.text.startswith(
+        "💛 You've both checked in for Sat 21 Nov. Days you both showed up: 1"
+    )
 
     note = await bot.say("Felt calmer after our walk", user=ALICE, reply_to=message_id)
     assert note.text.startswith("📝 Note saved with your check-in for Sat 21 Nov, Alice.")

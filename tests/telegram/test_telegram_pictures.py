@@ -38,7 +38,7 @@ async def test_progress_and_the_look_back_arrive_as_photos(bot: Running) -> None
     progress = await photo_after(bot, mark)
     assert progress.params["photo"]["data"].startswith(PNG)
     assert progress.params["photo"]["filename"] == "progress-2026-11-21.png"
-    assert progress.params["caption"].startswith("📈 Streak: 2 days")
+    assert progress.params["caption"].startswith("📈 Days you both showed up: 2")
     assert "🖼 Chart: daily check-in scores" in progress.params["caption"]
 
     bot.clock.set("2026-11-22T19:00:00+00:00")  # Sunday 19:00 in the chat's zone (UTC)
