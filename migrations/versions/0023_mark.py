@@ -4,7 +4,7 @@
 start (of any shard process) skips the global sync when nothing changed.
 
 Revision ID: 0023
-Revises: 0015
+Revises: 0022
 Create Date: 2026-12-04 13:40:00
 
 """
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0023"
-down_revision: Union[str, Sequence[str], None] = "0015"
+down_revision: Union[str, Sequence[str], None] = "0022"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
