@@ -410,6 +410,7 @@ async def erase_space(session: AsyncSession, space: Space) -> None:
         Member,
         PairCode,
         Once,
+        PathState,
     ):
         await session.exec(delete(model).where(col(model.space_id) == space.id))
     await session.delete(space)

@@ -14,7 +14,7 @@ from bot.content import Library
 from bot.delivery import Job, render
 from bot.messages import Outgoing
 from bot.paths.library import Guide, GuidedPath
-from bot.paths.progress import begin_day, path_of, paths, resting, settle, state_of, step_day
+from bot.paths.progress import FREE, begin_day, path_of, paths, resting, settle, state_of, step_day
 from bot.render import WEEKDAYS
 from bot.store import Member, PathState, Store
 
@@ -23,6 +23,8 @@ QUIET = (
     "🌿 A quiet day on your path: no step for the two of you today. Take the time for "
     "yourselves, however suits you."
 )
+# The look back closes the week before when the current one began fewer days ago than this.
+CLOSES_BEFORE = 3
 SIDE_HEAD = "🧭 Just for you, on your path:"
 
 
@@ -121,14 +123,22 @@ def guide_lines(guide: Guide) -> list[str]:
 
 
 async def look_back_lines(session: AsyncSession, space_id: int, day: date) -> list[str] | None:
-    """For the weekly look back of a space on a path: where it is and the week's closing guide
-    ([] while it rests); None on Free practice."""
+    """For the weekly look back of a space on a path: where it is and the closing guide of the
+    week it mostly looks back on (a week begun in the last few days closes the one before);
+    [] while the path rests; None on Free practice."""
     state = await state_of(session, space_id)
-    path = path_of(state)
-    if path is None or state is None:
+    if state is None or state.path == FREE:
+        return None
+    path = paths().paths[state.path]
+    week = state.week
+    if (
+        state.week_started is not None
+        and (day - state.week_started).days < CLOSES_BEFORE
+        and week > 1
+    ):
+        week -= 1
+    if not path.open_ended and week > path.weeks:
         return None
     if resting(state, day):
         return []
-    lines = [heading(path, state.week)]
-    lines += guide_lines(paths().guide_for(path.id, state.week))
-    return lines
+    return [heading(path, week), *guide_lines(paths().guide_for(path.id, week))]
