@@ -34,6 +34,20 @@ _REMOVE = re.compile(r"x(?::([A-Za-z0-9_-]{1,40}))?")
 _TODAY = re.compile(r"q([apstk]):(\d{8})")
 TODAY_CHOICES = {"a": "answer", "p": "pass", "s": "swap", "t": "thanks", "k": "talk"}
 _ANSWERS_PAGE = re.compile(r"qh:(\d{1,4})")
+# /path's buttons: a path chosen, Free practice, the pace, a stage again, stop, end a rest.
+PATH_CHOICES = (
+    "breach",
+    "worry",
+    "strong",
+    "free",
+    "slower",
+    "normal",
+    "repeat",
+    "change",
+    "stop",
+    "resume",
+)
+_PATH = re.compile(r"w:(" + "|".join(PATH_CHOICES) + r")")
 _ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
@@ -119,6 +133,13 @@ class ChooseZone:
     zone: str
 
 
+@dataclass(frozen=True)
+class PathChoice:
+    """A /path button: one of PATH_CHOICES."""
+
+    choice: str
+
+
 Action = (
     Answer
     | Hurt
@@ -133,6 +154,7 @@ Action = (
     | ChooseZone
     | Today
     | AnswersPage
+    | PathChoice
 )
 
 
@@ -172,6 +194,11 @@ def share_promise(promise_id: int, share: bool) -> str:
 def today(day: date, choice: str) -> str:
     code = next(c for c, name in TODAY_CHOICES.items() if name == choice)
     return f"q{code}:{day.strftime('%Y%m%d')}"
+
+
+def path_choice(choice: str) -> str:
+    assert choice in PATH_CHOICES
+    return f"w:{choice}"
 
 
 def answers_page(page: int) -> str:
@@ -228,6 +255,8 @@ def parse(action: str) -> Action | None:
         return Today(day, TODAY_CHOICES[m[1]])
     if m := _ANSWERS_PAGE.fullmatch(action):
         return AnswersPage(int(m[1]))
+    if m := _PATH.fullmatch(action):
+        return PathChoice(m[1])
     if m := _ZONE.fullmatch(action):
         return ChooseZone(m[1])
     return None

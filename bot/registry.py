@@ -16,6 +16,7 @@ from bot.errors import UserError
 from bot.lookback import commands as lookback
 from bot.messages import Button, Incoming, Outgoing
 from bot.partners import commands as partners
+from bot.paths import commands as paths
 from bot.ports import Messenger
 from bot.promises import commands as promises
 from bot.promises import keeping
@@ -37,6 +38,7 @@ ORDER = (
     "schedule",
     "tip",
     "topics",
+    "path",
     "pause",
     "resume",
     "together",
@@ -85,6 +87,7 @@ _DECLARED = {
         partners.COMMANDS,
         checkins.COMMANDS,
         prompts.COMMANDS,
+        paths.COMMANDS,
         questions.COMMANDS,
         promises.COMMANDS,
         lookback.COMMANDS,
@@ -130,6 +133,7 @@ BUTTONS: dict[type, Press] = {
     actions.Today: Press(questions.tapped),
     actions.AnswersPage: Press(questions.page_tapped),
     actions.ChooseZone: Press(schedules.zone_chosen),
+    actions.PathChoice: Press(paths.tapped),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {

@@ -10,6 +10,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlmodel import select
@@ -29,6 +30,7 @@ from bot.housekeeping import Housekeeper, Retention
 from bot.lookback.compose import compose_weekly
 from bot.messages import Address, Attachment, Event, Incoming, Outgoing
 from bot.partners import joining, pairing
+from bot.paths.compose import side_prompts, with_path_steps, with_side_steps
 from bot.ports import Clock, Messenger
 from bot.promises.compose import compose_follow_ups
 from bot.promises.keeping import next_after_ask
@@ -37,6 +39,7 @@ from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere
 from bot.safety import replies as safety
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
+from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +83,12 @@ class Tandem:
             messenger,
             grace,
             platforms,
-            composers={"weekly": self._compose_weekly, "promise": self._compose_follow_ups},
-            finishers={"checkin": self._with_questions},
+            composers={
+                "weekly": self._compose_weekly,
+                "promise": self._compose_follow_ups,
+                "side": self._compose_sides,
+            },
+            finishers={"checkin": self._with_questions, "prompt": self._with_path_steps},
             next_ask=next_after_ask,
         )
 
@@ -89,7 +96,18 @@ class Tandem:
         return await compose_weekly(jobs, self.store, self.clock, self.library, self.picture)
 
     async def _with_questions(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
-        return await with_questions(self.store, self.clock.now(), jobs, messages)
+        asked = await with_questions(self.store, self.clock.now(), jobs, messages)
+        try:
+            return await with_side_steps(self.store, jobs, asked)
+        except Exception as err:  # the check-in goes out with its question, never not at all
+            log.error("adding side steps failed with %s", type(err).__name__)
+            return asked
+
+    async def _with_path_steps(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
+        return await with_path_steps(self.store, self.clock.now(), jobs, messages)
+
+    async def _compose_sides(self, jobs: list[Job]) -> list[Outgoing | None]:
+        return await side_prompts(self.store, self.library, jobs)
 
     async def _compose_follow_ups(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await compose_follow_ups(self.store, jobs)
@@ -230,7 +248,8 @@ class Tandem:
         is_command = bool(name)
         if not (incoming.event or incoming.action or is_command):
             if space is None or not incoming.reply_to or not incoming.user_id:
-                return self._private_words(incoming, space)  # else chatter, not ours to read
+                # Else chatter, not ours to read.
+                return await self._words_alone(session, incoming, space, member)
             member = member or await self._known_member(session, space, incoming.user_id)
             if member is None:
                 return self._private_words(incoming, space)
@@ -316,6 +335,20 @@ class Tandem:
 
     def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
         return safety.private_words(self.library, incoming, space, self.default_timezone)
+
+    async def _words_alone(
+        self, session: AsyncSession, incoming: Incoming, space: Space | None, member: Member | None
+    ) -> list[Outgoing]:
+        """Words typed freely in a private chat: crisis help if they need it, and then the
+        space's path rests from couple exercises (bot/paths/), told to the writer alone."""
+        said = self._private_words(incoming, space)
+        if not said or space is None:
+            return said
+        today = self.clock.now().astimezone(zone_from_name(space.timezone)).date()
+        line = await safety.rest_for_words(session, space, member, today)
+        if line:
+            said[0] = replace(said[0], text=f"{said[0].text}\n\n{line}")
+        return said
 
     @staticmethod
     async def _known_member(session: AsyncSession, space: Space, user_id: str) -> Member | None:

@@ -248,6 +248,24 @@ class QuestionAnswer(SQLModel, table=True):
     updated_at: datetime
 
 
+class PathState(SQLModel, table=True):
+    """Where a space is on a guided path (bot/paths/): one row a space; none is Free practice."""
+
+    space_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("space.id", ondelete="CASCADE"), primary_key=True)
+    )
+    path: str = Field(default="free", max_length=16)  # breach | worry | strong | free
+    week: int = 1  # from 1; past the last week of a path that ends: the path is walked
+    week_started: date | None = None  # the local day of the week's first step; None: not yet
+    pace: str = Field(default="normal", max_length=8)  # normal | slower
+    days_taken_part: int = 0  # days of this week both took part in, as last counted
+    chosen_by: int | None = None  # the member who chose the path
+    chosen_at: datetime
+    rest_from: date | None = None  # crisis help was given: no couple exercises until rest_until
+    rest_until: date | None = None
+    rest_member: int | None = None  # who wrote the words: only they lift the rest early
+
+
 install([Member, CheckinAnswer, Promise, QuestionAnswer])  # Sealed columns sealed in place
 
 
@@ -418,6 +436,7 @@ async def erase_space(session: AsyncSession, space: Space) -> None:
         Member,
         PairCode,
         Once,
+        PathState,
     ):
         await session.exec(delete(model).where(col(model.space_id) == space.id))
     await session.delete(space)

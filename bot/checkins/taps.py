@@ -9,7 +9,7 @@ from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
 from bot.render import day_label
-from bot.safety.replies import crisis_replies
+from bot.safety.replies import care_replies
 from bot.store import CheckinAnswer, Delivery, Member, once
 
 
@@ -129,7 +129,7 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
         if in_public
         else "This note stays private at the reveal, unless you choose to share it again."
     )
-    care = crisis_replies(ctx, text, after)
+    care = await care_replies(ctx, text, after)
     head = f"📝 Note saved with your check-in for {day_label(rec.day)}, {ctx.member.display_name}.{hint}"
     if in_public:
         return [ctx.whisper(head), *care]

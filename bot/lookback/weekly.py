@@ -21,6 +21,7 @@ from bot.checkins.answers import (
 )
 from bot.content import TOPICS, Library, Prompt
 from bot.context import partners_of, schedules_of
+from bot.paths.compose import look_back_lines
 from bot.render import day_label
 from bot.store import (
     CheckinAnswer,
@@ -204,7 +205,11 @@ async def look_back(
         )
     )
     topics = {library.by_id[p].topic for p in shown.all() if p in library.by_id}
-    if topics:
+    # On a guided path the rotation's prompts were not what the couple saw: the path says where
+    # they are, and its week's conversation guide takes the open question's place.
+    assert space.id is not None
+    on_path = await look_back_lines(session, space.id, end)
+    if topics and on_path is None:
         lines.append("🌱 Practised: " + ", ".join(TOPICS[t] for t in TOPICS if t in topics) + ".")
     kept = sum(
         1
@@ -225,7 +230,9 @@ async def look_back(
             lines.append(
                 f"{partner.display_name}: {daily}; average {_average([s for _, s in week])}{last}"
             )
-    if (prompt := open_question(library, space, end)) is not None:
+    if on_path is not None:
+        lines += on_path
+    elif (prompt := open_question(library, space, end)) is not None:
         lines.append(f"💬 Something to talk about: {prompt.render(end.strftime('%A'))}")
     chart = _chart(space, partners, scores, end, question.text)
     if chart is not None:

@@ -18,7 +18,7 @@ from bot.context import Ctx, partners_of, schedules_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
 from bot.render import day_label, local_when
-from bot.safety.replies import crisis_replies
+from bot.safety.replies import care_replies
 from bot.schedule import first_due, next_due
 from bot.store import (
     Member,
@@ -134,7 +134,7 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
     # The real moment: "by today" made after the day's ask has passed is asked tomorrow.
     assert promise.next_ask_at is not None
     asks = local_when(promise.next_ask_at, ctx.space.timezone, ctx.now)
-    care = crisis_replies(ctx, what)
+    care = await care_replies(ctx, what)
     if not ctx.private:
         return [
             ctx.reply(

@@ -14,7 +14,7 @@ from bot.paths.library import DailyQuestion
 from bot.questions import today as days
 from bot.questions import words
 from bot.render import day_label, one_line
-from bot.safety.replies import crisis_replies
+from bot.safety.replies import care_replies
 from bot.store import Member, QuestionAnswer, lock_space, once
 
 PER_PAGE = 5
@@ -121,7 +121,7 @@ async def save(ctx: Ctx, question: DailyQuestion, text: str) -> list[Outgoing]:
     # Crisis words are looked at first: such an answer stays with its author at the reveal.
     row.held = bool(ctx.library.safety.needs(cleaned))
     row.text, row.passed, row.asked_at, row.updated_at = cleaned, False, None, ctx.now
-    care = crisis_replies(ctx, cleaned, "Your answer stays with you at the reveal.")
+    care = await care_replies(ctx, cleaned, "Your answer stays with you at the reveal.")
     head = "✍️ Your answer is " + ("changed." if changed else "saved.")
     head += f" “{one_line(cleaned)}”"
     return [*care, *await _saved(ctx, row, question, head)]

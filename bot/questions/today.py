@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.paths.library import DEPTHS, DailyQuestion, load_paths
+from bot.paths.progress import path_of, state_of
 from bot.store import Once, QuestionAnswer, insert_new, once
 
 ASK = "ask:"
@@ -25,16 +26,22 @@ def swap_key(day: date) -> str:
 
 
 @functools.cache
-def daily_questions() -> tuple[DailyQuestion, ...]:
-    """The shipped questions for free practice (path "any"), light first, then medium, then
-    deep, each depth in the file's order. (A guided path will choose among its own.)"""
-    found = load_paths().questions_for(None)
+def daily_questions(path: str | None = None) -> tuple[DailyQuestion, ...]:
+    """The shipped questions for free practice (path "any"), or for a guided path (those and
+    its own), light first, then medium, then deep, each depth in the file's order."""
+    found = load_paths().questions_for(path)
     return tuple(sorted(found, key=lambda q: DEPTHS.index(q.depth)))
 
 
 @functools.cache
 def by_id() -> dict[str, DailyQuestion]:
     return {q.id: q for q in load_paths().questions}
+
+
+async def _path(session: AsyncSession, space_id: int) -> str | None:
+    """The guided path the space walks (its own questions join the day's), None otherwise."""
+    path = path_of(await state_of(session, space_id))
+    return path.id if path is not None else None
 
 
 async def _asked(session: AsyncSession, space_id: int) -> dict[str, str]:
@@ -81,7 +88,7 @@ async def todays(session: AsyncSession, space_id: int, day: date, now: datetime)
     if current is not None:
         return current
     question = choose(
-        daily_questions(),
+        daily_questions(await _path(session, space_id)),
         await _asked(session, space_id),
         await _answered(session, space_id),
         set(),
@@ -119,7 +126,7 @@ async def swap(
     if not await once(session, space_id, swap_key(day), now):
         return None
     question = choose(
-        daily_questions(),
+        daily_questions(await _path(session, space_id)),
         await _asked(session, space_id),
         await _answered(session, space_id),
         {current.id},

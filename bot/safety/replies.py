@@ -3,14 +3,19 @@ and the crisis words read in private chats and notes."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot import actions
 from bot.command import Command, Option
 from bot.content import Library
 from bot.context import Ctx
 from bot.crisis.texts import SUPPORT_START
 from bot.messages import Address, Button, Incoming, Outgoing
+from bot.paths.progress import REST_DAYS, rest
 from bot.ports import Messenger
-from bot.store import Space
+from bot.store import Member, Space
 
 REMOVE_LABEL = "Remove this from the chat"
 REMOVED = "Removed."
@@ -81,6 +86,37 @@ def crisis_replies(ctx: Ctx, text: str, after: str = "") -> list[Outgoing]:
     region = found.region(ctx.space.timezone)
     code = f"{SUPPORT_START}-{region.code}" if region else SUPPORT_START
     return [ctx.reply(OPEN_PRIVATELY, buttons=(Button("Open my private chat", start=code),))]
+
+
+# To the writer alone, with the crisis help, when their space is on a guided path.
+PATH_RESTS = (
+    f"🌿 For the next {REST_DAYS} days your path will suggest nothing for the two of you to do "
+    "together; your partner isn't told why. Some time with someone just for you, a counsellor "
+    "or one of the lines above, can help. Whenever you feel ready, /path resume brings the "
+    "steps back."
+)
+
+
+async def care_replies(ctx: Ctx, text: str, after: str = "") -> list[Outgoing]:
+    """crisis_replies, and the couple's path rests from couple exercises: its writer hears of
+    it privately, with the help; the partner only sees a quiet day, never why."""
+    if not ctx.library.safety.needs(text):
+        return []
+    assert ctx.space.id is not None
+    member_id = ctx.member.id if ctx.member is not None else None
+    if await rest(ctx.session, ctx.space.id, member_id, ctx.today):
+        after = f"{after}\n\n{PATH_RESTS}".strip()
+    return crisis_replies(ctx, text, after)
+
+
+async def rest_for_words(
+    session: AsyncSession, space: Space | None, member: Member | None, today: date
+) -> str:
+    """Crisis words typed freely in a private chat: the space's path rests, as above; the line
+    for the writer, or "" when the space is on no path."""
+    if space is None or space.id is None or member is None:
+        return ""
+    return PATH_RESTS if await rest(session, space.id, member.id, today) else ""
 
 
 # The same words whatever brought them: nothing in them says why.

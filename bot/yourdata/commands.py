@@ -26,6 +26,7 @@ from bot.store import (
     Member,
     Once,
     PairCode,
+    PathState,
     Promise,
     QuestionAnswer,
     Schedule,
@@ -290,7 +291,7 @@ async def erase_shared(ctx: Ctx, asker: Member, keepers: list[Member]) -> None:
     await pairing.leave(ctx.session, ctx.space, asker, erase=True)
     space_id = ctx.space.id
     kept = [k.id for k in keepers]
-    for model in (Delivery, Schedule, PairCode, Once):
+    for model in (Delivery, Schedule, PairCode, Once, PathState):
         await ctx.session.exec(delete(model).where(col(model.space_id) == space_id))
     await ctx.session.exec(
         delete(ContentHistory).where(

@@ -1,0 +1,144 @@
+"""A path's words inside the messages Tandem already sends: the day's step (with the week's
+opening on its first day) in place of the topic rotation's prompt, each side's step in that
+partner's private check-in, and the week's conversation guide in the look back. No extra
+message: the issue counts messages per couple-day."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.content import Library
+from bot.delivery import Job, render
+from bot.messages import Outgoing
+from bot.paths.library import Guide, GuidedPath
+from bot.paths.progress import FREE, begin_day, path_of, paths, resting, settle, state_of, step_day
+from bot.render import WEEKDAYS
+from bot.store import Member, PathState, Store
+
+# On a rest day the shared step is this, whatever the reason: it says none.
+QUIET = (
+    "🌿 A quiet day on your path: no step for the two of you today. Take the time for "
+    "yourselves, however suits you."
+)
+# The look back closes the week before when the current one began fewer days ago than this.
+CLOSES_BEFORE = 3
+SIDE_HEAD = "🧭 Just for you, on your path:"
+
+
+def heading(path: GuidedPath, week: int) -> str:
+    return f"🧭 {path.position(week)} · {path.week_at(week).theme}"
+
+
+def day_message(path: GuidedPath, state: PathState, day: date, first: bool) -> str:
+    """The shared step of `day`: its week's opening first on the week's first day (and the
+    path's welcome before that, on the path's very first day)."""
+    [step] = path.steps(state.week, step_day(state, day))
+    parts = [heading(path, state.week)]
+    if first and state.week == 1 and path.intro:
+        parts.append(path.intro)
+    if first:
+        parts.append(path.week_at(state.week).opening)
+    parts.append(f"🌱 {WEEKDAYS[day.weekday()]}'s step: {step.text}")
+    return "\n\n".join(parts)
+
+
+async def with_path_steps(
+    store: Store, now: datetime, jobs: list[Job], messages: list[Outgoing]
+) -> list[Outgoing]:
+    """Each shared prompt of a space on a path becomes the path's step of the day; spaces on
+    Free practice keep the rotation's prompt."""
+    out = list(messages)
+    async with store.unit() as session:
+        for index, job in enumerate(jobs):
+            state = await settle(session, job.space_id, job.local_date)
+            path = path_of(state)
+            if path is None or state is None:
+                continue
+            if resting(state, job.local_date):
+                out[index] = replace(messages[index], text=QUIET)
+                continue
+            first = await begin_day(session, state, job.local_date)
+            text = day_message(path, state, job.local_date, first)
+            out[index] = replace(messages[index], text=text)
+    return out
+
+
+async def side_prompts(store: Store, library: Library, jobs: list[Job]) -> list[Outgoing | None]:
+    """A sided partner's own prompt from the rotation, every other day, on Free practice only:
+    on a path their side's steps come in their check-in instead (None: nothing sent)."""
+    out: list[Outgoing | None] = []
+    async with store.read() as session:
+        on_path: dict[int, bool] = {}
+        for job in jobs:
+            if job.space_id not in on_path:
+                on_path[job.space_id] = path_of(await state_of(session, job.space_id)) is not None
+            out.append(None if on_path[job.space_id] else render(job, library))
+    return out
+
+
+async def side_step(session: AsyncSession, member: Member, day: date) -> str | None:
+    """The step for `member`'s side on `day`, on a path, if its week has one that day; only
+    ever for their private chat (on the breach path it may name what happened)."""
+    if member.side not in ("doubting", "doubted"):
+        return None
+    state = await settle(session, member.space_id, day)
+    path = path_of(state)
+    if path is None or state is None or resting(state, day):
+        return None
+    found = path.steps(state.week, step_day(state, day), member.side)
+    return found[0].text if found else None
+
+
+async def with_side_steps(
+    store: Store, jobs: list[Job], messages: list[Outgoing]
+) -> list[Outgoing]:
+    """A sided partner's private check-in, on a path, with their side's step of the day."""
+    out = list(messages)
+    if not any(job.recipient for job in jobs):
+        return out
+    async with store.unit() as session:
+        for index, job in enumerate(jobs):
+            if not job.recipient:
+                continue
+            member = await session.get(Member, job.recipient)
+            if member is None:
+                continue
+            text = await side_step(session, member, job.local_date)
+            if text is not None:
+                out[index] = replace(out[index], text=f"{out[index].text}\n\n{SIDE_HEAD} {text}")
+    return out
+
+
+def guide_lines(guide: Guide) -> list[str]:
+    return [
+        f"🗣 This week's talk: {guide.title}",
+        f"1. Appreciations: {guide.appreciations}",
+        f"2. What went well: {guide.went_well}",
+        f"3. One matter, taking turns: {guide.matter}",
+        f"4. A wish for next week: {guide.wish}",
+    ]
+
+
+async def look_back_lines(session: AsyncSession, space_id: int, day: date) -> list[str] | None:
+    """For the weekly look back of a space on a path: where it is and the closing guide of the
+    week it mostly looks back on (a week begun in the last few days closes the one before);
+    [] while the path rests; None on Free practice."""
+    state = await state_of(session, space_id)
+    if state is None or state.path == FREE:
+        return None
+    path = paths().paths[state.path]
+    week = state.week
+    if (
+        state.week_started is not None
+        and (day - state.week_started).days < CLOSES_BEFORE
+        and week > 1
+    ):
+        week -= 1
+    if not path.open_ended and week > path.weeks:
+        return None
+    if resting(state, day):
+        return []
+    return [heading(path, week), *guide_lines(paths().guide_for(path.id, week))]

@@ -1,0 +1,222 @@
+"""Where a space is on its guided path: choosing one, the pace a week moves on at, repeating a
+stage, and the rest from couple exercises after crisis help. One `pathstate` row a space; a
+space without one is on Free practice (today's topic rotation).
+
+Pace (a missed day is never held against anyone; a week simply takes longer, up to a cap):
+    normal: a week moves on after 7 days once both took part on 4 of its days, else after 10;
+    slower: after 10 days once both took part on 4 of its days, else after 14.
+A week counts its days from the local day of its first step, so a week that starts late (the
+path was chosen after that evening's step) loses nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.paths.library import DAYS, GuidedPath, PathLibrary, load_paths
+from bot.store import CheckinAnswer, Member, PathState, QuestionAnswer
+
+FREE = "free"
+TAKEN_PART = 4  # days of a week both took part in, for it to move on before its cap
+
+
+@dataclass(frozen=True)
+class Pace:
+    name: str
+    length: int  # days before a week may move on
+    cap: int  # days after which a week moves on whatever happened
+
+
+PACES = {"normal": Pace("normal", DAYS, 10), "slower": Pace("slower", 10, 14)}
+REST_DAYS = 7  # after crisis help: no couple exercises for a week, or until the writer chooses
+
+
+@functools.cache
+def paths() -> PathLibrary:
+    return load_paths()
+
+
+def path_of(state: PathState | None) -> GuidedPath | None:
+    """The path a space walks now; None on Free practice, or once a path that ends was walked."""
+    if state is None or state.path == FREE:
+        return None
+    path = paths().paths[state.path]
+    if not path.open_ended and state.week > path.weeks:
+        return None
+    return path
+
+
+def walked(state: PathState | None) -> bool:
+    """A path that ends, walked to its end."""
+    if state is None or state.path == FREE:
+        return False
+    path = paths().paths[state.path]
+    return not path.open_ended and state.week > path.weeks
+
+
+def day_of_week(state: PathState, day: date) -> int:
+    """Which day of its week `day` is, from 1 (before the week's first step: 1)."""
+    if state.week_started is None:
+        return 1
+    return max((day - state.week_started).days + 1, 1)
+
+
+def step_day(state: PathState, day: date) -> int:
+    """Which of the week's seven steps `day` gets. A slower week spreads them over ten days;
+    days past a week's length (a week still waiting to move on) start again from its lightest."""
+    n = day_of_week(state, day)
+    length = PACES[state.pace].length
+    if n <= length:
+        return (n - 1) * DAYS // length + 1
+    return (n - length - 1) % DAYS + 1
+
+
+def resting(state: PathState | None, day: date) -> bool:
+    return (
+        state is not None
+        and state.rest_until is not None
+        and state.rest_from is not None
+        and state.rest_from <= day < state.rest_until
+    )
+
+
+async def state_of(session: AsyncSession, space_id: int) -> PathState | None:
+    return await session.get(PathState, space_id)
+
+
+async def both_took_part(session: AsyncSession, space_id: int, start: date, end: date) -> int:
+    """Days in [start, end) on which every partner (two, in a couple) took part: a check-in
+    tapped or skipped, or today's question answered or passed."""
+    partners = await session.exec(
+        select(Member.id).where(Member.space_id == space_id, col(Member.partner))
+    )
+    who = set(partners.all())
+    if not who or start >= end:
+        return 0
+    days: dict[date, set[int]] = {}
+    taps = await session.exec(
+        select(col(CheckinAnswer.local_date), col(CheckinAnswer.member_id)).where(
+            CheckinAnswer.space_id == space_id,
+            col(CheckinAnswer.took_part),
+            col(CheckinAnswer.local_date) >= start,
+            col(CheckinAnswer.local_date) < end,
+        )
+    )
+    words = await session.exec(
+        select(col(QuestionAnswer.local_date), col(QuestionAnswer.member_id)).where(
+            QuestionAnswer.space_id == space_id,
+            col(QuestionAnswer.text).is_not(None) | col(QuestionAnswer.passed),
+            col(QuestionAnswer.local_date) >= start,
+            col(QuestionAnswer.local_date) < end,
+        )
+    )
+    for day, member in [*taps.all(), *words.all()]:
+        days.setdefault(day, set()).add(member)
+    return sum(1 for members in days.values() if who <= members)
+
+
+def _lift(state: PathState, day: date) -> None:
+    """The rest ends: the week's days resume where they stood, so it was never counted."""
+    started, since, until = state.week_started, state.rest_from, state.rest_until
+    if started is not None and since is not None and until is not None and started <= since:
+        rested = (min(day, until) - since).days
+        state.week_started = started + timedelta(days=max(rested, 0))
+    state.rest_from = state.rest_until = state.rest_member = None
+
+
+async def settle(session: AsyncSession, space_id: int, day: date) -> PathState | None:
+    """The space's state on `day` (its local date), moved on as the pace says: a rest that ran
+    out lifts, and a week that is done gives way to the next, as often as needed. Idempotent:
+    every caller on the same day gets the same answer."""
+    state = await state_of(session, space_id)
+    if state is None or state.path == FREE:
+        return state
+    if state.rest_until is not None and day >= state.rest_until:
+        _lift(state, day)
+    if resting(state, day):
+        session.add(state)
+        return state
+    path = path_of(state)
+    while path is not None and state.week_started is not None:
+        pace = PACES[state.pace]
+        elapsed = (day - state.week_started).days  # whole days of the week gone by
+        state.days_taken_part = await both_took_part(
+            session,
+            space_id,
+            state.week_started,
+            min(day, state.week_started + timedelta(pace.cap)),
+        )
+        if elapsed < pace.length:
+            break
+        if state.days_taken_part < TAKEN_PART and elapsed < pace.cap:
+            break
+        # The next week starts today, with its first step: a week is never skipped unseen.
+        state.week += 1
+        state.week_started = day
+        state.days_taken_part = 0
+        path = path_of(state)
+    session.add(state)
+    return state
+
+
+async def begin_day(session: AsyncSession, state: PathState, day: date) -> bool:
+    """Marks `day` as the first day of the week if it has none yet: True when it is the week's
+    first day (its opening is shown with its step)."""
+    if state.week_started is None:
+        state.week_started = day
+        session.add(state)
+    return state.week_started == day
+
+
+async def choose(
+    session: AsyncSession, space_id: int, path_id: str, member_id: int | None, now: datetime
+) -> PathState:
+    """A path chosen (or Free practice): it starts at week 1 with the next daily step. A rest
+    from couple exercises stays as it was."""
+    state = await state_of(session, space_id)
+    if state is None:
+        state = PathState(space_id=space_id, chosen_at=now)
+    state.path = path_id
+    state.week = 1
+    state.week_started = None
+    state.days_taken_part = 0
+    state.chosen_by = member_id
+    state.chosen_at = now
+    session.add(state)
+    return state
+
+
+def repeat_stage(state: PathState, path: GuidedPath) -> int:
+    """Back to the first week of the current stage, from the next daily step; its first week."""
+    stage = path.stage_of(state.week)
+    first = min(stage.weeks)
+    if path.open_ended:
+        # An open-ended path's week numbers keep counting: go back within the current cycle.
+        first = state.week - (path.week_at(state.week).number - first)
+    state.week = first
+    state.week_started = None
+    state.days_taken_part = 0
+    return first
+
+
+async def rest(session: AsyncSession, space_id: int, member_id: int | None, day: date) -> bool:
+    """Crisis help was given to `member_id`: the space's path makes no couple exercise for
+    REST_DAYS. True when the space is on a path (the writer then hears of it, privately)."""
+    state = await state_of(session, space_id)
+    if path_of(state) is None or state is None:
+        return False
+    if not resting(state, day):
+        state.rest_from = day
+    state.rest_until = day + timedelta(days=REST_DAYS)
+    state.rest_member = member_id
+    session.add(state)
+    return True
+
+
+def lift(state: PathState, day: date) -> None:
+    _lift(state, day)
