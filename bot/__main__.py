@@ -76,6 +76,7 @@ def _content_check(settings: Settings) -> int:
     print(f"{'first week':<{width + 2}}  {len(library.first_week):>4}")
     for label, count in library.safety.counts().items():
         print(f"{label:<{width + 2}}  {count:>4}")
+    print(f"{'plain-word intents':<{width + 2}}  {len(library.talk.intents):>4}")
     pairs = near_duplicates(library.prompts)
     print(f"Near-duplicate pairs (word overlap >= {NEAR_DUPLICATE}): {len(pairs) or 'none'}")
     for score, first, second in pairs:

@@ -27,6 +27,7 @@ from bot.crisis.helplines import Helplines
 from bot.crisis.phrases import CrisisFile
 from bot.crisis.texts import Safety
 from bot.shipped import shipped
+from bot.talk.phrases import Talk, TalkFile
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",
@@ -247,6 +248,7 @@ class Library:
     by_topic: dict[str, tuple[Prompt, ...]] = field(default_factory=dict)
     question_by_id: dict[str, Question] = field(default_factory=dict)
     safety: Safety = field(default_factory=Safety)  # helplines and crisis phrases
+    talk: Talk = field(default_factory=Talk)  # plain words and their answers (content/talk.toml)
 
     @classmethod
     def build(
@@ -256,6 +258,7 @@ class Library:
         texts: Texts,
         first_week: Sequence[str] = (),
         safety: Safety | None = None,
+        talk: Talk | None = None,
     ) -> Library:
         """Raises ValueError (naming the entry) for a first week that is not 7 gentle prompts."""
         by_id = {p.id: p for p in prompts}
@@ -270,6 +273,7 @@ class Library:
             by_topic={t: ps for t, ps in by_topic.items() if ps},
             question_by_id={q.id: q for q in questions},
             safety=safety or Safety(),
+            talk=talk or Talk(),
         )
 
     def counts(self) -> dict[str, int]:
@@ -387,8 +391,15 @@ def load_content(root: Path) -> Library:
     except ValidationError as err:
         raise ContentError(f"{texts_path}: {_describe(err)}") from None
     safety = load_safety(root)
+    talk_path = root / "talk.toml"
     try:
-        return Library.build(prompts, questions, texts, first_week, safety)
+        talk = Talk.build(TalkFile.model_validate(_read_toml(talk_path)))
+    except ValidationError as err:
+        raise ContentError(f"{talk_path}: {_describe(err)}") from None
+    except (ValueError, OSError) as err:
+        raise ContentError(f"{talk_path}: {err}") from None
+    try:
+        return Library.build(prompts, questions, texts, first_week, safety, talk)
     except ValueError as err:
         raise ContentError(f"{week_path}: {err}") from None
 
