@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
-from bot.content import Library
+from bot.content import ContentError, Library, default_content_dir, load_content
 from bot.service import SORRY, Tandem
 from bot.settings import Settings
 from tests.conftest import build
@@ -264,3 +265,45 @@ def test_any_text_gets_a_reply_and_never_a_traceback(
     replies = loop.run_until_complete(tandem.handle(incoming))
     assert replies, repr(text)
     assert all(r.text and r.text != SORRY and "Traceback" not in r.text for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ('run = "progress"', 'run = "forget"', "forget"),
+        ('"thanks", "thank you",', '"thanks", "hiya", "thank you",', "in both greeting and thanks"),
+        ('name = "stop"', 'name = "goodbye"', "goodbye"),
+        ("You're welcome, {name}", "You're welcome, {partner}", "only {name}"),
+    ],
+)
+def test_a_malformed_talk_file_stops_the_content_check_naming_it(
+    tmp_path: Path, old: str, new: str, named: str
+) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(default_content_dir(), broken)
+    talk = broken / "talk.toml"
+    assert old in talk.read_text()
+    talk.write_text(talk.read_text().replace(old, new, 1))
+    with pytest.raises(ContentError) as refused:
+        load_content(broken)
+    assert "talk.toml" in str(refused.value) and named in str(refused.value)
+
+
+async def test_a_button_runs_only_the_commands_a_button_may_run(lite: Tandem) -> None:
+    await couple(lite)
+    [refused] = await lite.handle(said(ALICE, action="r:forget"))
+    assert "isn't one I know" in refused.text
+    [bob] = await lite.handle(said(("u9", "Eve"), action="r:pause:3"))
+    assert "Only this space's two partners" in bob.text
+
+
+async def test_an_offer_left_unchosen_is_erased_after_a_day(
+    lite: Tandem, clock: FixedClock
+) -> None:
+    await couple(lite)
+    choices = await _offer(lite, ALICE, "left waiting")
+    clock.advance(days=2)
+    await lite.housekeeper.run()
+    assert _stored(lite) == b"[]"
+    [late] = await lite.handle(privately(ALICE, action=choices["Keep private"]))
+    assert "aren't waiting" in late.text
