@@ -27,7 +27,7 @@ from bot.crisis.helplines import Helplines
 from bot.crisis.phrases import CrisisFile
 from bot.crisis.texts import Safety
 from bot.shipped import shipped
-from bot.talk.phrases import Talk, TalkFile
+from bot.talk.phrases import Talk, load_talk
 
 TOPICS: dict[str, str] = {
     "active_listening": "Active listening",
@@ -391,13 +391,10 @@ def load_content(root: Path) -> Library:
     except ValidationError as err:
         raise ContentError(f"{texts_path}: {_describe(err)}") from None
     safety = load_safety(root)
-    talk_path = root / "talk.toml"
     try:
-        talk = Talk.build(TalkFile.model_validate(_read_toml(talk_path)))
-    except ValidationError as err:
-        raise ContentError(f"{talk_path}: {_describe(err)}") from None
-    except (ValueError, OSError) as err:
-        raise ContentError(f"{talk_path}: {err}") from None
+        talk = load_talk(root / "talk.toml")
+    except ValueError as err:
+        raise ContentError(str(err)) from None
     try:
         return Library.build(prompts, questions, texts, first_week, safety, talk)
     except ValueError as err:

@@ -9,12 +9,21 @@ for an intent: a long one is what someone wants to say, not a question for Tande
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import emoji
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -229,3 +238,17 @@ class Talk:
             key, list(self._choices), scorer=OSA.distance, score_cutoff=allowed_typos(len(key))
         )
         return self._choices[best[0]] if best is not None else None
+
+
+def load_talk(path: Path) -> Talk:
+    """content/talk.toml, checked; a ValueError names the file and the field."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        return Talk.build(TalkFile.model_validate(data))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{path}: {where}: {first['msg']}") from None
+    except (ValueError, OSError) as err:  # a TOML error is a ValueError too
+        raise ValueError(f"{path}: {err}") from None
