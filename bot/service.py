@@ -236,13 +236,15 @@ class Tandem:
         is_command = bool(name)
         words = not (incoming.event or incoming.action or is_command)
         if words:
-            if not (addressed(incoming) and incoming.user_id and incoming.text.strip()):
+            if not (addressed(incoming) and incoming.user_id):
                 return self._private_words(incoming, space)  # else chatter, not ours to read
             if space is not None and incoming.reply_to:
                 member = member or await self._known_member(session, space, incoming.user_id)
                 found = await self._reply_words(session, incoming, space, member, place, after)
                 if found is not None:
                     return found
+            if not incoming.text.strip():
+                return []  # nothing said (a platform sends no such message)
             # Crisis words are looked at first, before anything is written down.
             care = self._private_words(incoming, space)
             if care:
