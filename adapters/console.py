@@ -18,11 +18,13 @@ from bot.messages import Address, Button, Incoming, Outgoing, SendResult
 from bot.service import Tandem
 
 SHARED = Address("console", "console")
+MENTION = "@tandem"
 INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /start, /remind 8pm, /checkin.
   /as Bob       switch member          a number   taps that button of the newest message here
   /tap 7 3      taps button 3 of message #7 (each message shows its number)
   /private      your private chat with Tandem      /shared   back to the couple's chat
   /reply text   answer the newest message here that asks for words (a question, a check-in's note)
+  @tandem hi    words for Tandem in the shared chat (in your private chat, just type)
   /quit         leave
 """
 
@@ -138,6 +140,8 @@ class ConsoleAdapter:
                 text=line[len("/reply") :].strip(),
                 reply_to=self._last_checkin.get(here.chat_id, ""),
             )
+        if line[:7].lower() == MENTION:  # "@tandem what now?": words addressed to Tandem
+            return replace(me, text=line[7:].lstrip(" ,:"), addressed=True)
         return replace(me, text=line) if line else None
 
     def _press(self, me: Incoming, button: Button, message_id: str | None) -> Incoming:

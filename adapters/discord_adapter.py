@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,6 +29,7 @@ from bot.store import read_mark, write_mark
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+MENTION = re.compile(r"<@!?(\d{1,20})>")  # a user mention as it is written in a message's text
 ACK_AFTER = 2.0  # Discord drops an interaction not acknowledged within 3 s; leave room for the trip
 SEND_TIMEOUT = 45.0  # below the core's own send timeout, so a stuck send is a RETRY we chose
 READY_TIMEOUT = 30.0
@@ -474,22 +476,33 @@ class DiscordAdapter:
     # Server events
 
     async def direct_message(self, message: discord.Message) -> None:
-        """Words typed in a DM: the core reads them for words of danger only, and answers (there,
-        privately) only when it finds some; commands come as slash commands, not as text."""
-        if not message.content or message.content.startswith("/"):
+        """Words typed in a DM: plain words the core answers there (crisis words first); commands
+        come as slash commands, not as text."""
+        await self._words(message, message.content, direct=True)
+
+    async def mentioned(self, message: discord.Message, me: int) -> None:
+        """A channel message that mentions Tandem: its words, without the mention, are for it.
+        Replies go to the channel (a message has no ephemeral reply), or privately elsewhere."""
+        text = MENTION.sub(lambda m: "" if int(m[1]) == me else m[0], message.content)
+        await self._words(message, text.strip(" ,:"), direct=False)
+
+    async def _words(self, message: discord.Message, text: str, *, direct: bool) -> None:
+        if not text.strip() or text.startswith("/"):
             return
         incoming = Incoming(
             Address(PLATFORM, str(message.channel.id)),
             user_id=str(message.author.id),
             user_name=message.author.display_name,
-            text=message.content,
-            direct=True,
-            whisper=True,
+            text=text,
+            direct=direct,
+            addressed=not direct,
+            whisper=direct,
         )
         with self._at_work():
             for reply in await self.tandem.handle(incoming):
                 # A DM is for this person alone: "private" holds there without an interaction.
-                await self.send(replace(reply, private=False) if reply.to == incoming.to else reply)
+                here = direct and reply.to == incoming.to
+                await self.send(replace(reply, private=False) if here else reply)
 
     async def welcome(self, guild: discord.Guild) -> None:
         """Says hello where the server lets it: the system channel, else the first it may write in."""

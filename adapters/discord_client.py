@@ -37,6 +37,8 @@ class Receiver(Protocol):
 
     async def direct_message(self, message: discord.Message) -> None: ...
 
+    async def mentioned(self, message: discord.Message, me: int) -> None: ...
+
 
 class TandemClient(discord.Client):
     """The discord.py client: minimal intents, no pings, and the events the adapter cares about."""
@@ -46,9 +48,13 @@ class TandemClient(discord.Client):
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # channels and permissions; no members, no message content
-        # Words typed in a DM with Tandem, read for words of danger only. Not privileged: Discord
-        # gives a DM's text to the app without the message-content intent (servers' it does not).
+        # Words typed in a DM with Tandem. Not privileged: Discord gives a DM's text to the app
+        # without the message-content intent (servers' it does not).
         intents.dm_messages = True
+        # A server's messages, for the ones that mention Tandem: Discord gives an app the text of
+        # a message that mentions it, also without the message-content intent; all others arrive
+        # empty and are dropped at once.
+        intents.guild_messages = True
         super().__init__(
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -63,8 +69,12 @@ class TandemClient(discord.Client):
         await self.adapter.setup()
 
     async def on_message(self, message: discord.Message) -> None:
-        if message.guild is None and not message.author.bot:
+        if message.author.bot:
+            return
+        if message.guild is None:
             await self.adapter.direct_message(message)
+        elif self.user is not None and any(u.id == self.user.id for u in message.mentions):
+            await self.adapter.mentioned(message, self.user.id)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.adapter.welcome(guild)

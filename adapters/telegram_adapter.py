@@ -21,7 +21,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -52,6 +52,7 @@ from adapters.telegram_render import (
     split_text,
     utf16_len,
 )
+from adapters.telegram_words import command_line, mention_words
 from bot.leader import RETRY_SECONDS, Leader, plain_dsn
 from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
 from bot.registry import REGISTRY
@@ -116,15 +117,6 @@ def from_member(
         whisper=direct or action is not None,
         message_ref=str(message_id) if message_id is not None else None,
     )
-
-
-def command_line(text: str, bot_username: str) -> str | None:
-    """ "/remind@TandemBot 8pm" -> "/remind 8pm"; None when the command is for another bot."""
-    head, *rest = text.split(None, 1)
-    name, _, target = head.partition("@")
-    if target and target.lower() != bot_username.lower():
-        return None
-    return " ".join([name, *rest])
 
 
 def is_present(member: ChatMember) -> bool:
@@ -321,7 +313,11 @@ class TelegramAdapter:
         app.add_handler(
             MessageHandler(message & filters.TEXT & filters.REPLY & ~filters.COMMAND, self._on_note)
         )
-        # Words typed to Tandem in a private chat: the core reads them for crisis words only.
+        # Words in a group that mention Tandem (privacy mode lets those through): for it.
+        mentions = filters.Entity(MessageEntityType.MENTION) & ~filters.ChatType.PRIVATE
+        group_text = filters.TEXT & ~filters.COMMAND & ~filters.REPLY
+        app.add_handler(MessageHandler(message & group_text & mentions, self._on_mention))
+        # Words typed to Tandem in a private chat: plain words the core answers.
         private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~filters.REPLY
         app.add_handler(MessageHandler(message & private_text, self._on_private_text))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
@@ -517,6 +513,19 @@ class TelegramAdapter:
             return
         incoming = from_member(
             message.chat, message.from_user, text=message.text, message_id=message.message_id
+        )
+        await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
+
+    async def _on_mention(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        words = mention_words(message, self.username)
+        if words is None:
+            return  # another bot's or a person's mention: not ours to read
+        incoming = replace(
+            from_member(message.chat, message.from_user, text=words, message_id=message.message_id),
+            addressed=True,
         )
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 

@@ -9,16 +9,10 @@ import sys
 from typing import Literal
 
 from bot.app import Adapter, App, run_until_stopped
-from bot.content import (
-    NEAR_DUPLICATE,
-    TOPICS,
-    ContentError,
-    Library,
-    load_content,
-    near_duplicates,
-)
+from bot.content import TOPICS, ContentError, Library, load_content
 from bot.crypto import DataKeyError
 from bot.datakey import find_keys
+from bot.likeness import NEAR_DUPLICATE, near_duplicates
 from bot.logs import setup_logging
 from bot.metrics import PortInUse
 from bot.paths.library import load_paths
@@ -76,6 +70,7 @@ def _content_check(settings: Settings) -> int:
     print(f"{'first week':<{width + 2}}  {len(library.first_week):>4}")
     for label, count in library.safety.counts().items():
         print(f"{label:<{width + 2}}  {count:>4}")
+    print(f"{'plain-word intents':<{width + 2}}  {len(library.talk.intents):>4}")
     from bot.progress import advance_to, progress
 
     with progress("comparing", len(library.prompts), unit="prompts") as bar:

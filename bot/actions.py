@@ -49,6 +49,12 @@ PATH_CHOICES = (
 )
 _PATH = re.compile(r"w:(" + "|".join(PATH_CHOICES) + r")")
 _ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
+# A plain-word answer's buttons run a command: "r:today", "r:pause:3" (bot/talk/).
+_RUN = re.compile(r"r:([a-z]{1,12})(?::(\d{1,3}))?")
+# The offer made of words typed in a private chat: keep private, share at the reveal, share with
+# the partner now (the day's reveal is out), don't keep.
+_OFFER = re.compile(r"o:(\d{1,18}):([kswx])")
+OFFER_CHOICES = {"k": "keep", "s": "share", "w": "share_now", "x": "drop"}
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -140,8 +146,26 @@ class PathChoice:
     choice: str
 
 
+@dataclass(frozen=True)
+class Run:
+    """A button that runs a command with no words, or a number of days ("/pause 3")."""
+
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A choice on the offer to keep typed words as today's note: keep | share | share_now | drop."""
+
+    offer_id: int
+    choice: str
+
+
 Action = (
-    Answer
+    Run
+    | Offer
+    | Answer
     | Hurt
     | Note
     | ShareNote
@@ -220,6 +244,17 @@ def choose_zone(zone: str) -> str:
     return f"z:{zone}"
 
 
+def run(line: str) -> str:
+    """ "today" -> "r:today"; "pause 3" -> "r:pause:3"."""
+    name, _, days = line.partition(" ")
+    return f"r:{name}:{days}" if days else f"r:{name}"
+
+
+def offer(offer_id: int, choice: str) -> str:
+    code = next(c for c, name in OFFER_CHOICES.items() if name == choice)
+    return f"o:{offer_id}:{code}"
+
+
 def removes(action: str) -> bool:
     """Whether a button's action is "Remove this from the chat"."""
     return _REMOVE.fullmatch(action) is not None
@@ -259,6 +294,10 @@ def parse(action: str) -> Action | None:
         return PathChoice(m[1])
     if m := _ZONE.fullmatch(action):
         return ChooseZone(m[1])
+    if m := _RUN.fullmatch(action):
+        return Run(m[1], m[2] or "")
+    if m := _OFFER.fullmatch(action):
+        return Offer(int(m[1]), OFFER_CHOICES[m[2]])
     return None
 
 

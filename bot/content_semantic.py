@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.content import NEAR_DUPLICATE, Prompt, default_content_dir, load_content, near_duplicates
+from bot.content import Prompt, default_content_dir, load_content
+from bot.likeness import NEAR_DUPLICATE, near_duplicates
 
 # Cosine (after taking out the library's mean) at or above which two prompts are reported.
 # Calibrated on the repeat groups issue 23 named, in the 420 prompts as they were: a pause with

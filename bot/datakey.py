@@ -30,6 +30,7 @@ from bot.store import (
     DataKey,
     Instance,
     Member,
+    NoteOffer,
     Promise,
     QuestionAnswer,
     SealKey,
@@ -55,6 +56,7 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (CheckinAnswer.__table__, "tap"),  # type: ignore[attr-defined]
     (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
     (CheckinAnswer.__table__, "hurt"),  # type: ignore[attr-defined]
+    (NoteOffer.__table__, "text"),  # type: ignore[attr-defined]
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.

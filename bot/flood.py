@@ -1,5 +1,5 @@
-"""Flood protection: more than 10 commands or taps a minute from one person in one chat earns one
-friendly "slow down", then a minute of silence; counted on the injected clock."""
+"""Flood protection: more than 10 commands, taps or plain words a minute from one person in one
+chat earns one friendly "slow down", then a minute of silence; counted on the injected clock."""
 
 from __future__ import annotations
 
@@ -45,8 +45,15 @@ class FloodGate:
 
     @staticmethod
     def counts(incoming: Incoming) -> bool:
-        """Commands and taps count; chat events and ordinary messages do not."""
-        return incoming.event is None and bool(incoming.action or incoming.text.startswith("/"))
+        """Commands, taps and plain words addressed to Tandem (in a private chat, a reply to it,
+        a mention) count; chat events and a group's own chatter, which Tandem doesn't read, do
+        not. Words of danger are never held back: the router asks before it counts."""
+        if incoming.event is not None:
+            return False
+        if incoming.action or incoming.text.startswith("/"):
+            return True
+        spoken_to = incoming.direct or incoming.addressed or bool(incoming.reply_to)
+        return spoken_to and bool(incoming.text.strip())
 
     def check(self, to: Address, user_id: str, now: datetime) -> Verdict:
         key = (to.platform, to.chat_id, user_id)

@@ -16,6 +16,7 @@ from bot.ports import Clock
 from bot.store import (
     CheckinAnswer,
     Delivery,
+    NoteOffer,
     Promise,
     PromiseStatus,
     QuestionAnswer,
@@ -26,6 +27,7 @@ from bot.store import (
 )
 
 log = logging.getLogger(__name__)
+OFFER_WAITS = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ async def sweep(session: AsyncSession, now: datetime, retention: Retention) -> S
         .where(col(QuestionAnswer.text).is_not(None), col(QuestionAnswer.updated_at) < old)
         .values(text=None)
     )
+    # Words offered as a note and never chosen for (bot/talk/offer.py) wait a day at most.
+    offers = await conn.execute(
+        delete(NoteOffer).where(col(NoteOffer.created_at) < now - OFFER_WAITS)
+    )
     # A promise's words are free text too: once it is closed (kept, partly, let go) and that is
     # older than the note period, it goes, with its follow-ups. Open ones stay in /promises.
     closed = select(Promise.id).where(
@@ -97,7 +103,7 @@ async def sweep(session: AsyncSession, now: datetime, retention: Retention) -> S
     spaces = list(found.all())
     for space in spaces:
         await erase_space(session, space)
-    erased = int(getattr(notes, "rowcount", 0) or 0) + int(getattr(words, "rowcount", 0) or 0)
+    erased = sum(int(getattr(r, "rowcount", 0) or 0) for r in (notes, words, offers))
     return Swept(erased, len(stale), len(spaces))
 
 

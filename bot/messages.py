@@ -34,6 +34,9 @@ class Incoming:
     event: Event | None = None
     # A one-to-one chat between this person and Tandem (a Telegram DM, a Discord DM, /private).
     direct: bool = False
+    # Words in a shared chat addressed to Tandem: it was mentioned (the mention taken out of
+    # `text`). A reply to Tandem's message says so by `reply_to`; a direct chat always is.
+    addressed: bool = False
     # A reply marked private reaches this person alone (a Discord ephemeral, a Telegram button
     # answer). False for a typed command in a Telegram group: there every reply is public.
     whisper: bool = False

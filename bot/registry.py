@@ -10,7 +10,7 @@ from typing import Any
 from bot import actions
 from bot.checkins import commands as checkins
 from bot.checkins import hurt, taps
-from bot.command import Command
+from bot.command import NOT_A_PARTNER, Command
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.lookback import commands as lookback
@@ -24,6 +24,9 @@ from bot.prompts import commands as prompts
 from bot.questions import commands as questions
 from bot.safety import replies as safety
 from bot.schedules import commands as schedules
+from bot.talk import offer as talk_offer
+from bot.talk import room as talk
+from bot.talk.phrases import RUNNABLE
 from bot.yourdata import commands as yourdata
 
 SECTIONS = ("Daily rhythm", "The two of you", "Your data", "Help")
@@ -100,6 +103,26 @@ _DECLARED = {
 assert set(_DECLARED) == set(ORDER), f"commands without a place: {set(_DECLARED) ^ set(ORDER)}"
 REGISTRY: tuple[Command, ...] = tuple(_DECLARED[name] for name in ORDER)
 COMMANDS: dict[str, Command] = {c.name: c for c in REGISTRY}
+assert set(COMMANDS) >= RUNNABLE, f"talk buttons for no command: {RUNNABLE - set(COMMANDS)}"
+
+
+async def run_command(ctx: Ctx, name: str, args: str) -> list[Outgoing]:
+    """A command a talk button (or a plain-word intent) runs, checked as if it had been typed."""
+    command = COMMANDS.get(name)
+    if command is None or name not in RUNNABLE:
+        raise UserError("That button isn't one I know any more. /help lists what I can do.")
+    if not command.allows(args, ctx.is_partner):
+        raise UserError(NOT_A_PARTNER)
+    return await command.handler(ctx, args)
+
+
+async def run_tapped(ctx: Ctx, action: actions.Run) -> list[Outgoing]:
+    return await run_command(ctx, action.name, action.args)
+
+
+async def talk_to(ctx: Ctx) -> list[Outgoing]:
+    """Plain words addressed to Tandem (bot/talk/)."""
+    return await talk.answer(ctx, run_command)
 
 
 def help_text(footer: str) -> str:
@@ -134,6 +157,8 @@ BUTTONS: dict[type, Press] = {
     actions.AnswersPage: Press(questions.page_tapped),
     actions.ChooseZone: Press(schedules.zone_chosen),
     actions.PathChoice: Press(paths.tapped),
+    actions.Run: Press(run_tapped, anyone=True),  # the command's own check decides
+    actions.Offer: Press(talk_offer.chosen),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {

@@ -36,15 +36,21 @@ from bot.promises.compose import compose_follow_ups
 from bot.promises.keeping import next_after_ask
 from bot.questions import commands as questions
 from bot.questions.compose import with_questions
-from bot.registry import COMMANDS, press, press_anywhere
+from bot.registry import COMMANDS, press, press_anywhere, talk_to
 from bot.safety import replies as safety
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
 
+JOIN = actions.run("start")  # a talk button's /start joins, as the typed one does
 SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again in a moment."
 DEFAULT_TOPICS = ",".join(t for t in TOPICS if t not in OPT_IN_TOPICS)
+
+
+def addressed(incoming: Incoming) -> bool:
+    """Words meant for Tandem: in a direct chat, a reply to its message, or a mention."""
+    return incoming.direct or incoming.addressed or bool(incoming.reply_to)
 
 
 class Tandem:
@@ -246,32 +252,28 @@ class Tandem:
             return await joining.redeem(session, incoming, args, self.clock.now(), self.messenger)
         space, member, place = await self._locate(session, incoming)
         is_command = bool(name)
-        if not (incoming.event or incoming.action or is_command):
-            if space is None or not incoming.reply_to or not incoming.user_id:
-                # Else chatter, not ours to read.
-                return await self._words_alone(session, incoming, space, member)
-            member = member or await self._known_member(session, space, incoming.user_id)
-            if member is None:
-                return self._private_words(incoming, space)
-            recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
-            delivery = await answers.find_checkin_by_message(
-                session, space, incoming.reply_to, recipient or 0
-            )
-            ctx = Ctx(
-                self.library, self, session, space, member, incoming, self.clock.now(), place, after
-            )
-            if delivery is not None:
-                return await taps.note(ctx, delivery, incoming.text)
-            # Words for today's question, after "Answer" (Telegram's reply box, /reply).
-            words = await questions.words_in_reply(ctx)
-            return words if words is not None else self._private_words(incoming, space)
+        words = not (incoming.event or incoming.action or is_command)
+        if words:
+            if not (addressed(incoming) and incoming.user_id):
+                return self._private_words(incoming, space)  # else chatter, not ours to read
+            if space is not None and incoming.reply_to:
+                member = member or await self._known_member(session, space, incoming.user_id)
+                found = await self._reply_words(session, incoming, space, member, place, after)
+                if found is not None:
+                    return found
+            if not incoming.text.strip():
+                return []  # nothing said (a platform sends no such message)
+            # Crisis words are looked at first, before anything is written down.
+            care = await self._words_alone(session, incoming, space, member)
+            if care:
+                return care
         was_active = space is not None and space.active
         if not was_active:
             space = await self._space(session, incoming.to, create=True, direct=incoming.direct)
         assert space is not None
         if member is None and incoming.user_id:
             # Only joining makes a member row; anyone else is looked up, never written down.
-            joins = name in ("start", "pair") or incoming.action == actions.PAIR
+            joins = name in ("start", "pair") or incoming.action in (actions.PAIR, JOIN)
             member = (
                 await pairing.member_for(
                     session, space, incoming.user_id, incoming.user_name, self.clock.now()
@@ -287,6 +289,8 @@ class Tandem:
             return [] if was_active else [ctx.reply(self.library.texts.welcome)]
         if incoming.action:
             return await press(ctx, incoming.action)
+        if words:
+            return await talk_to(ctx)
         if len(incoming.text) > MAX_COMMAND:
             raise UserError(
                 "That's more than I can read in one command. Try something short, like /remind 8pm."
@@ -332,6 +336,32 @@ class Tandem:
             for schedule in found.all():
                 reschedule(session, schedule, space.timezone, self.clock.now())
         return space
+
+    async def _reply_words(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        space: Space,
+        member: Member | None,
+        place: Place,
+        after: list[AfterCommit],
+    ) -> list[Outgoing] | None:
+        """A reply to one of Tandem's messages that answers it: a note on a check-in, or words
+        for today's question after "Answer". None when it is plain words to answer as such."""
+        assert incoming.reply_to is not None
+        if member is None:
+            return None
+        recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
+        delivery = await answers.find_checkin_by_message(
+            session, space, incoming.reply_to, recipient or 0
+        )
+        ctx = Ctx(
+            self.library, self, session, space, member, incoming, self.clock.now(), place, after
+        )
+        if delivery is not None:
+            return await taps.note(ctx, delivery, incoming.text)
+        # Words for today's question, after "Answer" (Telegram's reply box, /reply).
+        return await questions.words_in_reply(ctx)
 
     def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
         return safety.private_words(self.library, incoming, space, self.default_timezone)

@@ -30,6 +30,7 @@ from bot.tables import (
     Instance,
     Mark,
     Member,
+    NoteOffer,
     Once,
     PairCode,
     PathState,
@@ -53,6 +54,7 @@ __all__ = [
     "Instance",
     "Mark",
     "Member",
+    "NoteOffer",
     "Once",
     "PairCode",
     "PathState",
@@ -137,6 +139,7 @@ async def day_row(
 async def erase_space(session: AsyncSession, space: Space) -> None:
     """Deletes every row about a space, children first, in the caller's transaction."""
     for model in (
+        NoteOffer,
         CheckinAnswer,
         QuestionAnswer,
         ContentHistory,

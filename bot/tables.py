@@ -216,6 +216,19 @@ class Promise(SQLModel, table=True):
     closed_at: datetime | None = None
 
 
+class NoteOffer(SQLModel, table=True):
+    """Words a partner typed in their private chat, sealed, waiting for their choice: keep them
+    as the day's note (private, or shared at the reveal), or not at all (the row goes, scrubbed).
+    Erased by the daily housekeeping once a day old, unchosen."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id", index=False)  # erased with the space, never looked up by it
+    member_id: int = _fk("member.id")
+    local_date: date  # the day the words were typed: the note is that day's
+    text: str = Field(sa_column=Column(Sealed("noteoffer", "text", "offer"), nullable=False))
+    created_at: datetime
+
+
 class QuestionAnswer(SQLModel, table=True):
     """A partner's words for today's question (bot/questions/): one per member per local day."""
 
@@ -254,7 +267,8 @@ class PathState(SQLModel, table=True):
     rest_member: int | None = None  # who wrote the words: only they lift the rest early
 
 
-install([Member, CheckinAnswer, Promise, QuestionAnswer])  # Sealed columns sealed in place
+# Sealed columns sealed in place
+install([Member, CheckinAnswer, Promise, QuestionAnswer, NoteOffer])
 
 
 def promise_text(promise: Promise) -> str:

@@ -140,7 +140,9 @@ async def test_chatter_that_is_not_a_reply_is_ignored(
 ) -> None:
     await ask(lite, messenger)
     assert await lite.handle(said(ALICE, "good morning!")) == []
-    assert await lite.handle(said(ALICE, "hello", reply_to="unknown-message")) == []
+    # A reply to one of Tandem's messages that isn't a check-in is words for Tandem (bot/talk/).
+    [hello] = await lite.handle(said(ALICE, "hello", reply_to="unknown-message"))
+    assert "Good to hear from you" in hello.text and not hello.private
 
 
 async def both_answer(tandem: Tandem, messenger: FakeMessenger) -> str:

@@ -8,7 +8,6 @@ from pydantic import ValidationError
 
 from bot.content import (
     AUDIENCES,
-    NEAR_DUPLICATE,
     PATHS,
     TOPICS,
     ContentError,
@@ -19,11 +18,10 @@ from bot.content import (
     first_week_prompt,
     fitting,
     load_content,
-    near_duplicates,
     pick_prompt,
-    similarity,
     topic_key,
 )
+from bot.likeness import NEAR_DUPLICATE, near_duplicates, similarity
 
 # No prompt may point a partner at the other's phone, messages, accounts or movements: in a
 # couple where one partner controls the other, such a nudge becomes a tool for checking up.

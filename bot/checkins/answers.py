@@ -132,7 +132,7 @@ async def record(
     space: Space,
     member: Member,
     partners: list[Member],
-    delivery: Delivery,
+    delivery: Delivery | date,
     now: datetime,
     *,
     score: int | None = None,
@@ -140,14 +140,16 @@ async def record(
     note: str | None = None,
     share_note: bool = False,
 ) -> Recorded:
-    """Saves a tap (a score or a skip) or a note for the check-in's day; one answer a day each."""
+    """Saves a tap (a score or a skip) or a note for the check-in's day (or, for words kept
+    from a private chat, that day); one answer a day each."""
     if score is not None and not 1 <= score <= 5:
         raise UserError("Scores go from 1 to 5. Tap one of the buttons on the check-in.")
     if note is not None:
         note = clean_note(note)
     assert space.id is not None and member.id is not None
     await lock_space(session, space)
-    day = delivery.local_date
+    day = delivery if isinstance(delivery, date) else delivery.local_date
+    delivery_id = None if isinstance(delivery, date) else delivery.id
     was_revealed = await done(session, space.id, reveal_key(day))
     answer = await answer_of(session, space, member, day)
     tapped = score is not None or skip
@@ -162,7 +164,7 @@ async def record(
         answer = CheckinAnswer(
             space_id=space.id,
             member_id=member.id,
-            delivery_id=delivery.id,
+            delivery_id=delivery_id,
             local_date=day,
             answered_at=now,
             updated_at=now,

@@ -18,6 +18,7 @@ from bot.store import (
     ContentHistory,
     Delivery,
     Member,
+    NoteOffer,
     PairCode,
     Promise,
     QuestionAnswer,
@@ -196,7 +197,7 @@ async def leave(
                 (col(Delivery.recipient) == member.id) | col(Delivery.promise_id).in_(mine),
             )
         )
-        for model in (CheckinAnswer, QuestionAnswer, ContentHistory, Promise):
+        for model in (NoteOffer, CheckinAnswer, QuestionAnswer, ContentHistory, Promise):
             await session.exec(
                 delete(model).where(
                     col(model.space_id) == space.id, col(model.member_id) == member.id

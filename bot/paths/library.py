@@ -20,7 +20,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.content import ContentError, content_words, default_content_dir
+from bot.content import ContentError, default_content_dir
+from bot.likeness import content_words
 
 PATH_IDS = ("breach", "worry", "strong")
 DEPTHS = ("light", "medium", "deep")

@@ -126,8 +126,9 @@ OPEN_PRIVATELY = "🔒 Tap to open your private chat with me."
 def private_words(
     library: Library, incoming: Incoming, space: Space | None, default_zone: str
 ) -> list[Outgoing]:
-    """Free text typed to Tandem in a private chat is read for crisis words only: a gentle
-    word back if it holds one, else nothing (and never a log line either way)."""
+    """Free text typed to Tandem in a private chat is read for crisis words first: a gentle
+    word back if it holds one, else nothing here (the router then hands plain words to
+    bot/talk/, and never writes a log line either way)."""
     if not incoming.direct:
         return []
     found = library.safety

@@ -38,7 +38,7 @@ def live(couple: Couple) -> Couple:
 
 
 async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
-    wanted = discord.Intents(guilds=True, dm_messages=True)  # no privileged intent
+    wanted = discord.Intents(guilds=True, dm_messages=True, guild_messages=True)  # none privileged
     assert [i["intents"] for i in fake.identifies] == [wanted.value]
     started = await live.slash(ALICE, "start")
     assert "not therapy" in started.public[0]
@@ -203,13 +203,16 @@ async def test_words_of_danger_typed_in_a_dm_are_answered_there_alone(
         {**fake.typed(BOT, dm, "he hit me"), "author": {**BOT.user(), "bot": True}},
     )
     await live.settle()
-    for _ in range(100):  # the DM is read in a task of its own: wait for its answer
-        if any(p.shown for p in fake.timeline[before:]):
+    for _ in range(100):  # the DM is read in a task of its own: wait for its answers
+        if sum(p.shown for p in fake.timeline[before:]) >= 2:
             break
         await asyncio.sleep(0.02)
     await live.adapter.idle()
     posts = [p for p in fake.timeline[before:] if p.shown]
-    [care] = posts  # one answer: to the words of danger, not the walk, not the bot's own words
+    # Two answers: the walk gets the gentle line (bot/talk/), the words of danger their care;
+    # the bot's own words none.
+    [walk, care] = posts
+    assert walk.channel_id == dm.id and "Two things to try" in walk.content
     assert care.channel_id == dm.id
     assert "112" in care.content or "emergency" in care.content.lower()
     assert fake.public(HOME) == [

@@ -304,6 +304,16 @@ class FakeBotApi:
         if text.startswith("/"):
             length = len(text.split(None, 1)[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        mentions = [
+            {
+                "type": "mention",
+                "offset": len(text[: m.start()].encode("utf-16-le")) // 2,
+                "length": len(m[0].encode("utf-16-le")) // 2,
+            }
+            for m in re.finditer(r"@\w+", text)
+        ]
+        if mentions and not text.startswith("/"):
+            message["entities"] = mentions
         if reply_to is not None:
             message["reply_to_message"] = self.message(reply_to)
         self.present[message["message_id"]] = (chat.id, False)

@@ -56,10 +56,11 @@ async def test_support_from_a_linked_partner_goes_to_their_private_chat(bot: Run
 
 async def test_crisis_words_typed_in_a_private_chat_get_a_gentle_reply(bot: Running) -> None:
     await bot.say("/start", chat=DM)
+    hello = await bot.say("just saying hello", chat=DM)
+    assert "Thank you for telling me" not in hello.text  # plain words, answered as such
     mark = len(bot.api.calls)
-    bot.api.say("just saying hello", chat=DM)
     reply = await bot.say("I don't feel safe at home", chat=DM)
     assert reply.text.startswith("Thank you for telling me.")
     assert "findahelpline.com" in reply.text and reply.protected
     answered = [c for c in bot.api.calls[mark:] if c.method.startswith("send")]
-    assert answered == [reply]  # "just saying hello" got nothing back
+    assert answered == [reply]  # the care alone: no note offer, no other answer
