@@ -191,12 +191,11 @@ async def look_back(
     topics = {library.by_id[p].topic for p in shown.all() if p in library.by_id}
     if topics:
         lines.append("🌱 Practised: " + ", ".join(TOPICS[t] for t in TOPICS if t in topics) + ".")
-    kept = sum(
-        1
-        for p in promises
-        if p.outcome == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
-    )
-    if kept:
+    settled = [p.outcome for p in promises if p.closed_at is not None and p.closed_at > week_start]
+    kept, partly = settled.count(PromiseStatus.DONE), settled.count(PromiseStatus.PARTLY)
+    if partly:  # honest progress, counted apart from kept
+        lines.append(f"🤝 Shared promises this week: {kept} kept, {partly} partly.")
+    elif kept:
         lines.append(f"🤝 Shared promises kept this week: {kept}.")
     question = library.scored_question(space.question_id)
     if space.reveal != "never" and any(scores.values()):
