@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import select
 
 from bot.service import Tandem
-from tests.conftest import dialog, one
+from tests.conftest import dialog, export_of, one
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 
 
 async def snapshot(tandem: Tandem) -> dict[str, object]:
     """Everything stored about the chat, as /export gives it (minus the export time)."""
-    export = (await one(tandem, said(ALICE, "/export", whisper=True))).attachment
+    export = (await export_of(tandem, said(ALICE, "/export", whisper=True))).attachment
     assert export is not None
     data = json.loads(export.data)
     data.pop("exported_at")

@@ -10,14 +10,15 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.content import Library
-from tests.conftest import database_at, one
+from tests.conftest import database_at
+from tests.conftest import export_of as export_file
 from tests.fakes import ALICE, BOB, said
 from tests.test_checkins import ask, tap
 from tests.test_crypto import old_couple, settings, sqlite, start, stored
 
 
 async def export_of(tandem: object, who: tuple[str, str]) -> dict[str, object]:
-    reply = await one(tandem, said(who, "/export", whisper=True))  # type: ignore[arg-type]
+    reply = await export_file(tandem, said(who, "/export", whisper=True))  # type: ignore[arg-type]
     assert reply.attachment is not None
     return json.loads(reply.attachment.data)  # type: ignore[no-any-return]
 
