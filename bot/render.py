@@ -66,8 +66,12 @@ SKIP_LABEL = "Skip today"
 PAIR_LABEL = "🔒 Answer privately"
 
 
-def _note_hint(to: Address) -> str:
-    return NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
+def _note_hint(to: Address, shared: bool = False) -> str:
+    """How to add a note; in the shared chat, that a reply there is read by everyone in it."""
+    hint = NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
+    if shared and to.platform not in NOTE_HINTS:
+        hint += " A reply in a group is seen by everyone in it."
+    return hint
 
 
 def score_buttons(delivery_id: int, question: Question) -> tuple[Button, ...]:
@@ -116,7 +120,7 @@ def checkin_message(
     else:
         text = (
             head + "Each of you, tap your answer; the scores are shown once you've both "
-            f"answered. {_note_hint(to)}"
+            f"answered. {_note_hint(to, shared=True)}"
         )
     return Outgoing(
         to,

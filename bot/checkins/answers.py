@@ -295,8 +295,8 @@ def milestone_text(streak: int) -> str | None:
     if streak not in MILESTONES:
         return None
     return (
-        f"🎉 {streak} days in a row, both of you checked in. That is {streak} small promises kept. "
-        "Take a moment to notice it together."
+        f"🎉 {streak} days in a row, both of you checked in: {streak} days of showing up for each "
+        "other. Take a moment to notice it together."
     )
 
 

@@ -124,6 +124,8 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
         "quote it again at the reveal, and you can delete your message from the chat."
         if in_public
         else "This note stays private at the reveal, unless you choose to share it again."
+        if shared_before
+        else "This note stays private: only you see it, unless you choose to share it."
     )
     care = crisis_replies(ctx, text, after)
     head = f"📝 Note saved with your check-in for {day_label(rec.day)}, {ctx.member.display_name}.{hint}"
@@ -132,12 +134,27 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
     assert rec.answer.id is not None
     buttons = (
         Button("Keep private", actions.share_note(rec.answer.id, False)),
-        Button("Share at the reveal", actions.share_note(rec.answer.id, True)),
+        *await _share_button(ctx, rec.answer, partners),
     )
     return [
         ctx.whisper(head + " It's private unless you choose to share it.", buttons=buttons),
         *care,
     ]
+
+
+async def _share_button(
+    ctx: Ctx, answer: CheckinAnswer, partners: list[Member]
+) -> tuple[Button, ...]:
+    """ "Share at the reveal" before the day is revealed; after it, "Share with <name>" (it is
+    shown at once); none when /reveal never keeps every note private all the same."""
+    assert answer.id is not None
+    if answers.rule_of(ctx.space, answer) == "never":
+        return ()
+    if not await answers.done_day(ctx.session, ctx.space, answer.local_date):
+        return (Button("Share at the reveal", actions.share_note(answer.id, True)),)
+    others = [p.display_name for p in partners if p.id != answer.member_id]
+    label = f"Share with {others[0]}" if others else "Share"
+    return (Button(label, actions.share_note(answer.id, True)),)
 
 
 async def share_note(ctx: Ctx, action: actions.ShareNote) -> list[Outgoing]:
