@@ -130,6 +130,19 @@ def checkin_message(
     )
 
 
+def here_too_message(to: Address, name: str, question: Question, delivery_id: int) -> Outgoing:
+    """The check-in in the shared chat for a partner whose private chat is gone that day: they
+    answer here, as a partner with no private chat does. It says nothing of why."""
+    text = (
+        f"💬 {name}, today's check-in is here for you too: {question.text}\n{_scale(question)} "
+        "Tap your answer; I'll confirm it only to you, and the scores are shown once you've both "
+        "answered."
+    )
+    return Outgoing(
+        to, text, (*score_buttons(delivery_id, question), Button(PAIR_LABEL, actions.PAIR))
+    )
+
+
 def private_checkin_message(
     to: Address,
     question: Question,

@@ -83,6 +83,7 @@ class Tandem:
             composers={"weekly": self._compose_weekly, "promise": self._compose_follow_ups},
             finishers={"checkin": self._with_questions},
             next_ask=next_after_ask,
+            on_gone=self._chat_gone,
         )
 
     async def _compose_weekly(self, jobs: list[Job]) -> list[Outgoing | None]:
@@ -90,6 +91,9 @@ class Tandem:
 
     async def _with_questions(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
         return await with_questions(self.store, self.clock.now(), jobs, messages)
+
+    async def _chat_gone(self, job: Job) -> Outgoing | None:
+        return await joining.chat_gone(self.store, self.library, job, self.clock.now())
 
     async def _compose_follow_ups(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await compose_follow_ups(self.store, jobs)

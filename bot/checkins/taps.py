@@ -8,6 +8,7 @@ from bot.checkins import answers
 from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
+from bot.partners.joining import told_once
 from bot.render import day_label
 from bot.safety.replies import crisis_replies
 from bot.store import CheckinAnswer, Delivery, Member, once
@@ -51,7 +52,7 @@ async def tap(ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:
             )
             for to in shared_addresses(ctx.space, partners)
         ]
-    return [ctx.whisper(head), *replies]
+    return [ctx.whisper(head), *await told_once(ctx), *replies]
 
 
 async def nudge(ctx: Ctx, rec: answers.Recorded) -> list[Outgoing]:
