@@ -52,9 +52,7 @@ async def test_answers_given_under_never_stay_private_after_together(
         assert "Bob 1/5" not in (await one(lite, where)).text
     export = exported(await lite.handle(privately(ALICE, "/export")))
     assert export.attachment is not None
-    scores = {
-        r["member_id"]: r.get("score") for r in json.loads(export.attachment.data)["checkins"]
-    }
+    scores = {r["by"]: r.get("score") for r in json.loads(export.attachment.data)["checkins"]}
     assert 1 not in scores.values()  # Bob's score is not in Alice's export
     # The next day is under the new rule: both scores are revealed together.
     clock.advance(days=1)

@@ -45,8 +45,8 @@ async def test_a_score_a_skip_and_a_promises_outcome_are_sealed_at_rest(
     assert "let_go" not in str(stored(db, "SELECT * FROM promise"))
 
     mine = await export_of(tandem, ALICE)  # its owner reads them back
-    days = {(c["member_id"], c["score"], c["skipped"]) for c in mine["checkins"]}  # type: ignore[attr-defined,index]
-    assert days == {(1, 2, False), (2, None, True)}
+    days = {(c["by"], c.get("score"), c["skipped"]) for c in mine["checkins"]}  # type: ignore[attr-defined,index]
+    assert days == {("Alice", 2, False), ("Bob", None, True)}
     assert [p["status"] for p in mine["promises"]] == ["let_go"]  # type: ignore[attr-defined,index]
     await tandem.store.close()
 
@@ -91,10 +91,8 @@ async def test_scores_and_outcomes_stored_plain_before_are_sealed_at_the_first_s
     ]
     assert stored(db, "SELECT status FROM promise ORDER BY id") == [("closed",), ("open",)]
     mine = await export_of(tandem, ALICE)
-    scores = {
-        (c["local_date"], c["member_id"]): (c["score"], c["skipped"]) for c in mine["checkins"]
-    }  # type: ignore[attr-defined,index]
-    assert scores[("2026-11-20", 1)] == (4, False)
-    assert scores[("2026-11-20", 2)] == (None, True)
+    scores = {(c["date"], c["by"]): (c.get("score"), c["skipped"]) for c in mine["checkins"]}  # type: ignore[attr-defined,index]
+    assert scores[("2026-11-20", "Alice")] == (4, False)
+    assert scores[("2026-11-20", "Bob")] == (None, True)
     assert [p["status"] for p in mine["promises"]] == ["done", "open"]  # type: ignore[attr-defined,index]
     await tandem.store.close()

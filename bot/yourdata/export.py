@@ -114,7 +114,7 @@ async def gather(
     ]
     # A promise just for its author goes only where their private notes may go.
     promised = [
-        _only("promises", {**r, "status": STATUS.get(str(r["status"]), str(r["status"]))})
+        _only("promises", {**r, "status": str(r["status"])})
         for r in await promises.export_rows(session, space, member)
         if with_private or r["shared"]
     ]
@@ -224,7 +224,7 @@ def as_text(data: dict[str, Any], zone: str, now: datetime) -> bytes:
         closed = f" on {_when(p['closed_at'], zone)}" if "closed_at" in p else ""
         lines.append(
             f"  {p.get('by', '?')}: {_quote(p.get('text', ''))}, by {_day(p['due_date'])} · "
-            f"{shared} · {p.get('status', 'open')}{closed}"
+            f"{shared} · {STATUS.get(p.get('status', 'open'), 'open')}{closed}"
         )
     if data["prompts"]:
         lines += ["", "Prompts you were given"]
