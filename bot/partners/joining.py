@@ -17,7 +17,8 @@ from bot.ports import Messenger
 from bot.render import here_too_message
 from bot.store import Member, Once, Space, Store, done, once
 
-RELINK = "Your private chat with me is gone, so you answer here for now; /pair links one again."
+# Short: on Telegram it shares the tap's notice (200 characters) with the confirmation.
+RELINK = "Your private chat with me is gone; answer here, or /pair to link one again."
 
 
 def gone_key(member_id: int) -> str:

@@ -23,7 +23,7 @@ async def test_being_added_to_a_group_says_welcome(bot: Running, library: Librar
 async def test_opening_a_dm_with_start_says_welcome(bot: Running, library: Library) -> None:
     reply = await bot.say("/start", chat=DM)
 
-    assert reply.text == library.texts.welcome
+    assert reply.text == library.texts.welcome_private  # a private chat's, not the group's
 
 
 async def test_the_command_menu_lists_every_command_with_its_description(bot: Running) -> None:
@@ -176,7 +176,8 @@ async def test_export_arrives_as_a_file_to_read_and_a_clean_json_in_a_private_ch
     )
     text = readable.params["document"]
     assert text["filename"] == "tandem-2026-11-21.txt"
-    assert "Daily prompt: 20:00" in text["data"] and "Who: Alice (you)" in text["data"]
+    body = text["data"].decode()
+    assert "Daily prompt: 20:00 every day" in body and "Who: Alice (you)" in body
     document = export.params["document"]
     assert document["filename"] == "tandem-export-2026-11-21.json"
     data = json.loads(document["data"])
