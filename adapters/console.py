@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.actions import is_checkin
-from bot.messages import Address, Button, Incoming, Outgoing, SendResult
+from bot.messages import Address, Button, Incoming, Outgoing, SendResult, SendStatus
 from bot.service import Tandem
 
 SHARED = Address("console", "console")
@@ -25,6 +25,7 @@ INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /
   /private      your private chat with Tandem      /shared   back to the couple's chat
   /reply text   answer the newest message here that asks for words (a question, a check-in's note)
   @tandem hi    words for Tandem in the shared chat (in your private chat, just type)
+  /block        block Tandem in your private chat, to try what happens (a /pair link undoes it)
   /quit         leave
 """
 
@@ -49,6 +50,9 @@ class ConsoleAdapter:
         # Every message with buttons, by its number: /tap 7 3 presses an older one's.
         self._tappable: dict[str, tuple[Address, tuple[Button, ...]]] = {}
         self._removed: set[str] = set()
+        # Private chats whose member blocked Tandem (/block): sends there are refused for good,
+        # as Telegram's 403 "bot was blocked by the user" is, until a /pair link is opened.
+        self._blocked: set[str] = set()
         # Per chat: the newest message that asks for words (a check-in, today's question's
         # "Answer"), which /reply answers.
         self._last_checkin: dict[str, str] = {}
@@ -65,6 +69,8 @@ class ConsoleAdapter:
         return None
 
     async def send(self, msg: Outgoing) -> SendResult:
+        if msg.to.chat_id in self._blocked:
+            return SendResult(SendStatus.GONE, reason="blocked")
         return SendResult.delivered(self._show(msg))
 
     async def is_member(self, chat: Address, user_id: str) -> bool:
@@ -147,6 +153,7 @@ class ConsoleAdapter:
     def _press(self, me: Incoming, button: Button, message_id: str | None) -> Incoming:
         if button.start is not None:  # a link that opens my private chat with Tandem
             self.private = True
+            self._blocked.discard(self.here.chat_id)
             return replace(me, to=self.here, direct=True, text=f"/start {button.start}")
         return replace(me, action=button.action, message_ref=message_id)
 
@@ -190,6 +197,10 @@ class ConsoleAdapter:
             if name:
                 self.member = name
             self._say(f"(you are now {self.member}, {self._in(self.here)})")
+            return True
+        if stripped == "/block":
+            self._blocked.add(private_address(self.member).chat_id)
+            self._say(f"({self.member} blocked Tandem in their private chat)")
             return True
         if stripped in ("/private", "/shared"):
             self.private = stripped == "/private"

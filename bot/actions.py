@@ -27,6 +27,9 @@ _SIDE = re.compile(r"s:(doubting|doubted|none)")
 _FORGET = re.compile(r"f:(all|me|left):(\d+):(\d+)")
 _KEPT = re.compile(r"pr:(\d{1,18}):([dpnx])")
 _SHARE_PROMISE = re.compile(r"ps:(\d{1,18}):([01])")
+# After "Partly": carry the promise on to a new day (in 1, 3 or 7 days), or let it go (0).
+_CARRY = re.compile(r"pc:(\d{1,18}):([0137])")
+CARRY_DAYS = (1, 3, 7)
 _REF = re.compile(r"[A-Za-z0-9_-]{1,40}")  # a platform's message id (Telegram's, Discord's)
 _REMOVE = re.compile(r"x(?::([A-Za-z0-9_-]{1,40}))?")
 # Today's question (bot/questions/): answer in words, pass, another question, and the two
@@ -112,6 +115,12 @@ class SharePromise:
 
 
 @dataclass(frozen=True)
+class Carry:
+    promise_id: int
+    days: int  # 1, 3 or 7 days on; 0: let it go
+
+
+@dataclass(frozen=True)
 class Remove:
     """ "Remove this from the chat": Tandem's message the button is on goes, and with it the
     person's own message that led to it (`theirs`), where that one sat in the same private chat."""
@@ -174,6 +183,7 @@ Action = (
     | Simple
     | Kept
     | SharePromise
+    | Carry
     | Remove
     | ChooseZone
     | Today
@@ -213,6 +223,10 @@ def kept(promise_id: int, answer: str) -> str:
 
 def share_promise(promise_id: int, share: bool) -> str:
     return f"ps:{promise_id}:{int(share)}"
+
+
+def carry(promise_id: int, days: int) -> str:
+    return f"pc:{promise_id}:{days}"
 
 
 def today(day: date, choice: str) -> str:
@@ -280,6 +294,8 @@ def parse(action: str) -> Action | None:
         return Kept(int(m[1]), PROMISE_ANSWERS[m[2]])
     if m := _SHARE_PROMISE.fullmatch(action):
         return SharePromise(int(m[1]), m[2] == "1")
+    if m := _CARRY.fullmatch(action):
+        return Carry(int(m[1]), int(m[2]))
     if m := _REMOVE.fullmatch(action):
         return Remove(m[1])
     if m := _TODAY.fullmatch(action):

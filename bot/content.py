@@ -196,6 +196,8 @@ class Question(_Strict):
 
 class Texts(_Strict):
     welcome: str = Field(min_length=1, max_length=1500)
+    # /start in a private chat: no "join this space… shown here together", said of a group.
+    welcome_private: str = Field(default="", max_length=1500)
     help: str = Field(min_length=1, max_length=3500)
     # Under Telegram's 4096 with the key's place filled in (issue 23 names the hurt answer).
     privacy: str = Field(min_length=1, max_length=3800)

@@ -153,6 +153,7 @@ BUTTONS: dict[type, Press] = {
     actions.ShareNote: Press(taps.share_note),
     actions.Kept: Press(keeping.answer),
     actions.SharePromise: Press(keeping.share),
+    actions.Carry: Press(keeping.carry),
     actions.Today: Press(questions.tapped),
     actions.AnswersPage: Press(questions.page_tapped),
     actions.ChooseZone: Press(schedules.zone_chosen),

@@ -66,8 +66,12 @@ SKIP_LABEL = "Skip today"
 PAIR_LABEL = "🔒 Answer privately"
 
 
-def _note_hint(to: Address) -> str:
-    return NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
+def _note_hint(to: Address, shared: bool = False) -> str:
+    """How to add a note; in the shared chat, that a reply there is read by everyone in it."""
+    hint = NOTE_HINTS.get(to.platform, "To add a note, reply to this message.")
+    if shared and to.platform not in NOTE_HINTS:
+        hint += " A reply in a group is seen by everyone in it."
+    return hint
 
 
 def score_buttons(delivery_id: int, question: Question) -> tuple[Button, ...]:
@@ -116,13 +120,26 @@ def checkin_message(
     else:
         text = (
             head + "Each of you, tap your answer; the scores are shown once you've both "
-            f"answered. {_note_hint(to)}"
+            f"answered. {_note_hint(to, shared=True)}"
         )
     return Outgoing(
         to,
         text + _reflection(reflection),
         (*score_buttons(delivery_id, question), pair),
         bulk=bulk,
+    )
+
+
+def here_too_message(to: Address, name: str, question: Question, delivery_id: int) -> Outgoing:
+    """The check-in in the shared chat for a partner whose private chat is gone that day: they
+    answer here, as a partner with no private chat does. It says nothing of why."""
+    text = (
+        f"💬 {name}, today's check-in is here for you too: {question.text}\n{_scale(question)} "
+        "Tap your answer; I'll confirm it only to you, and the scores are shown once you've both "
+        "answered."
+    )
+    return Outgoing(
+        to, text, (*score_buttons(delivery_id, question), Button(PAIR_LABEL, actions.PAIR))
     )
 
 

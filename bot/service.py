@@ -96,6 +96,7 @@ class Tandem:
             },
             finishers={"checkin": self._with_questions, "prompt": self._with_path_steps},
             next_ask=next_after_ask,
+            on_gone=self._chat_gone,
         )
 
     async def _compose_weekly(self, jobs: list[Job]) -> list[Outgoing | None]:
@@ -114,6 +115,9 @@ class Tandem:
 
     async def _compose_sides(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await side_prompts(self.store, self.library, jobs)
+
+    async def _chat_gone(self, job: Job) -> Outgoing | None:
+        return await joining.chat_gone(self.store, self.library, job, self.clock.now())
 
     async def _compose_follow_ups(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await compose_follow_ups(self.store, jobs)

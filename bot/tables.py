@@ -214,6 +214,8 @@ class Promise(SQLModel, table=True):
     next_ask_at: datetime | None = None  # when the follow-up is next due; None: not asked again
     asks: int = 0  # follow-ups claimed so far
     closed_at: datetime | None = None
+    # "Partly", then carried on to a new day: the fresh promise's id (the choice is made once).
+    carried_to: int | None = None
 
 
 class NoteOffer(SQLModel, table=True):

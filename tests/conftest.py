@@ -153,6 +153,19 @@ async def one(tandem: Tandem, incoming: Incoming) -> Outgoing:
     return reply
 
 
+def exported(replies: list[Outgoing], kind: str = ".json") -> Outgoing:
+    """/export's file among its replies: the clean JSON (".json") or the one to read (".txt")."""
+    [found] = [
+        r for r in replies if r.attachment is not None and r.attachment.filename.endswith(kind)
+    ]
+    return found
+
+
+async def export_of(tandem: Tandem, incoming: Incoming, kind: str = ".json") -> Outgoing:
+    """/export asked, and its clean JSON (or the readable file)."""
+    return exported(await tandem.handle(incoming), kind)
+
+
 async def dialog(
     tandem: Tandem, steps: list[tuple[str, str]], who: tuple[str, str] = ALICE
 ) -> None:

@@ -6,7 +6,7 @@ import json
 
 from bot.messages import Outgoing
 from bot.service import Tandem
-from tests.conftest import one
+from tests.conftest import export_of, one
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 
 CAROL = ("u3", "Carol")
@@ -107,7 +107,7 @@ async def test_a_note_by_replying_in_the_shared_chat_is_shared_by_nature(
     await lite.handle(said(ALICE, action=tap(checkin, 4)))
     _, reveal = await lite.handle(said(BOB, action=tap(checkin, 2)))
     assert "📝 Alice: “Felt close at dinner”" in reveal.text
-    export = (await one(lite, said(ALICE, "/export", whisper=True))).attachment
+    export = (await export_of(lite, said(ALICE, "/export", whisper=True))).attachment
     assert export is not None and "Felt close at dinner" in export.data.decode()
     assert "Alice 4/5 📝" in (await one(lite, said(ALICE, "/progress"))).text
 
@@ -127,7 +127,7 @@ async def test_a_note_through_the_form_is_private_unless_shared(
     await lite.handle(said(ALICE, action=tap(checkin, 3)))
     _, reveal = await lite.handle(said(BOB, action=tap(checkin, 3)))
     assert "tired" not in reveal.text  # private by default
-    alice_export = (await one(lite, said(ALICE, "/export", whisper=True))).attachment
+    alice_export = (await export_of(lite, said(ALICE, "/export", whisper=True))).attachment
     assert alice_export is not None and "tired" not in alice_export.data.decode()
     [shared, *posted] = await lite.handle(said(BOB, action=saved.buttons[1].action))
     assert shared.private and [p.text for p in posted] == [
@@ -249,7 +249,7 @@ async def test_a_note_that_would_grow_past_its_limit_is_refused_whole(
     assert "wasn't saved" in refused.text and "room for 399 more" in refused.text
     [kept] = await lite.handle(said(ALICE, "c" * 399, reply_to=reply_to))
     assert "Note saved" in kept.text
-    export = (await one(lite, said(ALICE, "/export", whisper=True))).attachment
+    export = (await export_of(lite, said(ALICE, "/export", whisper=True))).attachment
     assert export is not None
     [note] = [a["note"] for a in json.loads(export.data)["checkins"] if a.get("note")]
     assert note == first + "\n" + "c" * 399  # the first words were never dropped

@@ -28,7 +28,14 @@ from bot.service import Tandem
 from bot.settings import Settings
 from bot.single import AlreadyRunning, hold_sqlite
 from bot.store import make_engine
-from tests.conftest import _postgres_database, database_at, one, pg_required, privacy_text
+from tests.conftest import (
+    _postgres_database,
+    database_at,
+    export_of,
+    one,
+    pg_required,
+    privacy_text,
+)
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 from tests.test_checkins import ask, tap
 
@@ -75,7 +82,7 @@ async def write_note_and_promise(tandem: Tandem, messenger: FakeMessenger) -> No
 
 
 async def exported(tandem: Tandem) -> str:
-    reply = await one(tandem, said(ALICE, "/export", whisper=True))
+    reply = await export_of(tandem, said(ALICE, "/export", whisper=True))
     assert reply.attachment is not None
     return reply.attachment.data.decode()
 

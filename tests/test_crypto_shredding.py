@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.crypto import NONCE, DataKeyError, Place, _unwrapped
 from bot.service import Tandem
 from bot.store import CheckinAnswer, Member, Promise
-from tests.conftest import one
+from tests.conftest import export_of
 from tests.fakes import ALICE, BOB, FakeMessenger, said
 from tests.test_checkins import ask, tap
 
@@ -182,7 +182,9 @@ async def test_forget_me_destroys_the_key_so_no_copy_left_in_the_files_opens(
     for sealed in {*leftovers, str(note).encode()}:
         assert not opens(tandem, WRAPPED.findall(after), sealed, place)
     assert await raw(tandem, "SELECT 1 FROM sealkey WHERE member_id = :m", m=alice) == []
-    mine = await one(tandem, said(BOB, "/export", whisper=True))  # Bob's key is his, untouched
+    mine = await export_of(
+        tandem, said(BOB, "/export", whisper=True)
+    )  # Bob's key is his, untouched
     assert mine.attachment is not None and BOB_PROMISE in mine.attachment.data.decode()
 
 

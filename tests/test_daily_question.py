@@ -18,7 +18,7 @@ from bot import actions
 from bot.content import Library
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
-from tests.conftest import build
+from tests.conftest import build, exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import checkin_due, couple, dm, privately
 
@@ -194,11 +194,11 @@ async def test_words_are_sealed_at_rest_and_exported_and_forgotten(
     async with lite.store.read() as session:
         [raw] = (await session.exec(sql("SELECT text FROM questionanswer"))).all()  # type: ignore[call-overload]
     assert "river" not in raw[0]
-    [bob_export, *_] = await lite.handle(privately(BOB, "/export"))
+    bob_export = exported(await lite.handle(privately(BOB, "/export")))
     assert bob_export.attachment is not None
     assert ALICE_WORDS not in bob_export.attachment.data.decode()
     await answer(lite, BOB, BOB_WORDS)
-    [bob_export, *_] = await lite.handle(privately(BOB, "/export"))
+    bob_export = exported(await lite.handle(privately(BOB, "/export")))
     assert bob_export.attachment is not None
     data = json.loads(bob_export.attachment.data)
     texts = [r.get("text") for r in data["question_answers"]]

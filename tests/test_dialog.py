@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import select
 
 from bot.service import Tandem
-from tests.conftest import dialog, one
+from tests.conftest import dialog, export_of, one
 from tests.fakes import ALICE, BOB, FakeMessenger, FixedClock, said
 
 
 async def snapshot(tandem: Tandem) -> dict[str, object]:
     """Everything stored about the chat, as /export gives it (minus the export time)."""
-    export = (await one(tandem, said(ALICE, "/export", whisper=True))).attachment
+    export = (await export_of(tandem, said(ALICE, "/export", whisper=True))).attachment
     assert export is not None
     data = json.loads(export.data)
     data.pop("exported_at")
@@ -234,7 +234,7 @@ async def test_partners_are_those_who_started_and_only_they_change_settings(
     assert "Only this space's two partners" in refused.text
     after = await snapshot(lite)
     assert before["space"] == after["space"] and before["schedules"] == after["schedules"]
-    assert [m["display_name"] for m in after["members"]] == ["Alice"]  # Bob was never written down
+    assert [m["name"] for m in after["members"]] == ["Alice"]  # Bob was never written down
     # The erase button works only for the partner who asked, and only for 10 minutes.
     await lite.handle(said(BOB, "/start"))
     [confirm] = await lite.handle(said(ALICE, "/forget"))

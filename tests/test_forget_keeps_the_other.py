@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot.service import Tandem
 from bot.store import CheckinAnswer, Member, Promise, Schedule, Space
+from tests.conftest import exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_promises import button
 from tests.test_two_voices import checkin_due, couple, dm, privately, tap
@@ -44,7 +45,7 @@ async def test_one_partner_cannot_erase_the_others_records(
     assert await stored(lite, Schedule) == []
     assert len(await stored(lite, Space)) == 1  # kept, quiet: his private chat still reaches it
 
-    [mine] = [m for m in await lite.handle(privately(BOB, "/export")) if m.attachment]
+    mine = exported(await lite.handle(privately(BOB, "/export")))
     assert mine.attachment is not None
     data = json.loads(mine.attachment.data)
     assert [p["text"] for p in data["promises"]] == ["keep a diary of this"]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.content import Library
 from bot.service import SORRY, Tandem
-from tests.conftest import build
+from tests.conftest import build, exported
 from tests.fakes import ALICE, FakeMessenger, FixedClock, said
 
 # Each command with arguments it takes, so the fuzzing also walks near the right form.
@@ -77,7 +77,7 @@ def state(loop: asyncio.AbstractEventLoop, tandem: Tandem) -> dict[str, object]:
     """Everything stored about the chat, as /export gives it, without the export's own time."""
     # Asked where only Alice sees the answer (as a Discord slash command is): an export is
     # never posted in a shared chat.
-    [reply] = loop.run_until_complete(tandem.handle(said(ALICE, "/export", whisper=True)))
+    reply = exported(loop.run_until_complete(tandem.handle(said(ALICE, "/export", whisper=True))))
     assert reply.attachment is not None
     data: dict[str, object] = json.loads(reply.attachment.data)
     data.pop("exported_at")

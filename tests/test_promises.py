@@ -19,7 +19,7 @@ from bot.delivery import DispatchReport
 from bot.messages import Address, Outgoing
 from bot.service import SORRY, Tandem
 from bot.store import Delivery, Promise
-from tests.conftest import build, dialog
+from tests.conftest import build, dialog, exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import dm, pair, privately
 
@@ -151,11 +151,11 @@ async def test_a_promise_made_in_private_asks_whether_it_is_shared(
     [mine] = await lite.handle(privately(ALICE, action=button(asked, "Just for me")))
     assert mine.to == dm(ALICE) and "Just for you" in mine.text
     # Bob sees nothing of it: not in the group, not in his /export.
-    [bob_file] = [m for m in await lite.handle(said(BOB, "/export", whisper=True)) if m.attachment]
+    bob_file = exported(await lite.handle(said(BOB, "/export", whisper=True)))
     assert bob_file.attachment is not None and b"phone" not in bob_file.attachment.data
     [group_list] = await lite.handle(said(ALICE, "/promises"))
     assert "phone" not in group_list.text and "listed only in your private chat" in group_list.text
-    [alice_file] = [m for m in await lite.handle(privately(ALICE, "/export")) if m.attachment]
+    alice_file = exported(await lite.handle(privately(ALICE, "/export")))
     assert alice_file.attachment is not None
     [row] = json.loads(alice_file.attachment.data)["promises"]
     assert row["text"] == "stop checking my phone at dinner" and row["shared"] is False
@@ -164,7 +164,7 @@ async def test_a_promise_made_in_private_asks_whether_it_is_shared(
     shared, line = await lite.handle(privately(ALICE, action=button(asked, "Shared")))
     assert shared.to == dm(ALICE) and "Shared" in shared.text
     assert line.to == HOME and "Alice made a promise: “plan Saturday's walk”" in line.text
-    [bob_file] = [m for m in await lite.handle(privately(BOB, "/export")) if m.attachment]
+    bob_file = exported(await lite.handle(privately(BOB, "/export")))
     assert bob_file.attachment is not None
     assert [r["text"] for r in json.loads(bob_file.attachment.data)["promises"]] == [
         "plan Saturday's walk"

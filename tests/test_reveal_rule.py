@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bot.service import Tandem
-from tests.conftest import one
+from tests.conftest import exported, one
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import checkin_due, couple, dm, privately, tap
 
@@ -26,7 +26,7 @@ async def test_switching_to_instant_does_not_show_todays_waiting_answer(
     assert all("from now on" in m.text for m in changed)
     for where in (said(ALICE, "/progress"), privately(ALICE, "/progress")):
         assert "2/5" not in (await one(lite, where)).text
-    [export] = [m for m in await lite.handle(privately(ALICE, "/export")) if m.attachment]
+    export = exported(await lite.handle(privately(ALICE, "/export")))
     assert export.attachment is not None
     rows = json.loads(export.attachment.data)["checkins"]
     assert all(r.get("score") != 2 for r in rows)  # only Bob has answered: his 2 is not there
@@ -50,11 +50,9 @@ async def test_answers_given_under_never_stay_private_after_together(
 
     for where in (said(ALICE, "/progress"), privately(ALICE, "/progress")):
         assert "Bob 1/5" not in (await one(lite, where)).text
-    [export] = [m for m in await lite.handle(privately(ALICE, "/export")) if m.attachment]
+    export = exported(await lite.handle(privately(ALICE, "/export")))
     assert export.attachment is not None
-    scores = {
-        r["member_id"]: r.get("score") for r in json.loads(export.attachment.data)["checkins"]
-    }
+    scores = {r["by"]: r.get("score") for r in json.loads(export.attachment.data)["checkins"]}
     assert 1 not in scores.values()  # Bob's score is not in Alice's export
     # The next day is under the new rule: both scores are revealed together.
     clock.advance(days=1)

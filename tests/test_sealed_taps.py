@@ -10,14 +10,15 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.content import Library
-from tests.conftest import database_at, one
+from tests.conftest import database_at
+from tests.conftest import export_of as export_file
 from tests.fakes import ALICE, BOB, said
 from tests.test_checkins import ask, tap
 from tests.test_crypto import old_couple, settings, sqlite, start, stored
 
 
 async def export_of(tandem: object, who: tuple[str, str]) -> dict[str, object]:
-    reply = await one(tandem, said(who, "/export", whisper=True))  # type: ignore[arg-type]
+    reply = await export_file(tandem, said(who, "/export", whisper=True))  # type: ignore[arg-type]
     assert reply.attachment is not None
     return json.loads(reply.attachment.data)  # type: ignore[no-any-return]
 
@@ -44,8 +45,8 @@ async def test_a_score_a_skip_and_a_promises_outcome_are_sealed_at_rest(
     assert "let_go" not in str(stored(db, "SELECT * FROM promise"))
 
     mine = await export_of(tandem, ALICE)  # its owner reads them back
-    days = {(c["member_id"], c["score"], c["skipped"]) for c in mine["checkins"]}  # type: ignore[attr-defined,index]
-    assert days == {(1, 2, False), (2, None, True)}
+    days = {(c["by"], c.get("score"), c["skipped"]) for c in mine["checkins"]}  # type: ignore[attr-defined,index]
+    assert days == {("Alice", 2, False), ("Bob", None, True)}
     assert [p["status"] for p in mine["promises"]] == ["let_go"]  # type: ignore[attr-defined,index]
     await tandem.store.close()
 
@@ -90,10 +91,8 @@ async def test_scores_and_outcomes_stored_plain_before_are_sealed_at_the_first_s
     ]
     assert stored(db, "SELECT status FROM promise ORDER BY id") == [("closed",), ("open",)]
     mine = await export_of(tandem, ALICE)
-    scores = {
-        (c["local_date"], c["member_id"]): (c["score"], c["skipped"]) for c in mine["checkins"]
-    }  # type: ignore[attr-defined,index]
-    assert scores[("2026-11-20", 1)] == (4, False)
-    assert scores[("2026-11-20", 2)] == (None, True)
+    scores = {(c["date"], c["by"]): (c.get("score"), c["skipped"]) for c in mine["checkins"]}  # type: ignore[attr-defined,index]
+    assert scores[("2026-11-20", "Alice")] == (4, False)
+    assert scores[("2026-11-20", "Bob")] == (None, True)
     assert [p["status"] for p in mine["promises"]] == ["done", "open"]  # type: ignore[attr-defined,index]
     await tandem.store.close()

@@ -143,14 +143,16 @@ async def test_a_private_note_never_reaches_the_partner(
     await lite.handle(privately(BOB, action=tap(sent[dm(BOB)], 3)))
     replies = await lite.handle(privately(ALICE, action=tap(sent[dm(ALICE)], 3)))
     assert all("leaving" not in r.text for r in replies)
-    [file_note, _] = await lite.handle(said(ALICE, "/export"))
-    assert file_note.to == dm(ALICE) and file_note.attachment is not None
-    assert b"leaving" not in file_note.attachment.data
-    [bob_file, sent_line] = await lite.handle(said(BOB, "/export"))
+    alice_files = await lite.handle(said(ALICE, "/export"))
+    for file_note in alice_files[:2]:  # to read, and the JSON
+        assert file_note.to == dm(ALICE) and file_note.attachment is not None
+        assert b"leaving" not in file_note.attachment.data
+    [bob_text, bob_file, sent_line] = await lite.handle(said(BOB, "/export"))
     assert bob_file.to == dm(BOB) and sent_line.private
     assert bob_file.attachment is not None and b"leaving" in bob_file.attachment.data
+    assert bob_text.attachment is not None and b"leaving" in bob_text.attachment.data
     exported = json.loads(bob_file.attachment.data)
-    alice = next(m for m in exported["members"] if m["display_name"] == "Alice")
+    alice = next(m for m in exported["members"] if m["name"] == "Alice")
     assert "side" not in alice and "private_chat" not in alice
 
 

@@ -8,6 +8,7 @@ from bot.checkins import answers, hurt
 from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
+from bot.partners.joining import told_once
 from bot.render import day_label
 from bot.safety.replies import care_replies
 from bot.store import CheckinAnswer, Delivery, Member, once
@@ -55,7 +56,7 @@ async def tap(ctx: Ctx, delivery: Delivery, score: int) -> list[Outgoing]:
     if not skip and ctx.library.hurt is not None and hurt.asks(ctx, rec.answer):
         assert delivery.id is not None
         replies.insert(0, hurt.question_message(ctx, ctx.library.hurt, delivery.id))
-    return [ctx.whisper(head), *replies]
+    return [ctx.whisper(head), *await told_once(ctx), *replies]
 
 
 async def nudge(ctx: Ctx, rec: answers.Recorded) -> list[Outgoing]:
@@ -128,6 +129,8 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
         "quote it again at the reveal, and you can delete your message from the chat."
         if in_public
         else "This note stays private at the reveal, unless you choose to share it again."
+        if shared_before
+        else "This note stays private: only you see it, unless you choose to share it."
     )
     care = await care_replies(ctx, text, after)
     head = f"📝 Note saved with your check-in for {day_label(rec.day)}, {ctx.member.display_name}.{hint}"
@@ -136,12 +139,27 @@ async def note(ctx: Ctx, delivery: Delivery, text: str) -> list[Outgoing]:
     assert rec.answer.id is not None
     buttons = (
         Button("Keep private", actions.share_note(rec.answer.id, False)),
-        Button("Share at the reveal", actions.share_note(rec.answer.id, True)),
+        *await _share_button(ctx, rec.answer, partners),
     )
     return [
         ctx.whisper(head + " It's private unless you choose to share it.", buttons=buttons),
         *care,
     ]
+
+
+async def _share_button(
+    ctx: Ctx, answer: CheckinAnswer, partners: list[Member]
+) -> tuple[Button, ...]:
+    """ "Share at the reveal" before the day is revealed; after it, "Share with <name>" (it is
+    shown at once); none when /reveal never keeps every note private all the same."""
+    assert answer.id is not None
+    if answers.rule_of(ctx.space, answer) == "never":
+        return ()
+    if not await answers.done_day(ctx.session, ctx.space, answer.local_date):
+        return (Button("Share at the reveal", actions.share_note(answer.id, True)),)
+    others = [p.display_name for p in partners if p.id != answer.member_id]
+    label = f"Share with {others[0]}" if others else "Share"
+    return (Button(label, actions.share_note(answer.id, True)),)
 
 
 async def share_note(ctx: Ctx, action: actions.ShareNote) -> list[Outgoing]:

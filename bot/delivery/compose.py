@@ -24,6 +24,9 @@ Composer = Callable[[list[Job]], Awaitable[list[Outgoing | None]]]
 # Adds to the messages already rendered for a kind (today's question, in a partner's check-in);
 # if it fails, they go out as they were.
 Finisher = Callable[[list[Job], list[Outgoing]], Awaitable[list[Outgoing]]]
+# What to send instead when a partner's private chat turned out gone (a check-in, then in the
+# shared chat); None: nothing.
+Fallback = Callable[[Job], Awaitable[Outgoing | None]]
 
 
 def render(job: Job, library: Library, bulk: bool = False) -> Outgoing:

@@ -13,7 +13,7 @@ from typing import Any
 import bot.delivery.leases as leases
 from bot.content import Library
 from bot.delivery.claims import Claims
-from bot.delivery.compose import Composer, Finisher, render_all
+from bot.delivery.compose import Composer, Fallback, Finisher, render_all
 from bot.delivery.jobs import DispatchReport, Job
 from bot.delivery.outcomes import Recorder
 from bot.delivery.planner import NextAsk
@@ -51,11 +51,13 @@ class Dispatcher:
         composers: dict[str, Composer] | None = None,
         finishers: dict[str, Finisher] | None = None,
         next_ask: NextAsk | None = None,
+        on_gone: Fallback | None = None,
     ) -> None:
         self.platforms = platforms  # only chats whose platform is connected now are claimed
         self.composers = composers or {}
         self.finishers = finishers or {}
         self.next_ask = next_ask
+        self.on_gone = on_gone
         self.store = store
         self.clock = clock
         self.library = library
@@ -153,6 +155,20 @@ class Dispatcher:
             log.error("send raised %s; will retry", type(err).__name__)
             return SendResult(SendStatus.RETRY, reason=type(err).__name__)
 
+    async def _instead(self, job: Job) -> None:
+        """A partner's private chat is gone (blocked, deleted): the core may say it where they
+        can still answer, in the shared chat. Best effort: the job's own outcome stands."""
+        if self.on_gone is None:
+            return
+        try:
+            message = await self.on_gone(job)
+            if message is not None:
+                result = await self._send_one(message)
+                if result.status is not SendStatus.DELIVERED:
+                    log.info("the shared chat's stand-in was not delivered (%s)", result.reason)
+        except Exception as err:  # the rest of the batch goes on
+            log.error("the stand-in for a gone private chat failed with %s", type(err).__name__)
+
     async def _send_and_record(
         self, jobs: list[Job], report: DispatchReport, bulk: bool = True
     ) -> None:
@@ -202,6 +218,8 @@ class Dispatcher:
                     report.moved += 1
                     job.address = moved
                     result = await self._send_one(replace(message, to=moved))
+                if result.status is SendStatus.GONE and job.recipient:
+                    await self._instead(job)
             results[index] = result
             outcomes[index] = self.recorder.outcome(job, result)
 

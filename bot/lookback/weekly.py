@@ -211,12 +211,11 @@ async def look_back(
     on_path = await look_back_lines(session, space.id, end)
     if topics and on_path is None:
         lines.append("🌱 Practised: " + ", ".join(TOPICS[t] for t in TOPICS if t in topics) + ".")
-    kept = sum(
-        1
-        for p in promises
-        if p.outcome == PromiseStatus.DONE and p.closed_at is not None and p.closed_at > week_start
-    )
-    if kept:
+    settled = [p.outcome for p in promises if p.closed_at is not None and p.closed_at > week_start]
+    kept, partly = settled.count(PromiseStatus.DONE), settled.count(PromiseStatus.PARTLY)
+    if partly:  # honest progress, counted apart from kept
+        lines.append(f"🤝 Shared promises this week: {kept} kept, {partly} partly.")
+    elif kept:
         lines.append(f"🤝 Shared promises kept this week: {kept}.")
     question = library.scored_question(space.question_id)
     if space.reveal != "never" and any(scores.values()):

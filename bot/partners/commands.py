@@ -31,6 +31,8 @@ async def cmd_start(ctx: Ctx, args: str) -> list[Outgoing]:
     partners = await partners_of(ctx.session, ctx.space)
     if joining and len(partners) == 2 and not ctx.private:
         return [ctx.reply(both_here(partners))]
+    if ctx.private and texts.welcome_private:
+        return [ctx.reply(texts.welcome_private)]
     return [ctx.reply(texts.welcome)]
 
 

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlmodel import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import partners_of
+from bot.content import Library
+from bot.context import Ctx, partners_of
+from bot.delivery import Job
 from bot.errors import UserError
 from bot.messages import Address, Incoming, Outgoing
 from bot.partners import pairing
 from bot.ports import Messenger
-from bot.store import Member, Space
+from bot.render import here_too_message
+from bot.store import Member, Once, Space, Store, done, once
+
+# Short: on Telegram it shares the tap's notice (200 characters) with the confirmation.
+RELINK = "Your private chat with me is gone; answer here, or /pair to link one again."
+
+
+def gone_key(member_id: int) -> str:
+    """Marks a partner whose private chat went (blocked, deleted) and who is not told yet."""
+    return f"gone:{member_id}"
 
 
 async def redeem(
@@ -71,6 +83,8 @@ async def removed(
     home, member = linked
     member.private_chat = None
     session.add(member)
+    if home.id is not None and member.id is not None:
+        await once(session, home.id, gone_key(member.id), now)
     if home.direct and home.chat_id == to.chat_id:
         others = [p for p in await partners_of(session, home) if p.private_chat]
         if others and others[0].private_chat is not None:
@@ -80,3 +94,40 @@ async def removed(
             home.deactivated_at = now
         session.add(home)
     return []
+
+
+async def chat_gone(store: Store, library: Library, job: Job, now: datetime) -> Outgoing | None:
+    """A send to a partner's private chat was refused for good (Tandem blocked, the chat
+    deleted). They are marked to be told once how to link a chat again, and a check-in comes to
+    the shared chat for them, once that day, as for a partner with no private chat; with no
+    shared chat (a space in the private chats), nothing."""
+    async with store.unit() as session:
+        space = await session.get(Space, job.space_id)
+        member = await session.get(Member, job.recipient)
+        if space is None or space.id is None or member is None or member.id is None:
+            return None
+        if not member.partner:
+            return None
+        await once(session, space.id, gone_key(member.id), now)
+        if job.kind != "checkin" or space.direct or not space.active or job.content_id is None:
+            return None
+        day = f"here:{job.local_date.isoformat()}:{member.id}"
+        if not await once(session, space.id, day, now):
+            return None
+        question = library.scored_question(job.content_id)
+        to = Address(space.platform, space.chat_id)
+        return here_too_message(to, member.display_name, question, job.delivery_id)
+
+
+async def told_once(ctx: Ctx) -> list[Outgoing]:
+    """A partner whose private chat went, answering in the shared chat: told how to link one
+    again, the first time only, and only to them."""
+    member = ctx.member
+    if ctx.private or member is None or member.id is None or member.private_chat is not None:
+        return []
+    assert ctx.space.id is not None
+    key = gone_key(member.id)
+    if not await done(ctx.session, ctx.space.id, key):
+        return []
+    await ctx.session.exec(delete(Once).where(Once.space_id == ctx.space.id, Once.key == key))  # type: ignore[arg-type]
+    return [ctx.whisper(RELINK)]

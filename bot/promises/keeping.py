@@ -256,8 +256,10 @@ async def answer(ctx: Ctx, action: actions.Kept) -> list[Outgoing]:
     if action.answer == "partly":
         return [
             ctx.whisper(
-                "🌗 Partly is still a step. It's settled now; if you want to finish it, "
-                "/promise makes a fresh one."
+                "🌗 Partly is still a step, and I count it as one (not as kept). Carry it on to a "
+                "new day, or let it go?",
+                buttons=carry_buttons(promise.id or 0),
+                protect=not promise.shared,
             )
         ]
     if action.answer == "let_go":
@@ -272,6 +274,61 @@ async def answer(ctx: Ctx, action: actions.Kept) -> list[Outgoing]:
     return [
         ctx.whisper(f"🎉 Kept. Well done, {ctx.member.display_name}."),
         *[Outgoing(to, celebration, protect=True) for to in shared_addresses(ctx.space, partners)],
+    ]
+
+
+CARRY_LABELS = {1: "Tomorrow", 3: "In 3 days", 7: "Next week", 0: "Let it go"}
+
+
+def carry_buttons(promise_id: int) -> tuple[Button, ...]:
+    return tuple(Button(label, actions.carry(promise_id, d)) for d, label in CARRY_LABELS.items())
+
+
+async def carry(ctx: Ctx, action: actions.Carry) -> list[Outgoing]:
+    """After "Partly": the same words as a fresh promise on a new day, or let go. The partly
+    kept one stays as it was, counted apart in the look back."""
+    promise = await _own_promise(ctx, action.promise_id)
+    assert ctx.member is not None and ctx.member.id is not None and ctx.space.id is not None
+    if promise.outcome != PromiseStatus.PARTLY:
+        raise UserError(
+            "That promise isn't waiting for this choice. /promises lists your open ones."
+        )
+    if promise.carried_to is not None:
+        carried = await ctx.session.get(Promise, promise.carried_to)
+        when = f" to {day_label(carried.due_date)}" if carried is not None else ""
+        raise UserError(f"It's carried on{when} already. /promises lists your open ones.")
+    if action.days == 0:
+        return [
+            ctx.whisper("🍃 Let go. What you did counts all the same; I won't ask about it again.")
+        ]
+    if len(await open_promises(ctx.session, ctx.space, ctx.member)) >= MAX_OPEN:
+        raise UserError(
+            f"You have {MAX_OPEN} open promises already. Settle one first (/promises lists them "
+            "with their buttons), then carry this one on."
+        )
+    due = ctx.today + timedelta(days=action.days)
+    when = ask_time(await schedules_of(ctx.session, ctx.space))
+    fresh = Promise(
+        space_id=ctx.space.id,
+        member_id=ctx.member.id,
+        body="",
+        shared=promise.shared,
+        made_at=ctx.now,
+        due_date=due,
+        next_ask_at=first_ask(due, when, ctx.space.timezone, ctx.now),
+    )
+    set_promise_text(fresh, promise_text(promise))
+    ctx.session.add(fresh)
+    await ctx.session.flush()
+    promise.carried_to = fresh.id
+    ctx.session.add(promise)
+    assert fresh.next_ask_at is not None
+    asks = local_when(fresh.next_ask_at, ctx.space.timezone, ctx.now)
+    return [
+        ctx.whisper(
+            f"⏳ Carried on: {quoted(fresh)}, by {day_label(due)}. I'll ask you how it went, {asks}.",
+            protect=True,
+        )
     ]
 
 
@@ -316,7 +373,9 @@ async def export_rows(
         mine = member is not None and author.id == member.id
         if not (mine or (promise.shared and author.partner)):  # never one who has left
             continue
-        row = promise.model_dump(exclude={"space_id", "body", "next_ask_at", "asks", "outcome"})
+        row = promise.model_dump(
+            exclude={"space_id", "body", "next_ask_at", "asks", "outcome", "carried_to"}
+        )
         row["status"] = promise.outcome or promise.status  # how it went, or "open"
         row["text"] = promise_text(promise)
         row["by"] = author.display_name

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel import col, delete, select
 
 from bot import actions
-from bot.checkins.answers import complete_days, score_of, skipped
-from bot.checkins.answers import shown as is_shown
-from bot.checkins.hurt import hurt_of
 from bot.command import NOT_A_PARTNER, Command, Option, Who
 from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
-from bot.messages import Attachment, Button, Outgoing
+from bot.messages import Button, Outgoing
 from bot.partners import pairing
-from bot.promises import keeping as promises
-from bot.questions.words import export_rows as question_rows
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -33,87 +26,13 @@ from bot.store import (
     Space,
     erase_space,
 )
+from bot.yourdata import export
 
 FORGET_TTL = timedelta(minutes=10)
 
 
-async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dict[str, Any]:
-    """The space's revealed data, plus (where it goes privately) the asker's own notes.
-
-    Never the other partner's private notes, unrevealed scores or side.
-    """
-    session, space = ctx.session, ctx.space
-
-    async def rows(model: Any, order: Any, *where: Any) -> list[dict[str, Any]]:
-        query = select(model).where(model.space_id == space.id, *where).order_by(order)
-        return [r.model_dump(exclude={"space_id"}) for r in (await session.exec(query)).all()]
-
-    revealed = set(await complete_days(session, space))
-    members = [
-        m
-        for m in (await session.exec(select(Member).where(Member.space_id == space.id))).all()
-        if m.partner or (member is not None and m.id == member.id)
-    ]
-    present = {m.id for m in members}
-    checkins = []
-    for answer in (
-        await session.exec(
-            select(CheckinAnswer)
-            .where(CheckinAnswer.space_id == space.id)
-            .order_by(col(CheckinAnswer.local_date), col(CheckinAnswer.member_id))
-        )
-    ).all():
-        mine = member is not None and answer.member_id == member.id
-        shown = is_shown(space, answer, revealed)
-        # Someone who left keeps their answers out of the space's export: whoever takes the
-        # free seat later sees nothing of them (they can still /forget me).
-        if not mine and (not shown or answer.member_id not in present):
-            continue
-        row = answer.model_dump(
-            exclude={"space_id", "note", "share_note", "tap", "took_part", "hurt"}
-        )
-        row["score"], row["skipped"] = score_of(answer), skipped(answer)
-        # The hurt partner's private answer is theirs alone: never in the other's export.
-        if mine and with_private and hurt_of(answer) is not None:
-            row["hurt"] = hurt_of(answer)
-        if answer.note and ((mine and with_private) or (answer.share_note and shown)):
-            row["note"] = answer.note
-        checkins.append(row)
-    space_row = space.model_dump()
-    return {
-        "space": space_row,
-        "members": [
-            m.model_dump(
-                exclude={"space_id", "side", "side_cycle", "private_chat"}
-                if member is None or m.id != member.id
-                else {"space_id"}
-            )
-            for m in members
-        ],
-        "schedules": await rows(Schedule, Schedule.id),
-        "checkins": checkins,
-        "deliveries": await rows(
-            Delivery,
-            Delivery.id,
-            col(Delivery.recipient).in_([0, member.id if member else 0]),
-        ),
-        "content_history": await rows(
-            ContentHistory,
-            ContentHistory.id,
-            col(ContentHistory.member_id).in_([0, member.id if member else 0]),
-        ),
-        # Today's question: the asker's own answers, the other's only as revealed to them.
-        "question_answers": await question_rows(session, space, member, with_private),
-        # A promise just for its author goes only where their private notes may go.
-        "promises": [
-            row
-            for row in await promises.export_rows(session, space, member)
-            if with_private or row["shared"]
-        ],
-    }
-
-
 async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
+    """Two files where only the asker sees them: one to read, and a clean JSON."""
     private = ctx.private_address()
     to_private = not ctx.private and private is not None
     with_private = ctx.can_whisper or to_private
@@ -126,21 +45,23 @@ async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
                 "private chat with /pair, then send /export there."
             )
         ]
-    data = await export_for(ctx, ctx.member, with_private)
-    data["exported_at"] = ctx.now.isoformat()
-    body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
-    file = Attachment(f"tandem-export-{ctx.today.isoformat()}.json", body)
-    text = "📦 Everything Tandem keeps about this space that you may see"
-    if with_private:
-        text += ", with your own private notes."
-    else:
-        text += ". (Your private notes only go to your private chat: /pair links one.)"
+    data = await export.gather(ctx.session, ctx.space, ctx.member, with_private, ctx.library)
+    readable, clean = export.files(data, ctx.space.timezone, ctx.now)
+    text = (
+        "📦 Everything Tandem keeps about this space that you may see, with your own private "
+        "notes: to read, by day, in your local time."
+    )
+    raw = "📦 The same as JSON, for another app."
     if to_private and private is not None:
         return [
-            Outgoing(private, text, attachment=file, protect=True),
+            Outgoing(private, text, attachment=readable, protect=True),
+            Outgoing(private, raw, attachment=clean, protect=True),
             ctx.whisper("📦 Sent to your private chat with me."),
         ]
-    return [ctx.whisper(text, attachment=file, protect=ctx.private)]
+    return [
+        ctx.whisper(text, attachment=readable, protect=ctx.private),
+        ctx.whisper(raw, attachment=clean, protect=ctx.private),
+    ]
 
 
 async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:

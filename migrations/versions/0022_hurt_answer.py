@@ -5,7 +5,7 @@ after their own check-in. It is sealed at rest with their own key from the first
 exists before this migration), and never shown to the other partner.
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-04 13:50:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: Union[str, Sequence[str], None] = "0019"
+down_revision: Union[str, Sequence[str], None] = "0021"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -183,10 +183,12 @@ async def test_a_command_this_version_no_longer_has_gets_a_short_apology(couple:
 async def test_export_arrives_as_a_json_file(couple: Couple) -> None:
     await couple.slash(ALICE, "start")
     said = await couple.slash(ALICE, "export")
-    [post] = [p for p in said.posts if p.shown]
-    [(filename, data)] = post.files
-    assert filename.startswith("tandem-export-") and filename.endswith(".json")
-    assert json.loads(data)["members"][0]["display_name"] == "Alice"
+    files = [f for p in said.posts if p.shown for f in p.files]
+    [(text_name, text)] = [(n, d) for n, d in files if n.endswith(".txt")]
+    [(filename, data)] = [(n, d) for n, d in files if n.endswith(".json")]
+    assert text_name.startswith("tandem-") and "Who: Alice (you)" in text.decode()
+    assert filename.startswith("tandem-export-")
+    assert json.loads(data)["members"][0]["name"] == "Alice"
 
 
 async def test_forget_asks_first_then_erases_in_public(couple: Couple) -> None:

@@ -176,7 +176,8 @@ async def test_export_after_pairing_arrives_in_the_dm(couple: Couple, fake: Fake
     export = fake.last_message(fake.dm(ALEX))
     [(filename, data)] = export.files
     assert filename.startswith("tandem-export-")
-    assert json.loads(data)["space"]["chat_id"] == str(HOME.id)
+    assert json.loads(data)["space"]["platform"] == "discord"
+    assert "chat_id" not in json.loads(data)["space"]  # the bot's own, not the couple's
     assert fake.public(HOME) == []
 
 

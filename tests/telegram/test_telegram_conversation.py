@@ -23,7 +23,7 @@ async def test_being_added_to_a_group_says_welcome(bot: Running, library: Librar
 async def test_opening_a_dm_with_start_says_welcome(bot: Running, library: Library) -> None:
     reply = await bot.say("/start", chat=DM)
 
-    assert reply.text == library.texts.welcome
+    assert reply.text == library.texts.welcome_private  # a private chat's, not the group's
 
 
 async def test_the_command_menu_lists_every_command_with_its_description(bot: Running) -> None:
@@ -147,8 +147,10 @@ async def test_a_check_in_answered_by_both_members_then_a_note(bot: Running) -> 
             Address("telegram", str(GROUP.id)), str(ALICE.id), "Alice", "/export", whisper=True
         )
     )
-    assert export[0].attachment is not None
-    assert "Felt calmer after our walk" in export[0].attachment.data.decode()
+    assert [m.attachment.filename[-4:] for m in export if m.attachment] == [".txt", "json"]
+    for sent in export:
+        assert sent.attachment is not None
+        assert "Felt calmer after our walk" in sent.attachment.data.decode()
 
 
 async def test_chatter_that_is_not_for_tandem_gets_no_answer(bot: Running) -> None:
@@ -159,20 +161,29 @@ async def test_chatter_that_is_not_for_tandem_gets_no_answer(bot: Running) -> No
     assert bot.api.sent(GROUP.id) == [reply]
 
 
-async def test_export_arrives_as_a_json_file_in_a_private_chat(bot: Running) -> None:
+async def test_export_arrives_as_a_file_to_read_and_a_clean_json_in_a_private_chat(
+    bot: Running,
+) -> None:
     dm = private_chat(ALICE)
     await bot.say("/start", chat=dm)
     await bot.say("/remind 8pm", chat=dm)
-    export = await bot.say("/export", chat=dm)
+    mark = len(bot.api.calls)
+    bot.api.say("/export", user=ALICE, chat=dm)
+    readable, export = await bot.api.replies(2, chat_id=dm.id, after=mark)
 
-    assert export.method == "sendDocument" and export.params["protect_content"] in (True, "true")
-    assert export.params["caption"].startswith(
-        "📦 Everything Tandem keeps about this space that you may see, with your own private notes."
+    for sent in (readable, export):
+        assert sent.method == "sendDocument" and sent.params["protect_content"] in (True, "true")
+    assert readable.params["caption"].startswith(
+        "📦 Everything Tandem keeps about this space that you may see, with your own private notes"
     )
+    text = readable.params["document"]
+    assert text["filename"] == "tandem-2026-11-21.txt"
+    body = text["data"].decode()
+    assert "Daily prompt: 20:00 every day" in body and "Who: Alice (you)" in body
     document = export.params["document"]
     assert document["filename"] == "tandem-export-2026-11-21.json"
     data = json.loads(document["data"])
-    assert data["space"]["chat_id"] == str(dm.id)
+    assert "chat_id" not in data["space"] and "id" not in data["space"]  # the bot's, not hers
     [prompt] = [s for s in data["schedules"] if s["kind"] == "prompt"]
     assert prompt["local_time"] == "20:00"
 

@@ -174,10 +174,10 @@ async def test_export_in_the_group_goes_to_the_askers_private_chat_protected(
     mark = len(bot.api.calls)
 
     pointer = await bot.say("/export", user=ALEX)
-    [export] = await bot.api.replies(1, chat_id=dm(ALEX), after=mark)
+    exports = await bot.api.replies(2, chat_id=dm(ALEX), after=mark)
 
     assert pointer.text == "📦 Sent to your private chat with me."
-    assert export.method == "sendDocument" and export.protected
+    assert all(e.method == "sendDocument" and e.protected for e in exports)
     assert messages(bot.api.calls[mark:], dm(SAM)) == []
 
 
@@ -247,7 +247,7 @@ async def test_two_private_chats_become_one_couple_with_an_invitation_that_works
     bot: Running, library: Library
 ) -> None:
     welcome = await bot.say("/start", user=ALEX, chat=private_chat(ALEX))
-    assert welcome.text == library.texts.welcome
+    assert welcome.text == library.texts.welcome_private
     invitation = await bot.say("/pair", user=ALEX, chat=private_chat(ALEX))
     assert invitation.text.startswith("💌 Forward this message to your partner.")
     [url] = invitation.urls
