@@ -32,6 +32,11 @@ _TODAY = re.compile(r"q([apstk]):(\d{8})")
 TODAY_CHOICES = {"a": "answer", "p": "pass", "s": "swap", "t": "thanks", "k": "talk"}
 _ANSWERS_PAGE = re.compile(r"qh:(\d{1,4})")
 _ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
+# The /repair talk (bot/repair/): start, not now, pause, write, make it a promise, or one of the
+# suggested things to do differently (0-9); each names its talk, so an old message never answers
+# a newer talk.
+_REPAIR = re.compile(r"r:(\d{1,18}):([snpwm0-9])")
+REPAIR_CHOICES = {"s": "start", "n": "not_now", "p": "pause", "w": "write", "m": "promise"}
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -110,6 +115,16 @@ class ChooseZone:
     zone: str
 
 
+@dataclass(frozen=True)
+class Repair:
+    """A choice in a /repair talk: start | not_now | pause | write | promise, or "pick" with
+    the index of a suggestion."""
+
+    talk_id: int
+    choice: str
+    pick: int = -1
+
+
 Action = (
     Answer
     | Note
@@ -123,6 +138,7 @@ Action = (
     | ChooseZone
     | Today
     | AnswersPage
+    | Repair
 )
 
 
@@ -164,9 +180,19 @@ def answers_page(page: int) -> str:
     return f"qh:{page}"
 
 
+def repair(talk_id: int, choice: str, pick: int = -1) -> str:
+    if choice == "pick":
+        return f"r:{talk_id}:{pick}"
+    code = next(c for c, name in REPAIR_CHOICES.items() if name == choice)
+    return f"r:{talk_id}:{code}"
+
+
 def opens_form(action: str) -> bool:
-    """Whether a button asks for words (a Discord modal opens for it): "Answer" on a question."""
+    """Whether a button asks for words (a Discord modal opens for it): "Answer" on a question,
+    "Write" in a /repair talk."""
     found = parse(action)
+    if isinstance(found, Repair):
+        return found.choice == "write"
     return isinstance(found, Today) and found.choice == "answer"
 
 
@@ -212,6 +238,10 @@ def parse(action: str) -> Action | None:
         return Today(day, TODAY_CHOICES[m[1]])
     if m := _ANSWERS_PAGE.fullmatch(action):
         return AnswersPage(int(m[1]))
+    if m := _REPAIR.fullmatch(action):
+        if m[2].isdigit():
+            return Repair(int(m[1]), "pick", int(m[2]))
+        return Repair(int(m[1]), REPAIR_CHOICES[m[2]])
     if m := _ZONE.fullmatch(action):
         return ChooseZone(m[1])
     return None

@@ -13,6 +13,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import Clock
+from bot.repair.state import sweep as sweep_talks
 from bot.store import (
     CheckinAnswer,
     Delivery,
@@ -98,6 +99,8 @@ async def sweep(session: AsyncSession, now: datetime, retention: Retention) -> S
     for space in spaces:
         await erase_space(session, space)
     erased = int(getattr(notes, "rowcount", 0) or 0) + int(getattr(words, "rowcount", 0) or 0)
+    # A /repair talk left unfinished expires quietly; a finished one's words keep a note's year.
+    erased += await sweep_talks(session, now, retention.note_days)
     return Swept(erased, len(stale), len(spaces))
 
 

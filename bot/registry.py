@@ -21,6 +21,7 @@ from bot.promises import commands as promises
 from bot.promises import keeping
 from bot.prompts import commands as prompts
 from bot.questions import commands as questions
+from bot.repair import commands as repair
 from bot.safety import replies as safety
 from bot.schedules import commands as schedules
 from bot.yourdata import commands as yourdata
@@ -48,6 +49,7 @@ ORDER = (
     "answers",
     "promise",
     "promises",
+    "repair",
     "progress",
     "weekly",
     "export",
@@ -87,6 +89,7 @@ _DECLARED = {
         prompts.COMMANDS,
         questions.COMMANDS,
         promises.COMMANDS,
+        repair.COMMANDS,
         lookback.COMMANDS,
         safety.COMMANDS,
         yourdata.COMMANDS,
@@ -129,6 +132,7 @@ BUTTONS: dict[type, Press] = {
     actions.Today: Press(questions.tapped),
     actions.AnswersPage: Press(questions.page_tapped),
     actions.ChooseZone: Press(schedules.zone_chosen),
+    actions.Repair: Press(repair.tapped),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {

@@ -35,6 +35,7 @@ from bot.promises.keeping import next_after_ask
 from bot.questions import commands as questions
 from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere
+from bot.repair import commands as repair
 from bot.safety import replies as safety
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 
@@ -243,8 +244,11 @@ class Tandem:
             )
             if delivery is not None:
                 return await taps.note(ctx, delivery, incoming.text)
-            # Words for today's question, after "Answer" (Telegram's reply box, /reply).
-            words = await questions.words_in_reply(ctx)
+            # Words for a /repair talk after "Write", or for today's question after "Answer"
+            # (Telegram's reply box, /reply): the one that asked last.
+            words = await repair.words_in_reply(ctx)
+            if words is None:
+                words = await questions.words_in_reply(ctx)
             return words if words is not None else self._private_words(incoming, space)
         was_active = space is not None and space.active
         if not was_active:

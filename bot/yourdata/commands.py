@@ -18,6 +18,8 @@ from bot.messages import Attachment, Button, Outgoing
 from bot.partners import pairing
 from bot.promises import keeping as promises
 from bot.questions.words import export_rows as question_rows
+from bot.repair.state import RepairPart
+from bot.repair.state import export_rows as repair_rows
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -97,6 +99,8 @@ async def export_for(ctx: Ctx, member: Member | None, with_private: bool) -> dic
         ),
         # Today's question: the asker's own answers, the other's only as revealed to them.
         "question_answers": await question_rows(session, space, member, with_private),
+        # /repair talks: the asker's own parts, their words where private things may go.
+        "repair_talks": await repair_rows(session, space, member, with_private),
         # A promise just for its author goes only where their private notes may go.
         "promises": [
             row
@@ -265,7 +269,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
 
 
 async def has_records(ctx: Ctx, member: Member) -> bool:
-    for model in (CheckinAnswer, QuestionAnswer, Promise):
+    for model in (CheckinAnswer, QuestionAnswer, Promise, RepairPart):
         found = await ctx.session.exec(
             select(model.id).where(
                 model.space_id == ctx.space.id,
