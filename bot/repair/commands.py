@@ -127,7 +127,8 @@ async def cmd_repair(ctx: Ctx, args: str) -> list[Outgoing]:
     talk.updated_at = ctx.now
     ctx.session.add(talk)
     if part.state == PartState.INVITED:
-        return _invitation(ctx, talk, ctx.member, ctx.member)
+        waiting = "🤝 A talk after a hard moment is open for you both, whenever you're ready."
+        return _invitation(ctx, talk, ctx.member, waiting)
     head = ""
     if part.state == PartState.PAUSED:
         part.state, part.updated_at = PartState.WRITING, ctx.now
@@ -155,11 +156,16 @@ async def _begin(ctx: Ctx, partners: list[Member]) -> list[Outgoing]:
         )
     out: list[Outgoing] = []
     in_group = [p for p in partners if p.private_chat is None]
+    name = one_line(ctx.member.display_name)
     for partner in partners:
-        if partner.private_chat is not None:
-            out += _invitation(ctx, talk, partner, ctx.member)
+        if partner.private_chat is None:
+            continue
+        if partner.id == ctx.member.id:
+            head = "🤝 You've suggested a talk after a hard moment; your partner is invited too."
+        else:
+            head = f"🤝 {name} invites you to a talk after a hard moment."
+        out += _invitation(ctx, talk, partner, head)
     if in_group and not ctx.space.direct:
-        name = one_line(ctx.member.display_name)
         text = f"🤝 {name} invites you both to a talk after a hard moment.\n\n{talk_words().intro}"
         group = Address(ctx.space.platform, ctx.space.chat_id)
         out.append(Outgoing(group, text, buttons=_invite_buttons(talk)))
@@ -177,12 +183,8 @@ def _invite_buttons(talk: RepairTalk) -> tuple[Button, ...]:
     )
 
 
-def _invitation(ctx: Ctx, talk: RepairTalk, to: Member, starter: Member) -> list[Outgoing]:
-    """The invitation, the same for both but for who is named: it asks nothing of anyone."""
-    if to.id == starter.id:
-        head = "🤝 You've suggested a talk after a hard moment; your partner is invited too."
-    else:
-        head = f"🤝 {one_line(starter.display_name)} invites you to a talk after a hard moment."
+def _invitation(ctx: Ctx, talk: RepairTalk, to: Member, head: str) -> list[Outgoing]:
+    """The invitation, the same for both but for its first line: it asks nothing of anyone."""
     text = f"{head}\n\n{talk_words().intro}"
     address = ctx.private_address(to)
     if address is None:
