@@ -1,5 +1,6 @@
-"""The daily housekeeping pass: erases notes and closed promises older than the note period, and
-spaces whose bot was removed longer ago than the inactive period; claimed to run once a day."""
+"""The daily housekeeping pass: erases notes and closed promises older than the note period,
+/repair talks left unfinished (bot/repair/state.py), and spaces whose bot was removed longer ago
+than the inactive period; claimed to run once a day."""
 
 from __future__ import annotations
 

@@ -115,6 +115,10 @@ async def test_pause_is_told_without_words_and_resume_carries_on(
     assert "Paused" in mine.text and "Nothing you've written is shared" in mine.text
     assert "Alice has paused" in told.text and ALICE_SAYS[0] not in told.text
     assert "blame" not in told.text and not told.buttons
+    # Bob, still only invited, is shown the invitation again, and nothing of Alice's.
+    [waiting] = await lite.handle(privately(BOB, "/repair"))
+    assert "open for you both" in waiting.text and ALICE_SAYS[0] not in waiting.text
+    assert [b.label for b in waiting.buttons] == ["Let's start", "Not now"]
     clock.advance(days=2)
     [back] = await lite.handle(privately(ALICE, "/repair"))
     assert "Welcome back" in back.text and "2 of 3" in back.text
