@@ -439,8 +439,13 @@ async def words_in_reply(ctx: Ctx) -> list[Outgoing] | None:
     talk = await current_talk(ctx.session, ctx.space, ctx.now)
     if talk is None:
         return None
-    part = await _part(ctx, talk)
-    if part.asked_at is None:
+    found = await ctx.session.exec(
+        select(RepairPart).where(
+            RepairPart.talk_id == talk.id, RepairPart.member_id == ctx.member.id
+        )
+    )
+    part = found.first()
+    if part is None or part.asked_at is None:
         return None
     answer = await answer_of(ctx.session, ctx.space, ctx.member, ctx.today)
     if answer is not None and answer.asked_at is not None and answer.asked_at > part.asked_at:
