@@ -400,7 +400,7 @@ def _closing(
             "(/reveal never)."
         ]
     else:
-        lines = [f"🌱 {words.differently.label}, for each of you:"]
+        lines = ["🌱 One thing each of you will do differently:"]
         for member, part in parts:
             if shown(ctx.space, part):
                 lines.append(f"{_name(member)}: “{one_line(part.differently or '')}”")
