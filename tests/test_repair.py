@@ -230,8 +230,11 @@ async def test_repair_needs_two_and_a_private_place(
     await lite.handle(said(BOB, "/start"))
     [group] = await lite.handle(said(ALICE, "/repair"))
     assert group.to == HOME and [b.label for b in group.buttons] == ["Let's start", "Not now"]
-    [refused] = await lite.handle(said(BOB, action=button(group, "Let's start"), whisper=False))
-    assert "private chat" in refused.text
+    # A tap in the group (a Telegram toast) is told where the words go; nothing is asked there.
+    [refused] = await lite.handle(said(BOB, action=button(group, "Let's start"), whisper=True))
+    assert "private chat" in refused.text and refused.private and not refused.buttons
+    [again] = await lite.handle(said(BOB, "/repair"))
+    assert again.to == HOME and "open for you both" in again.text
 
 
 async def test_on_the_console_reply_writes_the_answers(

@@ -57,15 +57,14 @@ PRIVATELY = (
 def _mine(
     ctx: Ctx, text: str, buttons: tuple[Button, ...] = (), asks: bool = False
 ) -> list[Outgoing]:
-    """To the partner alone: their private chat, or (a form's platform) a private reply here."""
+    """To the partner alone, in their private chat: a step of the talk needs one (Telegram's
+    reply box in a group would be public), so without one they are told how to link it."""
     if ctx.private:
         return [ctx.reply(text, buttons=buttons, asks=asks, protect=True)]
     to = ctx.private_address()
     if to is not None:
         note = ctx.whisper("🔒 I've written to you in our private chat.")
         return [Outgoing(to, text, buttons=buttons, asks=asks, protect=True), note]
-    if ctx.incoming.whisper and not asks:
-        return [ctx.whisper(text, buttons=buttons, protect=True)]
     raise UserError(PRIVATELY)
 
 
@@ -187,8 +186,8 @@ def _invitation(ctx: Ctx, talk: RepairTalk, to: Member, head: str) -> list[Outgo
     """The invitation, the same for both but for its first line: it asks nothing of anyone."""
     text = f"{head}\n\n{talk_words().intro}"
     address = ctx.private_address(to)
-    if address is None:
-        return _mine(ctx, text, _invite_buttons(talk))
+    if address is None:  # it holds nothing private: shown where /repair was asked
+        return [ctx.reply(text, buttons=_invite_buttons(talk))]
     return [Outgoing(address, text, buttons=_invite_buttons(talk), protect=True)]
 
 
