@@ -159,8 +159,10 @@ class NoteModal(discord.ui.Modal, title="Add a note to your check-in"):
     submitting it sends the core Incoming(action=<the button's>, text=<the words>)."""
 
     def __init__(self, action: str) -> None:
-        words = actions.opens_form(action)  # today's question, rather than a check-in's note
-        super().__init__(timeout=NOTE_TIMEOUT, title="Today's question" if words else self.title)
+        words = actions.opens_form(action)  # today's question or /repair, not a check-in's note
+        talk = isinstance(actions.parse(action), actions.Repair)
+        title = "A talk after a hard moment" if talk else "Today's question"
+        super().__init__(timeout=NOTE_TIMEOUT, title=title if words else self.title)
         self.action = action
         self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
             custom_id="note",

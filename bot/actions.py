@@ -58,6 +58,11 @@ _RUN = re.compile(r"r:([a-z]{1,12})(?::(\d{1,3}))?")
 # the partner now (the day's reveal is out), don't keep.
 _OFFER = re.compile(r"o:(\d{1,18}):([kswx])")
 OFFER_CHOICES = {"k": "keep", "s": "share", "w": "share_now", "x": "drop"}
+# The /repair talk (bot/repair/): start, not now, pause, write, make it a promise, or one of the
+# suggested things to do differently (0-9); each names its talk, so an old message never answers
+# a newer talk.
+_REPAIR = re.compile(r"r:(\d{1,18}):([snpwm0-9])")
+REPAIR_CHOICES = {"s": "start", "n": "not_now", "p": "pause", "w": "write", "m": "promise"}
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -171,6 +176,16 @@ class Offer:
     choice: str
 
 
+@dataclass(frozen=True)
+class Repair:
+    """A choice in a /repair talk: start | not_now | pause | write | promise, or "pick" with
+    the index of a suggestion."""
+
+    talk_id: int
+    choice: str
+    pick: int = -1
+
+
 Action = (
     Run
     | Offer
@@ -189,6 +204,7 @@ Action = (
     | Today
     | AnswersPage
     | PathChoice
+    | Repair
 )
 
 
@@ -243,9 +259,19 @@ def answers_page(page: int) -> str:
     return f"qh:{page}"
 
 
+def repair(talk_id: int, choice: str, pick: int = -1) -> str:
+    if choice == "pick":
+        return f"r:{talk_id}:{pick}"
+    code = next(c for c, name in REPAIR_CHOICES.items() if name == choice)
+    return f"r:{talk_id}:{code}"
+
+
 def opens_form(action: str) -> bool:
-    """Whether a button asks for words (a Discord modal opens for it): "Answer" on a question."""
+    """Whether a button asks for words (a Discord modal opens for it): "Answer" on a question,
+    "Write" in a /repair talk."""
     found = parse(action)
+    if isinstance(found, Repair):
+        return found.choice == "write"
     return isinstance(found, Today) and found.choice == "answer"
 
 
@@ -308,6 +334,10 @@ def parse(action: str) -> Action | None:
         return AnswersPage(int(m[1]))
     if m := _PATH.fullmatch(action):
         return PathChoice(m[1])
+    if m := _REPAIR.fullmatch(action):
+        if m[2].isdigit():
+            return Repair(int(m[1]), "pick", int(m[2]))
+        return Repair(int(m[1]), REPAIR_CHOICES[m[2]])
     if m := _ZONE.fullmatch(action):
         return ChooseZone(m[1])
     if m := _RUN.fullmatch(action):

@@ -1,5 +1,6 @@
-"""The daily housekeeping pass: erases notes and closed promises older than the note period, and
-spaces whose bot was removed longer ago than the inactive period; claimed to run once a day."""
+"""The daily housekeeping pass: erases notes and closed promises older than the note period,
+/repair talks left unfinished (bot/repair/state.py), and spaces whose bot was removed longer ago
+than the inactive period; claimed to run once a day."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import Clock
+from bot.repair.state import sweep as sweep_talks
 from bot.store import (
     CheckinAnswer,
     Delivery,
@@ -104,6 +106,8 @@ async def sweep(session: AsyncSession, now: datetime, retention: Retention) -> S
     for space in spaces:
         await erase_space(session, space)
     erased = sum(int(getattr(r, "rowcount", 0) or 0) for r in (notes, words, offers))
+    # A /repair talk left unfinished expires quietly; a finished one's words keep a note's year.
+    erased += await sweep_talks(session, now, retention.note_days)
     return Swept(erased, len(stale), len(spaces))
 
 

@@ -22,6 +22,7 @@ from bot.promises import commands as promises
 from bot.promises import keeping
 from bot.prompts import commands as prompts
 from bot.questions import commands as questions
+from bot.repair import commands as repair
 from bot.safety import replies as safety
 from bot.schedules import commands as schedules
 from bot.talk import offer as talk_offer
@@ -53,6 +54,7 @@ ORDER = (
     "answers",
     "promise",
     "promises",
+    "repair",
     "progress",
     "weekly",
     "export",
@@ -93,6 +95,7 @@ _DECLARED = {
         paths.COMMANDS,
         questions.COMMANDS,
         promises.COMMANDS,
+        repair.COMMANDS,
         lookback.COMMANDS,
         safety.COMMANDS,
         yourdata.COMMANDS,
@@ -160,6 +163,7 @@ BUTTONS: dict[type, Press] = {
     actions.PathChoice: Press(paths.tapped),
     actions.Run: Press(run_tapped, anyone=True),  # the command's own check decides
     actions.Offer: Press(talk_offer.chosen),
+    actions.Repair: Press(repair.tapped),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {

@@ -37,6 +37,7 @@ from bot.promises.keeping import next_after_ask
 from bot.questions import commands as questions
 from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere, talk_to
+from bot.repair import commands as repair
 from bot.safety import replies as safety
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 from bot.timeparse import zone_from_name
@@ -350,8 +351,8 @@ class Tandem:
         place: Place,
         after: list[AfterCommit],
     ) -> list[Outgoing] | None:
-        """A reply to one of Tandem's messages that answers it: a note on a check-in, or words
-        for today's question after "Answer". None when it is plain words to answer as such."""
+        """A reply to one of Tandem's messages that answers it: a note on a check-in, words for
+        a /repair talk or today's question. None when it is plain words to answer as such."""
         assert incoming.reply_to is not None
         if member is None:
             return None
@@ -364,8 +365,10 @@ class Tandem:
         )
         if delivery is not None:
             return await taps.note(ctx, delivery, incoming.text)
-        # Words for today's question, after "Answer" (Telegram's reply box, /reply).
-        return await questions.words_in_reply(ctx)
+        # Words for a /repair talk after "Write", or for today's question after "Answer"
+        # (Telegram's reply box, /reply): the one that asked last.
+        words = await repair.words_in_reply(ctx)
+        return words if words is not None else await questions.words_in_reply(ctx)
 
     def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
         return safety.private_words(self.library, incoming, space, self.default_timezone)

@@ -198,10 +198,21 @@ class Repair(_Strict):
     closing: str = Field(min_length=1, max_length=MAX_LINE)
     pause: str = Field(min_length=1, max_length=MAX_LINE)
     resume: str = Field(min_length=1, max_length=MAX_LINE)
+    # Buttons beside "Write my own", for the one thing to do differently (at most 10: the
+    # button's action carries one digit).
+    suggestions: tuple[str, ...] = Field(default=(), max_length=10)
 
     _braces = field_validator(
         "intro", "waiting", "reveal", "closing", "pause", "resume", "start", "not_now"
     )(_no_braces)
+
+    @field_validator("suggestions")
+    @classmethod
+    def _short_suggestions(cls, found: tuple[str, ...]) -> tuple[str, ...]:
+        for text in found:
+            if not text.strip() or len(text) > 40 or "{" in text or "}" in text:
+                raise ValueError(f"{text!r}: each is a button label of 1 to 40 characters")
+        return found
 
     def questions(self) -> tuple[RepairQuestion, RepairQuestion, RepairQuestion]:
         """The three private questions, in the order they are asked."""
@@ -481,6 +492,9 @@ def _texts(library: PathLibrary) -> Iterator[tuple[str, str, str]]:
         if isinstance(value, RepairQuestion):
             yield "repair.toml", f"{name}.ask", value.ask
             yield "repair.toml", f"{name}.label", value.label
+        elif isinstance(value, tuple):
+            for index, item in enumerate(value):
+                yield "repair.toml", f"{name}[{index}]", item
         else:
             yield "repair.toml", name, str(value)
 

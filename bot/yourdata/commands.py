@@ -12,6 +12,7 @@ from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Button, Outgoing
 from bot.partners import pairing
+from bot.repair.state import RepairPart
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -193,7 +194,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
 
 
 async def has_records(ctx: Ctx, member: Member) -> bool:
-    for model in (CheckinAnswer, QuestionAnswer, Promise):
+    for model in (CheckinAnswer, QuestionAnswer, Promise, RepairPart):
         found = await ctx.session.exec(
             select(model.id).where(
                 model.space_id == ctx.space.id,

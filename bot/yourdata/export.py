@@ -23,6 +23,7 @@ from bot.content import Library
 from bot.messages import Attachment
 from bot.promises import keeping as promises
 from bot.questions.words import export_rows as question_rows
+from bot.repair.state import export_rows as repair_rows
 from bot.store import CheckinAnswer, ContentHistory, Member, Schedule, Space
 from bot.timeparse import days_from_cron, format_days, zone_from_name
 
@@ -35,7 +36,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "checkins": ("date", "by", "score", "skipped", "hurt", "note", "answered_at"),
     "prompts": ("shown_at", "prompt"),
     "question_answers": ("date", "by", "question", "text", "passed", "answered_at"),
+    "repair_talks": ("started_at", "talk", "state", "felt", "needed", "own_part", "differently"),
     "promises": ("by", "text", "shared", "made_at", "due_date", "status", "closed_at"),
+}
+REPAIR_STEPS = {
+    "felt": "What I felt",
+    "needed": "What I needed",
+    "own_part": "My own part",
+    "differently": "What I'll do differently",
 }
 KINDS = {"prompt": "Daily prompt", "checkin": "Check-in", "weekly": "Weekly look back"}
 STATUS = {
@@ -116,6 +124,10 @@ async def gather(
         _only("question_answers", {**r, "date": r["local_date"], "by": names.get(r["member_id"])})
         for r in await question_rows(session, space, member, with_private)
     ]
+    # /repair talks: the asker's own parts, their words where private things may go.
+    talks = [
+        _only("repair_talks", r) for r in await repair_rows(session, space, member, with_private)
+    ]
     # A promise just for its author goes only where their private notes may go.
     promised = [
         _only("promises", {**r, "status": str(r["status"])})
@@ -163,6 +175,7 @@ async def gather(
             for h in history
         ],
         "question_answers": questions,
+        "repair_talks": talks,
         "promises": promised,
     }
 
@@ -231,6 +244,13 @@ def as_text(data: dict[str, Any], zone: str, now: datetime) -> bytes:
             f"  {p.get('by', '?')}: {_quote(p.get('text', ''))}, by {_day(p['due_date'])} · "
             f"{shared} · {STATUS.get(p.get('status', 'open'), 'open')}{closed}"
         )
+    if data["repair_talks"]:
+        lines += ["", "Your part of talks after a hard moment (/repair)"]
+        for t in data["repair_talks"]:
+            lines.append(f"  {_when(t['started_at'], zone)} ({t.get('talk', '')})")
+            for step, label in REPAIR_STEPS.items():
+                if step in t:
+                    lines.append(f"    {label}: {_quote(t[step])}")
     if data["prompts"]:
         lines += ["", "Prompts you were given"]
         lines += [

@@ -5,7 +5,7 @@ private, Share at the reveal or Don't keep (bot/talk/offer.py); the words are se
 member's own key, like notes. Don't keep deletes the row.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 13:50:00
 
 """
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0019"
-down_revision: Union[str, Sequence[str], None] = "0016"
+down_revision: Union[str, Sequence[str], None] = "0017"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

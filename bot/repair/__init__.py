@@ -1,0 +1,1 @@
+"""/repair: a guided talk after a hard moment."""

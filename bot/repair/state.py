@@ -1,0 +1,176 @@
+"""The /repair talk's tables and what may be read of them: one talk a space at a time, each
+partner's part of it (what they felt, needed, their own part, one thing to do differently),
+sealed with their own key, and when a talk left unfinished quietly expires."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, UniqueConstraint
+from sqlmodel import Field, SQLModel, col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.crypto import Sealed
+from bot.paths.library import Repair, RepairQuestion, load_paths
+from bot.sealing import install
+from bot.store import Member, Space
+from bot.tables import _fk
+
+# A talk nobody touched for this long expires quietly: no message, and its words are erased.
+EXPIRE_DAYS = 5
+STEPS = ("felt", "needed", "own_part", "differently")
+WRITTEN = 3  # a part's step once its three private answers are written
+
+
+class TalkStatus:
+    OPEN = "open"  # the three answers are being written
+    REVEALED = "revealed"  # shown together; each is choosing one thing to do differently
+    DONE = "done"  # both chose, and the choices were shown together
+    DECLINED = "declined"  # a partner said "Not now": ended, and nothing was shared
+
+
+class PartState:
+    INVITED = "invited"
+    WRITING = "writing"
+    PAUSED = "paused"
+    DECLINED = "declined"
+
+
+class RepairTalk(SQLModel, table=True):
+    """One /repair talk of a space, from the invitation to both choices."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    status: str = Field(default=TalkStatus.OPEN, max_length=12)
+    started_at: datetime
+    updated_at: datetime  # the last thing either partner did in it (it expires from here)
+
+
+def _sealed(column: str) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Sealed("repairpart", column, "repair"), nullable=True),
+    )
+
+
+class RepairPart(SQLModel, table=True):
+    """A partner's side of a talk: their words, sealed with their own key like notes, where
+    they are in it, and whether crisis words keep all of it with them."""
+
+    __table_args__ = (UniqueConstraint("talk_id", "member_id", name="uq_repair_part"),)
+    id: int | None = Field(default=None, primary_key=True)
+    talk_id: int = _fk("repairtalk.id", index=False)  # uq_repair_part
+    space_id: int = _fk("space.id")
+    member_id: int = _fk("member.id")
+    state: str = Field(default=PartState.INVITED, max_length=12)
+    step: int = 0  # the next of STEPS to write; WRITTEN after the three, 4 once chosen
+    felt: str | None = _sealed("felt")  # each at most 1000 characters
+    needed: str | None = _sealed("needed")
+    own_part: str | None = _sealed("own_part")
+    differently: str | None = _sealed("differently")
+    held: bool = False  # crisis words in any of them: nothing of this part is ever shown
+    reveal: str = Field(default="together", max_length=16)  # the /reveal rule when invited
+    asked_at: datetime | None = None  # "Write" tapped: the next reply brings the words
+    updated_at: datetime
+
+
+install([RepairPart])  # its Sealed columns sealed in place
+SEALED_COLUMNS = STEPS
+
+
+@functools.cache
+def talk_words() -> Repair:
+    """The talk's words, from content/repair.toml."""
+    return load_paths().repair
+
+
+def question(step: int) -> RepairQuestion:
+    words = talk_words()
+    return (*words.questions(), words.differently)[step]
+
+
+def rule_of(space: Space, part: RepairPart) -> str:
+    return "never" if space.reveal == "never" else part.reveal
+
+
+def shown(space: Space, part: RepairPart) -> bool:
+    """Whether the other partner may read this part's words (once it is their time)."""
+    return not part.held and rule_of(space, part) != "never"
+
+
+def expired(talk: RepairTalk, now: datetime) -> bool:
+    return talk.updated_at < now - timedelta(days=EXPIRE_DAYS)
+
+
+async def current_talk(session: AsyncSession, space: Space, now: datetime) -> RepairTalk | None:
+    """The space's talk under way (open or revealed); one left too long is erased, quietly."""
+    found = await session.exec(
+        select(RepairTalk)
+        .where(
+            RepairTalk.space_id == space.id,
+            col(RepairTalk.status).in_([TalkStatus.OPEN, TalkStatus.REVEALED]),
+        )
+        .order_by(col(RepairTalk.id).desc())
+    )
+    talk = found.first()
+    if talk is not None and expired(talk, now):
+        await erase_talks(session, [talk.id])
+        return None
+    return talk
+
+
+async def erase_talks(session: AsyncSession, ids: list[int | None]) -> None:
+    await session.exec(delete(RepairPart).where(col(RepairPart.talk_id).in_(ids)))
+    await session.exec(delete(RepairTalk).where(col(RepairTalk.id).in_(ids)))
+
+
+async def parts_of(session: AsyncSession, talk: RepairTalk) -> list[tuple[Member, RepairPart]]:
+    """Each partner's part, in the order they joined the space."""
+    found = await session.exec(
+        select(Member, RepairPart)
+        .join(RepairPart, col(RepairPart.member_id) == Member.id)
+        .where(RepairPart.talk_id == talk.id)
+        .order_by(col(Member.id))
+    )
+    return [(m, p) for m, p in found.all()]
+
+
+async def sweep(session: AsyncSession, now: datetime, note_days: int) -> int:
+    """Erases talks left unfinished past EXPIRE_DAYS, and any talk whose last word is older than
+    the note period (its words are free text, kept no longer than notes). Returns how many."""
+    unfinished = select(RepairTalk.id).where(
+        col(RepairTalk.status).in_([TalkStatus.OPEN, TalkStatus.REVEALED]),
+        col(RepairTalk.updated_at) < now - timedelta(days=EXPIRE_DAYS),
+    )
+    old = select(RepairTalk.id).where(col(RepairTalk.updated_at) < now - timedelta(days=note_days))
+    ids = sorted({*(await session.exec(unfinished)).all(), *(await session.exec(old)).all()})
+    if ids:
+        await erase_talks(session, list(ids))
+    return len(ids)
+
+
+async def export_rows(
+    session: AsyncSession, space: Space, member: Member | None, with_private: bool
+) -> list[dict[str, Any]]:
+    """For /export: the asker's own parts of each talk, their words where private things go."""
+    if member is None:
+        return []
+    found = await session.exec(
+        select(RepairPart, RepairTalk)
+        .join(RepairTalk, col(RepairTalk.id) == RepairPart.talk_id)
+        .where(RepairPart.space_id == space.id, RepairPart.member_id == member.id)
+        .order_by(col(RepairPart.id))
+    )
+    rows: list[dict[str, Any]] = []
+    for part, talk in found.all():
+        row: dict[str, Any] = {
+            "started_at": talk.started_at,
+            "talk": talk.status,
+            "state": part.state,
+        }
+        if with_private:
+            row.update({step: getattr(part, step) for step in STEPS})
+        rows.append(row)
+    return rows
