@@ -1,5 +1,6 @@
 """The shipped content is valid and rich enough; broken files are named; prompts never repeat early."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -171,6 +172,20 @@ def test_shipped_tags_fit_the_words(library: Library) -> None:
             assert prompt.when == "evening", prompt.id
         if "this morning" in lowered or "at breakfast" in lowered or "over breakfast" in lowered:
             assert prompt.when == "morning", prompt.id
+
+
+# The rule: a prompt without a time-of-day tag may arrive at any hour, and by default in the
+# evening, so it never names the day as the one still ahead ("today", "before the day is out").
+# It says "now", "next time", "this week", or nothing; a prompt whose moment is the point is
+# tagged `when = "morning"` or `"evening"` instead.
+DAY_WORDS = re.compile(
+    r"\btoday\b|before the day is out|later in the day|rest of the day|this afternoon", re.I
+)
+
+
+def test_an_untagged_prompt_never_says_today(library: Library) -> None:
+    says_today = [p.id for p in library.prompts if p.when == "any" and DAY_WORDS.search(p.text)]
+    assert says_today == [], "untagged prompts arrive in the evening too: reword or tag them"
 
 
 def test_pick_skips_prompts_that_do_not_fit() -> None:
