@@ -32,6 +32,10 @@ _TODAY = re.compile(r"q([apstk]):(\d{8})")
 TODAY_CHOICES = {"a": "answer", "p": "pass", "s": "swap", "t": "thanks", "k": "talk"}
 _ANSWERS_PAGE = re.compile(r"qh:(\d{1,4})")
 _ZONE = re.compile(r"z:([A-Za-z0-9_+/-]{1,60})")  # an IANA name: at most 32 characters today
+# The set-up after the first /start: a time of day ("su:2000"), "Other", or skipping it.
+_SETUP = re.compile(r"su:(skip|other|\d{4})")
+# /settings: a setting's page ("se:reveal") or one of its choices ("se:reveal:instant").
+_SETTING = re.compile(r"se:([a-z]{1,8})(?::([A-Za-z0-9_+,:-]{1,50}))?")
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -110,6 +114,21 @@ class ChooseZone:
     zone: str
 
 
+@dataclass(frozen=True)
+class Setup:
+    """A tap in the set-up: "skip", "other", or a time of day as HHMM."""
+
+    choice: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A tap on /settings: a setting's page (value None), or one of its choices."""
+
+    name: str
+    value: str | None = None
+
+
 Action = (
     Answer
     | Note
@@ -123,6 +142,8 @@ Action = (
     | ChooseZone
     | Today
     | AnswersPage
+    | Setup
+    | Setting
 )
 
 
@@ -179,6 +200,14 @@ def choose_zone(zone: str) -> str:
     return f"z:{zone}"
 
 
+def setup(choice: str) -> str:
+    return f"su:{choice}"
+
+
+def setting(name: str, value: str | None = None) -> str:
+    return f"se:{name}" if value is None else f"se:{name}:{value}"
+
+
 def removes(action: str) -> bool:
     """Whether a button's action is "Remove this from the chat"."""
     return _REMOVE.fullmatch(action) is not None
@@ -214,6 +243,10 @@ def parse(action: str) -> Action | None:
         return AnswersPage(int(m[1]))
     if m := _ZONE.fullmatch(action):
         return ChooseZone(m[1])
+    if m := _SETUP.fullmatch(action):
+        return Setup(m[1])
+    if m := _SETTING.fullmatch(action):
+        return Setting(m[1], m[2])
     return None
 
 

@@ -23,6 +23,8 @@ from bot.prompts import commands as prompts
 from bot.questions import commands as questions
 from bot.safety import replies as safety
 from bot.schedules import commands as schedules
+from bot.setup import flow as setup
+from bot.setup import menu as settings
 from bot.yourdata import commands as yourdata
 
 SECTIONS = ("Daily rhythm", "The two of you", "Your data", "Help")
@@ -35,6 +37,7 @@ ORDER = (
     "checkin",
     "today",
     "schedule",
+    "settings",
     "tip",
     "topics",
     "pause",
@@ -59,7 +62,17 @@ ORDER = (
 
 # /help's first answer: the few commands a couple needs, a phone screen at most (the rest, and
 # the examples, are a tap away: 24 commands at once buried the ones that matter).
-FIRST = ("start", "today", "checkin", "remind", "timezone", "promise", "progress", "pause")
+FIRST = (
+    "start",
+    "settings",
+    "today",
+    "checkin",
+    "remind",
+    "timezone",
+    "promise",
+    "progress",
+    "pause",
+)
 LAST = ("privacy", "support")
 
 
@@ -90,6 +103,7 @@ _DECLARED = {
         lookback.COMMANDS,
         safety.COMMANDS,
         yourdata.COMMANDS,
+        settings.COMMANDS,
         (HELP,),
     )
     for c in room
@@ -128,7 +142,9 @@ BUTTONS: dict[type, Press] = {
     actions.SharePromise: Press(keeping.share),
     actions.Today: Press(questions.tapped),
     actions.AnswersPage: Press(questions.page_tapped),
-    actions.ChooseZone: Press(schedules.zone_chosen),
+    actions.ChooseZone: Press(setup.zone_chosen),
+    actions.Setup: Press(setup.tapped),
+    actions.Setting: Press(settings.tapped),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {

@@ -36,6 +36,7 @@ from bot.questions import commands as questions
 from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere
 from bot.safety import replies as safety
+from bot.setup import flow as setup
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,9 @@ class Tandem:
         space, member, place = await self._locate(session, incoming)
         is_command = bool(name)
         if not (incoming.event or incoming.action or is_command):
+            awaited = await self._awaited(session, incoming, space, member, place, after)
+            if awaited is not None:
+                return awaited
             if space is None or not incoming.reply_to or not incoming.user_id:
                 return self._private_words(incoming, space)  # else chatter, not ours to read
             member = member or await self._known_member(session, space, incoming.user_id)
@@ -313,6 +317,26 @@ class Tandem:
             for schedule in found.all():
                 reschedule(session, schedule, space.timezone, self.clock.now())
         return space
+
+    async def _awaited(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        space: Space | None,
+        member: Member | None,
+        place: Place,
+        after: list[AfterCommit],
+    ) -> list[Outgoing] | None:
+        """Plain words the set-up asked this member for (their city, a time), read as that
+        answer; None for any other words. Words of danger are never taken for a city."""
+        if space is None or not incoming.user_id or self.library.safety.needs(incoming.text):
+            return None
+        member = member or await self._known_member(session, space, incoming.user_id)
+        if member is None or not member.partner:
+            return None
+        now = self.clock.now()
+        ctx = Ctx(self.library, self, session, space, member, incoming, now, place, after)
+        return await setup.typed(ctx)
 
     def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
         return safety.private_words(self.library, incoming, space, self.default_timezone)
