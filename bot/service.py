@@ -270,6 +270,8 @@ class Tandem:
         if incoming.event is Event.ADDED:
             # Telegram may report a DM's start twice (the event and /start): greet once.
             return [] if was_active else [ctx.reply(self.library.texts.welcome)]
+        if is_command:  # a typed command ends any question the set-up was waiting on
+            await setup.forget_waits(ctx)
         if incoming.action:
             return await press(ctx, incoming.action)
         if len(incoming.text) > MAX_COMMAND:
@@ -334,6 +336,13 @@ class Tandem:
         member = member or await self._known_member(session, space, incoming.user_id)
         if member is None or not member.partner:
             return None
+        if incoming.reply_to:  # a note on a check-in is a note, whatever was asked before
+            recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
+            found = await answers.find_checkin_by_message(
+                session, space, incoming.reply_to, recipient or 0
+            )
+            if found is not None:
+                return None
         now = self.clock.now()
         ctx = Ctx(self.library, self, session, space, member, incoming, now, place, after)
         return await setup.typed(ctx)

@@ -88,8 +88,14 @@ async def test_a_bad_city_changes_nothing_and_the_question_stays(console: Consol
     await shown(console, "/start")
     bad = await shown(console, "Xqzzyville")
     assert "Europe/Berlin" in bad  # an example of the right form
+    assert "✅" not in bad
+    assert "Timezone set to Asia/Tokyo" in await shown(console, "Tokyo")  # still asked
+
+
+async def test_a_typed_command_ends_the_question(console: Console) -> None:
+    await shown(console, "/start")
     assert "Timezone: UTC" in await shown(console, "/timezone")
-    assert "Timezone set to Asia/Tokyo" in await shown(console, "Tokyo")
+    assert "Timezone set" not in await shown(console, "Tokyo")
 
 
 async def test_skipping_the_set_up(console: Console) -> None:
@@ -127,8 +133,9 @@ async def test_a_timezone_brings_the_default_rhythm_unless_a_time_was_chosen(lit
             ("/start", "not therapy"),
             ("/remind off", "already off"),
             ("/timezone Berlin", "I've set your daily check-in to begin"),
-            ("/schedule", "Daily prompt: off"),
+            ("/schedule", "Daily prompt: off"),  # turned off before: stays off
             ("/schedule", "Daily check-in: 20:30 every day"),
+            ("/remind 21:00", "The check-in follows: Daily check-in: 21:30 every day"),
             ("/timezone London", "Timezone set to Europe/London"),  # no second default
             ("/checkin off", "turned off"),
             ("/timezone Paris", "Timezone set to Europe/Paris"),

@@ -119,12 +119,21 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     schedule.local_time = at.strftime("%H:%M")
     schedule.weekdays = days_to_cron(days)
     _reschedule(ctx, schedule)
-    return [
-        ctx.reply(
-            f"✅ {KIND_NAMES[kind]} set for {schedule.local_time} {format_days(days)} "
-            f"({ctx.space.timezone} time).\n{describe_schedule(ctx, schedule)}."
-        )
+    lines = [
+        f"✅ {KIND_NAMES[kind]} set for {schedule.local_time} {format_days(days)} "
+        f"({ctx.space.timezone} time).",
+        f"{describe_schedule(ctx, schedule)}.",
     ]
+    checkin = schedules.get("checkin")
+    assert ctx.space.id is not None
+    if kind == "prompt" and checkin is not None:
+        if not await done(ctx.session, ctx.space.id, "chose:checkin"):
+            # A default check-in nobody chose follows the prompt, half an hour after it.
+            checkin.local_time = checkin_after(at).strftime("%H:%M")
+            checkin.weekdays = schedule.weekdays
+            _reschedule(ctx, checkin)
+            lines.append(f"The check-in follows: {describe_schedule(ctx, checkin)}.")
+    return [ctx.reply("\n".join(lines))]
 
 
 async def cmd_remind(ctx: Ctx, args: str) -> list[Outgoing]:

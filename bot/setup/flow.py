@@ -57,6 +57,11 @@ async def begin(ctx: Ctx) -> tuple[str, tuple[Button, ...]] | None:
     return city_question(ctx.private), (SKIP,)
 
 
+async def forget_waits(ctx: Ctx) -> None:
+    """Whatever the set-up asked this member, it no longer waits for (they typed a command)."""
+    await waiting.forget(ctx)
+
+
 async def typed(ctx: Ctx) -> list[Outgoing] | None:
     """Plain words from a member Tandem asked for their city or a time, read as that answer;
     None when nothing was asked (the words are then read as usual). A bad answer changes
