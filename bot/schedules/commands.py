@@ -126,13 +126,13 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     ]
     checkin = schedules.get("checkin")
     assert ctx.space.id is not None
-    if kind == "prompt" and checkin is not None:
-        if not await done(ctx.session, ctx.space.id, "chose:checkin"):
-            # A default check-in nobody chose follows the prompt, half an hour after it.
-            checkin.local_time = checkin_after(at).strftime("%H:%M")
-            checkin.weekdays = schedule.weekdays
-            _reschedule(ctx, checkin)
-            lines.append(f"The check-in follows: {describe_schedule(ctx, checkin)}.")
+    # A default check-in nobody chose follows the prompt, half an hour after it.
+    chosen = await done(ctx.session, ctx.space.id, "chose:checkin")
+    if kind == "prompt" and checkin is not None and not chosen:
+        checkin.local_time = checkin_after(at).strftime("%H:%M")
+        checkin.weekdays = schedule.weekdays
+        _reschedule(ctx, checkin)
+        lines.append(f"The check-in follows: {describe_schedule(ctx, checkin)}.")
     return [ctx.reply("\n".join(lines))]
 
 
