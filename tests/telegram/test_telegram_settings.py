@@ -39,3 +39,11 @@ async def test_the_set_up_in_a_private_chat_reads_the_typed_city(
     zone = await bot.say("Lisbon", chat=DM)
     assert "Timezone set to Europe/Lisbon" in zone.text
     assert "su:2000" in zone.actions  # Evening 20:00, as a button
+
+
+async def test_in_a_group_the_city_comes_as_a_reply_to_the_set_up(bot: Running) -> None:
+    first = await bot.say("/start")
+    assert "Reply to this message with it" in first.text
+    zone = await bot.say("Berlin", reply_to=first.result["message_id"])
+    assert "Timezone set to Europe/Berlin" in zone.text
+    assert "su:0800" in zone.actions  # Morning 8:00
