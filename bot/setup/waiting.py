@@ -29,11 +29,13 @@ async def wait_for(ctx: Ctx, stage: str) -> None:
 
 
 async def forget(ctx: Ctx) -> None:
+    """Waits for nothing more from this member. Every typed command asks it, so it reads first:
+    a command that changes nothing stays a read."""
     if ctx.member is None:
         return
-    await ctx.session.exec(
-        delete(Once).where(col(Once.space_id) == ctx.space.id, col(Once.key).in_(_keys(ctx)))
-    )
+    mine = (col(Once.space_id) == ctx.space.id, col(Once.key).in_(_keys(ctx)))
+    if (await ctx.session.exec(select(Once.id).where(*mine))).first() is not None:
+        await ctx.session.exec(delete(Once).where(*mine))
 
 
 async def waiting(ctx: Ctx) -> str | None:
