@@ -96,11 +96,16 @@ class ConsoleAdapter:
         return f"in the {self._where(to)}" if to == SHARED else f"in {self._where(to)}"
 
     def _show(self, msg: Outgoing) -> str:
-        message_id = str(next(self._ids))
+        # A message that replaces one of Tandem's in place (the /settings menu) keeps its number.
+        edited = msg.edit is not None and msg.edit in self._tappable
+        message_id = msg.edit if edited and msg.edit is not None else str(next(self._ids))
         prefix = f"(only {self.member} sees this) " if msg.private and msg.to == SHARED else ""
-        lines = [f"Tandem [#{message_id}, {self._where(msg.to)}]: {prefix}{msg.text}"]
+        mark = f"#{message_id} edited" if edited else f"#{message_id}"
+        lines = [f"Tandem [{mark}, {self._where(msg.to)}]: {prefix}{msg.text}"]
         if msg.asks:
             self._last_checkin[msg.to.chat_id] = message_id
+        if edited and not msg.buttons:
+            self._tappable.pop(message_id, None)
         if msg.buttons:
             self._buttons[msg.to.chat_id] = msg.buttons
             self._buttons_on[msg.to.chat_id] = message_id

@@ -18,7 +18,7 @@ from aiolimiter import AsyncLimiter
 
 from adapters.discord_client import make_client
 from adapters.discord_commands import build_tree, posts_unasked
-from adapters.discord_views import ActionButton, NoteModal, Piece, render
+from adapters.discord_views import ActionButton, ChoiceMenu, NoteModal, Piece, render
 from bot import actions
 from bot.command import Command
 from bot.messages import Address, Event, Incoming, Outgoing, SendResult, SendStatus
@@ -163,7 +163,7 @@ class DiscordAdapter:
 
     async def setup(self) -> None:
         """At login: taps on buttons sent before a restart still arrive, then the slash commands."""
-        self.client.add_dynamic_items(ActionButton)
+        self.client.add_dynamic_items(ActionButton, ChoiceMenu)
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -446,7 +446,10 @@ class DiscordAdapter:
                 await interaction.delete_original_response()
                 return []
             first, *rest = pieces
-            await interaction.response.send_message(**first.kwargs(), ephemeral=first.ephemeral)
+            if first.edit and interaction.message is not None:  # the /settings menu, in place
+                await interaction.response.edit_message(content=first.content, view=first.view)
+            else:
+                await interaction.response.send_message(**first.kwargs(), ephemeral=first.ephemeral)
             return rest
         private = next((p for p in pieces if p.ephemeral), None)
         if private is None:

@@ -22,6 +22,7 @@ NOTE_LABEL = "Add a note"
 PER_ROW = 5  # Discord's most buttons in one action row
 PER_MESSAGE = 25  # Discord's most buttons in one message: five action rows of five
 MAX_LABEL = 80  # Discord's longest button label
+MAX_OPTIONS = 25  # Discord's most options in one select menu
 
 
 def split_text(text: str, limit: int = MAX_LENGTH) -> list[str]:
@@ -49,6 +50,7 @@ class Piece:
     view: discord.ui.View | None = None
     file: discord.File | None = None
     embed: discord.Embed | None = None
+    edit: bool = False  # replaces the message whose button was tapped (the /settings menu)
 
     def kwargs(self) -> dict[str, Any]:
         args: dict[str, Any] = {"content": self.content}
@@ -69,6 +71,7 @@ def render(msg: Outgoing) -> list[Piece]:
     # turn into headings, spoilers or fake quotes, so every Markdown mark is shown as typed.
     text = discord.utils.escape_markdown(msg.text)
     pieces = [Piece(chunk, msg.private) for chunk in split_text(text)]
+    pieces[0].edit = msg.edit is not None and len(pieces) == 1
     # An ephemeral reply is theirs alone and goes by itself: "Remove this from the chat" is not
     # needed there (and could not remove it).
     buttons = [b for b in msg.buttons if not (msg.private and actions.removes(b.action))]
@@ -109,7 +112,20 @@ def button_views(buttons: Sequence[Button]) -> list[discord.ui.View]:
             i for i, (_, a, _) in enumerate(items) if isinstance(actions.parse(a), actions.Answer)
         ]
         items.insert(answers[-1] + 1, (NOTE_LABEL, note, "📝"))
+    # Options of one choice among many (days, topics) go into a select menu, each in its own row
+    # above the buttons; Discord's most options in one menu is 25 (so 27 topics take two).
+    choices = [(fit_label(b.label), b.action, b.detail) for b in buttons if b.choice and b.action]
+    items = [i for i in items if i[1] not in {action for _, action, _ in choices}]
     views: list[discord.ui.View] = []
+    if choices:
+        view = discord.ui.View(timeout=None)
+        menus = [choices[i : i + MAX_OPTIONS] for i in range(0, len(choices), MAX_OPTIONS)][:2]
+        for row, options in enumerate(menus):
+            view.add_item(ChoiceMenu(options, row=row))
+        for index, (label, action, emoji) in enumerate(items[: PER_MESSAGE - 2 * PER_ROW]):
+            row = len(menus) + index // PER_ROW
+            view.add_item(ActionButton(label, action, row=row, emoji=emoji))
+        return [view]
     for start in range(0, len(items), PER_MESSAGE):
         # timeout=None and fixed custom_ids: taps keep working after a restart (see ActionButton).
         view = discord.ui.View(timeout=None)
@@ -120,7 +136,8 @@ def button_views(buttons: Sequence[Button]) -> list[discord.ui.View]:
 
 
 class ActionButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"(?P<action>.+)"
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"(?P<action>(?!menu:).+)",  # a select menu's custom_id is its own (ChoiceMenu)
 ):
     """Every button Tandem sends: its custom_id is the core's action, so no view state is kept."""
 
@@ -152,6 +169,42 @@ class ActionButton(
             await adapter.open_note(interaction, self.action)
         else:
             await adapter.answer(interaction, action=self.action)
+
+
+class ChoiceMenu(
+    discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], template=r"menu:(?P<first>.+)"
+):
+    """A choice among many as a select menu: each option's value is the core's action, and the
+    menu's custom_id names its first option's, so no view state is kept here either."""
+
+    def __init__(self, choices: Sequence[tuple[str, str, str]], *, row: int | None = None) -> None:
+        options = [
+            discord.SelectOption(label=label, value=action, description=detail[:100] or None)
+            for label, action, detail in choices
+        ]
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"menu:{choices[0][1]}"[:100], options=options, placeholder="Choose…"
+            ),
+            row=row,
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[discord.Client],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        options = getattr(item, "options", None) or []
+        return cls([(o.label, o.value, o.description or "") for o in options] or [("", "", "")])
+
+    async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = data.get("values") or []
+        if values:
+            await adapter_of(interaction).answer(interaction, action=str(values[0]))
 
 
 class NoteModal(discord.ui.Modal, title="Add a note to your check-in"):

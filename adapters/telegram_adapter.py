@@ -392,6 +392,16 @@ class TelegramAdapter:
         if document is not None and len(texts) == 1 and utf16_len(texts[0]) <= MAX_CAPTION:
             caption, texts = texts[0], []
         sent: Message | None = None
+        if msg.edit is not None and msg.edit.isdigit() and len(texts) == 1 and document is None:
+            # The /settings menu after a tap: the message changes in place (editMessageText).
+            edited = await bot.edit_message_text(
+                texts[0],
+                chat_id=chat,
+                message_id=int(msg.edit),
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            )
+            progress[0] = 1
+            return edited if isinstance(edited, Message) else None
         for index, text in enumerate(texts):
             if index < progress[0]:
                 continue  # delivered by an earlier attempt

@@ -63,6 +63,10 @@ OFFER_CHOICES = {"k": "keep", "s": "share", "w": "share_now", "x": "drop"}
 # a newer talk.
 _REPAIR = re.compile(r"r:(\d{1,18}):([snpwm0-9])")
 REPAIR_CHOICES = {"s": "start", "n": "not_now", "p": "pause", "w": "write", "m": "promise"}
+# The set-up after the first /start: a time of day ("su:2000"), "Other", or skipping it.
+_SETUP = re.compile(r"su:(skip|other|\d{4})")
+# /settings: a setting's page ("se:reveal") or one of its choices ("se:reveal:instant").
+_SETTING = re.compile(r"se:([a-z]{1,8})(?::([A-Za-z0-9_+,:-]{1,50}))?")
 # A promise's follow-up answers: Done, Partly, Not yet (a week more), Let it go.
 PROMISE_ANSWERS = {"d": "done", "p": "partly", "n": "not_yet", "x": "let_go"}
 
@@ -177,6 +181,21 @@ class Offer:
 
 
 @dataclass(frozen=True)
+class Setup:
+    """A tap in the set-up: "skip", "other", or a time of day as HHMM."""
+
+    choice: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A tap on /settings: a setting's page (value None), or one of its choices."""
+
+    name: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
 class Repair:
     """A choice in a /repair talk: start | not_now | pause | write | promise, or "pick" with
     the index of a suggestion."""
@@ -205,6 +224,8 @@ Action = (
     | AnswersPage
     | PathChoice
     | Repair
+    | Setup
+    | Setting
 )
 
 
@@ -295,6 +316,14 @@ def offer(offer_id: int, choice: str) -> str:
     return f"o:{offer_id}:{code}"
 
 
+def setup(choice: str) -> str:
+    return f"su:{choice}"
+
+
+def setting(name: str, value: str | None = None) -> str:
+    return f"se:{name}" if value is None else f"se:{name}:{value}"
+
+
 def removes(action: str) -> bool:
     """Whether a button's action is "Remove this from the chat"."""
     return _REMOVE.fullmatch(action) is not None
@@ -344,6 +373,10 @@ def parse(action: str) -> Action | None:
         return Run(m[1], m[2] or "")
     if m := _OFFER.fullmatch(action):
         return Offer(int(m[1]), OFFER_CHOICES[m[2]])
+    if m := _SETUP.fullmatch(action):
+        return Setup(m[1])
+    if m := _SETTING.fullmatch(action):
+        return Setting(m[1], m[2])
     return None
 
 

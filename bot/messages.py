@@ -62,6 +62,9 @@ class Button:
     action: str = ""
     start: str | None = None
     detail: str = ""  # a longer label, for platforms whose buttons have room (Discord)
+    # One option of a choice among many (days, topics): Discord gathers a message's choices into
+    # one select menu; elsewhere it is a button like any other.
+    choice: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ class Outgoing:
     # The message asks its reader for words (today's question's "Answer"): Telegram shows a
     # reply box (ForceReply); the console's /reply answers the newest such message.
     asks: bool = False
+    # The platform id of Tandem's own message this one replaces in place (the /settings menu
+    # after a tap: Telegram's editMessageText, Discord's edited interaction message, the
+    # console's "edited #N"). None: a new message.
+    edit: str | None = None
 
 
 class SendStatus(StrEnum):

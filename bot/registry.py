@@ -25,6 +25,8 @@ from bot.questions import commands as questions
 from bot.repair import commands as repair
 from bot.safety import replies as safety
 from bot.schedules import commands as schedules
+from bot.setup import flow as setup
+from bot.setup import menu as settings
 from bot.talk import offer as talk_offer
 from bot.talk import room as talk
 from bot.talk.phrases import RUNNABLE
@@ -40,6 +42,7 @@ ORDER = (
     "checkin",
     "today",
     "schedule",
+    "settings",
     "tip",
     "topics",
     "path",
@@ -66,7 +69,17 @@ ORDER = (
 
 # /help's first answer: the few commands a couple needs, a phone screen at most (the rest, and
 # the examples, are a tap away: 24 commands at once buried the ones that matter).
-FIRST = ("start", "today", "checkin", "remind", "timezone", "promise", "progress", "pause")
+FIRST = (
+    "start",
+    "settings",
+    "today",
+    "checkin",
+    "remind",
+    "timezone",
+    "promise",
+    "progress",
+    "pause",
+)
 LAST = ("privacy", "support")
 
 
@@ -99,6 +112,7 @@ _DECLARED = {
         lookback.COMMANDS,
         safety.COMMANDS,
         yourdata.COMMANDS,
+        settings.COMMANDS,
         (HELP,),
     )
     for c in room
@@ -159,11 +173,13 @@ BUTTONS: dict[type, Press] = {
     actions.Carry: Press(keeping.carry),
     actions.Today: Press(questions.tapped),
     actions.AnswersPage: Press(questions.page_tapped),
-    actions.ChooseZone: Press(schedules.zone_chosen),
     actions.PathChoice: Press(paths.tapped),
     actions.Run: Press(run_tapped, anyone=True),  # the command's own check decides
     actions.Offer: Press(talk_offer.chosen),
     actions.Repair: Press(repair.tapped),
+    actions.ChooseZone: Press(setup.zone_chosen),
+    actions.Setup: Press(setup.tapped),
+    actions.Setting: Press(settings.tapped),
 }
 # Any other simple button is the pairing one.
 SIMPLE = {

@@ -39,6 +39,7 @@ from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere, talk_to
 from bot.repair import commands as repair
 from bot.safety import replies as safety
+from bot.setup import flow as setup
 from bot.store import Member, Schedule, Space, Store, insert_new, move_space
 from bot.timeparse import zone_from_name
 
@@ -259,6 +260,11 @@ class Tandem:
         is_command = bool(name)
         words = not (incoming.event or incoming.action or is_command)
         if words:
+            # What the set-up asked this member for (their city, a time) comes first: in a
+            # group, only the member asked, and only within the hour (bot/setup/waiting.py).
+            awaited = await self._awaited(session, incoming, space, member, place, after)
+            if awaited is not None:
+                return awaited
             if not (addressed(incoming) and incoming.user_id):
                 return self._private_words(incoming, space)  # else chatter, not ours to read
             if space is not None and incoming.reply_to:
@@ -292,6 +298,8 @@ class Tandem:
         if incoming.event is Event.ADDED:
             # Telegram may report a DM's start twice (the event and /start): greet once.
             return [] if was_active else [ctx.reply(self.library.texts.welcome)]
+        if is_command:  # a typed command ends any question the set-up was waiting on
+            await setup.forget_waits(ctx)
         if incoming.action:
             return await press(ctx, incoming.action)
         if words:
@@ -369,6 +377,36 @@ class Tandem:
         # (Telegram's reply box, /reply): the one that asked last.
         words = await repair.words_in_reply(ctx)
         return words if words is not None else await questions.words_in_reply(ctx)
+
+    async def _awaited(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        space: Space | None,
+        member: Member | None,
+        place: Place,
+        after: list[AfterCommit],
+    ) -> list[Outgoing] | None:
+        """Plain words the set-up asked this member for (their city, a time), read as that
+        answer; None for any other words. Words of danger are never taken for a city, nor plain
+        words Tandem answers as such ("what now?", "help"): the question waits meanwhile."""
+        if space is None or not incoming.user_id or self.library.safety.needs(incoming.text):
+            return None
+        if self.library.talk.match(incoming.text) is not None:
+            return None
+        member = member or await self._known_member(session, space, incoming.user_id)
+        if member is None or not member.partner:
+            return None
+        if incoming.reply_to:  # a note on a check-in is a note, whatever was asked before
+            recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
+            found = await answers.find_checkin_by_message(
+                session, space, incoming.reply_to, recipient or 0
+            )
+            if found is not None:
+                return None
+        now = self.clock.now()
+        ctx = Ctx(self.library, self, session, space, member, incoming, now, place, after)
+        return await setup.typed(ctx)
 
     def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
         return safety.private_words(self.library, incoming, space, self.default_timezone)

@@ -86,6 +86,8 @@ async def test_the_look_back_comes_on_sunday_evening_in_each_zone(
     await lite.handle(said(CAROL, "/start", to=THEIRS))
     await lite.handle(said(DAVE, "/start", to=THEIRS))
     await lite.handle(said(CAROL, "/timezone New York", to=THEIRS))
+    for off in ("/remind off", "/checkin off"):  # the default rhythm off: only the look back
+        await lite.handle(said(CAROL, off, to=THEIRS))
     await lite.handle(said(CAROL, "/checkin", to=THEIRS))
     [checkin] = [m for m in messenger.take() if m.to == THEIRS and m.buttons]
     for who in (CAROL, DAVE):

@@ -8,6 +8,7 @@ from bot.context import DM_BY_COMMAND, Ctx, partners_of
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing, SendStatus
 from bot.partners import pairing
+from bot.setup import flow as setup
 from bot.store import Member
 
 SIDE_LABELS = {
@@ -31,9 +32,12 @@ async def cmd_start(ctx: Ctx, args: str) -> list[Outgoing]:
     partners = await partners_of(ctx.session, ctx.space)
     if joining and len(partners) == 2 and not ctx.private:
         return [ctx.reply(both_here(partners))]
-    if ctx.private and texts.welcome_private:
-        return [ctx.reply(texts.welcome_private)]
-    return [ctx.reply(texts.welcome)]
+    welcome = texts.welcome_private if ctx.private and texts.welcome_private else texts.welcome
+    first = await setup.begin(ctx) if joining and len(partners) == 1 else None
+    if first is not None:  # a space's very first /start: the welcome, then the set-up's question
+        question, buttons = first
+        return [ctx.reply(f"{welcome.strip()}\n\n{question}", buttons=buttons)]
+    return [ctx.reply(welcome)]
 
 
 def both_here(partners: list[Member]) -> str:

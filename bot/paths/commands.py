@@ -22,6 +22,7 @@ from bot.paths.progress import (
     repeat_stage,
     resting,
     settle,
+    state_of,
     walked,
 )
 from bot.store import PathState
@@ -107,6 +108,12 @@ def where_text(ctx: Ctx, state: PathState) -> str:
         "missed day is just a missed day."
     )
     return "\n".join(lines)
+
+
+async def chosen(ctx: Ctx) -> bool:
+    """Whether a partner has chosen a path (Free practice included) for this space."""
+    assert ctx.space.id is not None
+    return await state_of(ctx.session, ctx.space.id) is not None
 
 
 async def _state(ctx: Ctx) -> PathState | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot import actions
 from bot.checkins.answers import REVEAL_MODES
@@ -16,7 +16,7 @@ from bot.errors import UserError
 from bot.messages import Button, Outgoing
 from bot.render import day_label, local_when
 from bot.schedule import FAR_FUTURE
-from bot.store import Schedule
+from bot.store import Schedule, done, once
 from bot.timeparse import (
     Zone,
     days_from_cron,
@@ -40,6 +40,19 @@ KIND_NAMES = {
 DAILY = ("prompt", "checkin")
 # What /pause pauses: a couple who asks for quiet gets quiet, the weekly look back included.
 PAUSED = (*DAILY, "weekly")
+
+
+# The rhythm a space gets as soon as it has a timezone (set by /timezone, a tapped place or the
+# set-up's city), for each daily time nobody has chosen or turned off: the prompt in the evening,
+# when most couples are together, and the check-in half an hour later, once they have tried it.
+DEFAULT_PROMPT = time(20, 0)
+CHECKIN_AFTER = timedelta(minutes=30)
+
+
+def checkin_after(prompt: time) -> time:
+    """The check-in a little after the prompt, on the same local day (23:59 at the latest)."""
+    later = datetime.combine(date(2000, 1, 1), prompt) + CHECKIN_AFTER
+    return later.time() if later.day == 1 else time(23, 59)
 
 
 EXAMPLES = {"prompt": "/remind 8pm", "checkin": "/checkin 9pm", "weekly": "/weekly sun 19:00"}
@@ -80,6 +93,9 @@ def _parse_time_and_days(args: str, usage: str) -> tuple[time, frozenset[int]]:
 
 async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outgoing]:
     schedules = await schedules_of(ctx.session, ctx.space)
+    if kind in DAILY:
+        assert ctx.space.id is not None
+        await once(ctx.session, ctx.space.id, f"chose:{kind}", ctx.now)  # no default over it
     if args.strip().lower() in ("off", "stop", "none", "cancel"):
         existing = schedules.get(kind)
         if existing is None:
@@ -103,12 +119,21 @@ async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outg
     schedule.local_time = at.strftime("%H:%M")
     schedule.weekdays = days_to_cron(days)
     _reschedule(ctx, schedule)
-    return [
-        ctx.reply(
-            f"✅ {KIND_NAMES[kind]} set for {schedule.local_time} {format_days(days)} "
-            f"({ctx.space.timezone} time).\n{describe_schedule(ctx, schedule)}."
-        )
+    lines = [
+        f"✅ {KIND_NAMES[kind]} set for {schedule.local_time} {format_days(days)} "
+        f"({ctx.space.timezone} time).",
+        f"{describe_schedule(ctx, schedule)}.",
     ]
+    checkin = schedules.get("checkin")
+    assert ctx.space.id is not None
+    # A default check-in nobody chose follows the prompt, half an hour after it.
+    chosen = await done(ctx.session, ctx.space.id, "chose:checkin")
+    if kind == "prompt" and checkin is not None and not chosen:
+        checkin.local_time = checkin_after(at).strftime("%H:%M")
+        checkin.weekdays = schedule.weekdays
+        _reschedule(ctx, checkin)
+        lines.append(f"The check-in follows: {describe_schedule(ctx, checkin)}.")
+    return [ctx.reply("\n".join(lines))]
 
 
 async def cmd_remind(ctx: Ctx, args: str) -> list[Outgoing]:
@@ -140,7 +165,7 @@ async def cmd_timezone(ctx: Ctx, args: str) -> list[Outgoing]:
             for place in choice.choices
         )
         return [ctx.reply(choice.message, buttons=buttons)]
-    return await _set_zone(ctx, zone)
+    return await set_zone(ctx, zone)
 
 
 async def zone_chosen(ctx: Ctx, action: actions.ChooseZone) -> list[Outgoing]:
@@ -149,10 +174,37 @@ async def zone_chosen(ctx: Ctx, action: actions.ChooseZone) -> list[Outgoing]:
         raise UserError(
             "That place isn't one I offered. Try /timezone Europe/Berlin or /timezone Berlin."
         )
-    return await _set_zone(ctx, Zone(action.zone, zone_from_name(action.zone)))
+    return await set_zone(ctx, Zone(action.zone, zone_from_name(action.zone)))
 
 
-async def _set_zone(ctx: Ctx, zone: Zone) -> list[Outgoing]:
+async def default_rhythm(ctx: Ctx) -> list[str]:
+    """The first time a space has a timezone, each daily time nobody chose or turned off is set:
+    the prompt at 20:00 (or as chosen), the check-in half an hour after it, every day. Returns
+    the kinds it set."""
+    assert ctx.space.id is not None
+    if not await once(ctx.session, ctx.space.id, "rhythm", ctx.now):
+        return []
+    schedules = await schedules_of(ctx.session, ctx.space)
+    prompt = schedules.get("prompt")
+    at = parse_time(prompt.local_time) if prompt is not None else DEFAULT_PROMPT
+    made: list[str] = []
+    for kind, when in (("prompt", at), ("checkin", checkin_after(at))):
+        if kind in schedules or await done(ctx.session, ctx.space.id, f"chose:{kind}"):
+            continue
+        schedule = Schedule(
+            space_id=ctx.space.id,
+            kind=kind,
+            local_time=when.strftime("%H:%M"),
+            weekdays=days_to_cron(parse_days("daily")),
+            paused_until=pause_of(schedules),
+        )
+        _reschedule(ctx, schedule)
+        made.append(kind)
+    return made
+
+
+async def set_zone(ctx: Ctx, zone: Zone) -> list[Outgoing]:
+    """Sets the space's timezone (and, the first time, its default rhythm); one reply."""
     ctx.space.timezone = zone.name
     ctx.session.add(ctx.space)
     lines = [
@@ -160,9 +212,16 @@ async def _set_zone(ctx: Ctx, zone: Zone) -> list[Outgoing]:
     ]
     if zone.note:
         lines.append(zone.note)
+    made = await default_rhythm(ctx)
     for schedule in (await schedules_of(ctx.session, ctx.space)).values():
         _reschedule(ctx, schedule)
         lines.append(describe_schedule(ctx, schedule) + ".")
+    if made:
+        lines.append(
+            "I've set your daily "
+            + " and ".join("prompt" if k == "prompt" else "check-in" for k in made)
+            + " to begin; /settings or /remind 8am change them, /remind off stops one."
+        )
     return [ctx.reply("\n".join(lines))]
 
 

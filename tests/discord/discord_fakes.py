@@ -192,6 +192,7 @@ class FakeDiscord:
         self._connected = asyncio.Event()
         self._originals: dict[str, Post] = {}  # interaction token -> its first response
         self._tokens: dict[str, tuple[int, int, int]] = {}  # token -> (interaction, channel, user)
+        self._used_on: dict[int, int] = {}  # interaction -> the message whose component was used
         self._answered: dict[int, asyncio.Event] = {}
         self._dispatched: dict[int, float] = {}  # interaction -> when Discord sent it (monotonic)
         self._acknowledged: set[int] = set()
@@ -466,7 +467,7 @@ class FakeDiscord:
         interaction_id, token = int(request.match_info["id"]), request.match_info["token"]
         self.requests.append((request.method, request.path))
         payload, files = await self._body(request)
-        kind = {4: "reply", 5: "thinking", 8: "choices", 9: "modal"}[payload["type"]]
+        kind = {4: "reply", 5: "thinking", 7: "update", 8: "choices", 9: "modal"}[payload["type"]]
         data = payload.get("data") or {}
         if interaction_id in self._acknowledged:
             return self._refuse(
@@ -482,6 +483,8 @@ class FakeDiscord:
         self._acknowledged.add(interaction_id)
         self.acknowledged_as[interaction_id] = kind
         _, channel_id, user_id = self._tokens[token]
+        if kind == "update":  # UPDATE_MESSAGE: the message whose component was used changes
+            return self._update(interaction_id, channel_id, user_id, data)
         post = self._record(kind, channel_id, data, files, user_id, interaction_id)
         self._originals[token] = post
         self._answered.setdefault(interaction_id, asyncio.Event()).set()
@@ -500,6 +503,25 @@ class FakeDiscord:
                 "message": self.messages[post.message_id or 0],
             }
         return as_json(body)
+
+    def _update(
+        self, interaction_id: int, channel_id: int, user_id: int, data: dict[str, Any]
+    ) -> web.Response:
+        message_id = self._used_on[interaction_id]
+        components = data.get("components") or []
+        for post in self.timeline:
+            if post.message_id == message_id:
+                post.content = data.get("content") or ""
+                post.buttons = buttons_of(components)
+                post.data = {**post.data, "components": components}
+        self.messages[message_id].update(content=data.get("content") or "", components=components)
+        # The timeline notes the edit; it is no new message (Post.shown is False for it).
+        update = Post("update", channel_id, data.get("content") or "", user_id=user_id)
+        update.message_id, update.data, update.interaction_id = message_id, data, interaction_id
+        update.buttons = buttons_of(components)
+        self.timeline.append(update)
+        self._answered.setdefault(interaction_id, asyncio.Event()).set()
+        return as_json({"interaction": {"id": str(interaction_id), "type": 3}})
 
     async def _followup(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path))
@@ -636,6 +658,8 @@ class FakeDiscord:
         token = f"interaction-token-{interaction_id}"
         self._tokens[token] = (interaction_id, channel.id, person.id)
         self._dispatched[interaction_id] = time.monotonic()  # pushing it again restarts the clock
+        if message_id is not None:
+            self._used_on[interaction_id] = message_id
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(APP_ID),
@@ -690,6 +714,17 @@ class FakeDiscord:
         # A score's button reads "4 · mostly": a test may name it by its number.
         [custom_id] = [c for text, c in post.buttons if label in (text, text.split(" · ")[0])]
         data = {"custom_id": custom_id, "component_type": 2}
+        return self.interaction(3, person, self.channel(post.channel_id), data, post.message_id)
+
+    def choose(self, person: Person, post: Post, label: str) -> dict[str, Any]:
+        """An option picked in a post's select menu (component type 3), by its label."""
+        [(custom_id, value)] = [
+            (menu["custom_id"], option["value"])
+            for menu in selects_of(post)
+            for option in menu["options"]
+            if option["label"] == label
+        ]
+        data = {"custom_id": custom_id, "component_type": 3, "values": [value]}
         return self.interaction(3, person, self.channel(post.channel_id), data, post.message_id)
 
     def submit(self, person: Person, modal: Post, text: str) -> dict[str, Any]:
@@ -765,6 +800,12 @@ def rows_of(post: Post) -> list[list[str]]:
     """The labels of a post's buttons, row by row, as Discord lays them out."""
     components = post.data.get("components") or []
     return [[b.get("label") or "" for b in row.get("components", [])] for row in components]
+
+
+def selects_of(post: Post) -> list[dict[str, Any]]:
+    """A post's select menus (component type 3), as Discord keeps them."""
+    rows = post.data.get("components") or []
+    return [item for row in rows for item in row.get("components", []) if item.get("type") == 3]
 
 
 def buttons_of(components: list[dict[str, Any]]) -> list[tuple[str, str]]:

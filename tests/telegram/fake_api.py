@@ -551,11 +551,30 @@ class FakeBotApi:
             return self._sent_message(method, params)
         if method == "getChatMember":
             return self._chat_member(params)
+        if method == "editMessageText":
+            return self._edited(params)
         if method == "deleteMessage":
             del self.present[params["message_id"]]
             self.deleted.append((params["chat_id"], params["message_id"]))
             return True
         raise KeyError(method)
+
+    def _edited(self, params: dict[str, Any]) -> dict[str, Any]:
+        """editMessageText: Telegram edits only a message of the bot's that is there."""
+        message_id, chat_id = int(params["message_id"]), params["chat_id"]
+        if self.present.get(message_id) != (chat_id, True):
+            raise KeyError(message_id)
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": Chat(chat_id, "private" if chat_id > 0 else "supergroup").json(),
+            "from": BOT,
+            "text": params["text"],
+        }
+        if "inline_keyboard" in (params.get("reply_markup") or {}):
+            message["reply_markup"] = params["reply_markup"]
+        return message
 
     def _chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = int(params["user_id"])

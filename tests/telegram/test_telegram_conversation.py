@@ -23,7 +23,8 @@ async def test_being_added_to_a_group_says_welcome(bot: Running, library: Librar
 async def test_opening_a_dm_with_start_says_welcome(bot: Running, library: Library) -> None:
     reply = await bot.say("/start", chat=DM)
 
-    assert reply.text == library.texts.welcome_private  # a private chat's, not the group's
+    # a private chat's welcome, not the group's; then the set-up's question
+    assert reply.text.startswith(library.texts.welcome_private.strip())
 
 
 async def test_the_command_menu_lists_every_command_with_its_description(bot: Running) -> None:
@@ -43,7 +44,7 @@ async def test_every_command_answers_and_a_mistake_gets_a_friendly_example(
         ("/timezone Mars/Olympus", "I don't know the timezone “Mars/Olympus”. Try a zone like"),
         ("/timezone Europe/Berlin", "Timezone set to Europe/Berlin"),
         ("/remind 25:99", "I couldn't read “25:99” as a time of day. Try a time like 20:30"),
-        ("/schedule", "Daily prompt: off (set one with /remind 8pm)."),  # the mistake saved nothing
+        ("/schedule", "Daily prompt: 20:00 every day"),  # the default; the mistake saved nothing
         ("/remind 8pm", "Daily prompt set for 20:00 every day (Europe/Berlin time)"),
         ("/checkin 9xm", "I couldn't read “9xm” as a time of day."),
         ("/checkin 9pm", "Daily check-in set for 21:00 every day"),
