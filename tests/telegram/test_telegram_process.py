@@ -47,7 +47,9 @@ async def test_tandem_run_welcomes_and_stops_cleanly_on_sigterm(
             await process.wait()
 
     # As the process read it, then the set-up's first question.
-    assert welcome.text.startswith(load_content(default_content_dir()).texts.welcome_private.strip())
+    assert welcome.text.startswith(
+        load_content(default_content_dir()).texts.welcome_private.strip()
+    )
     assert process.returncode == 0
     logs = stderr.decode()
     assert "telegram: connected as @TandemTestBot" in logs
