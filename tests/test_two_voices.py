@@ -99,8 +99,8 @@ async def test_private_checkins_are_revealed_together_in_the_group(
 ) -> None:
     await couple(lite)
     sent = await checkin_due(lite, clock, messenger)
-    assert set(sent) == {HOME, dm(ALICE), dm(BOB)}
-    assert "waiting in each of your private chats" in sent[HOME].text and not sent[HOME].buttons
+    # Both answer in private: the group hears nothing until the reveal (issue 21).
+    assert set(sent) == {dm(ALICE), dm(BOB)}
     alice_checkin, bob_checkin = sent[dm(ALICE)], sent[dm(BOB)]
     assert alice_checkin.protect and "Your check-in for Sat 21 Nov" in alice_checkin.text
     # The scores, then today's question (issue 21) in the same message.

@@ -1,0 +1,112 @@
+"""Fewer messages (issue 21): a partner's scheduled day is one private message (the check-in
+with today's question, and the day's step when it is due at the same time), plus the reveal;
+the couple's shared space gets one prompt at most. Counted per chat over whole days, through
+the core, for a couple with a group and both private chats, a couple in private chats only, and
+a couple where one partner has no private chat."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot import actions
+from bot.messages import Address, Outgoing
+from bot.service import Tandem
+from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
+from tests.test_two_voices import dm, pair, privately, start_code
+
+# Monday to Wednesday: the weekly look back (Sundays) is a week's message, not a day's.
+DAYS = ("2026-11-23", "2026-11-24", "2026-11-25")
+
+
+def per_chat(sent: list[Outgoing]) -> Counter[Address]:
+    return Counter(m.to for m in sent)
+
+
+async def live_days(
+    tandem: Tandem, clock: FixedClock, messenger: FakeMessenger, answerers: dict[str, Address]
+) -> list[tuple[Counter[Address], list[Outgoing], list[Outgoing]]]:
+    """Each day at 21:00 (the step and the check-in both set for then): what was sent on
+    schedule, then each partner taps a score and passes on the question where they got it;
+    what the taps sent beyond the tapper's own chat is the reveal."""
+    days = []
+    for day in DAYS:
+        clock.set(f"{day}T21:00:00+00:00")
+        await tandem.dispatch_due()
+        scheduled = messenger.take()
+        by_chat = {m.to: m for m in scheduled}
+        revealed: list[Outgoing] = []
+        for who, where in answerers.items():
+            checkin = by_chat[where]
+            assert "💬" in checkin.text and "❓ Today's question" in checkin.text
+            user = ALICE if who == "alice" else BOB
+            for action in (checkin.buttons[3].action, actions.today(clock.now().date(), "pass")):
+                out = await tandem.handle(
+                    said(user, to=where, action=action, direct=where != HOME, whisper=True)
+                )
+                revealed += out
+        days.append((per_chat(scheduled), scheduled, revealed))
+    return days
+
+
+async def test_a_group_with_both_private_chats_gets_one_step_and_each_one_private_message(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await pair(lite, ALICE)
+    await pair(lite, BOB)
+    await lite.handle(said(ALICE, "/remind 21:00"))
+    await lite.handle(said(ALICE, "/checkin 21:00"))
+    [ask] = await lite.handle(privately(ALICE, "/perspective"))
+    await lite.handle(privately(ALICE, action=ask.buttons[0].action))  # a side: its own steps
+    messenger.take()
+    days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": dm(BOB)})
+    for counts, scheduled, _ in days:
+        assert counts == {HOME: 1, dm(ALICE): 1, dm(BOB): 1}
+        assert "🌱 Today's step" in next(m.text for m in scheduled if m.to == HOME)
+    # On the days that bring Alice a step for her side, it comes inside her check-in.
+    alices = [m.text for _, scheduled, _ in days for m in scheduled if m.to == dm(ALICE)]
+    assert any("🌱 Just for you today" in text for text in alices)
+    bobs = [m.text for _, scheduled, _ in days for m in scheduled if m.to == dm(BOB)]
+    assert not any("Just for you" in text for text in bobs)  # Alice's side stays hers
+
+
+async def test_a_couple_in_private_chats_only_gets_one_message_each_a_day(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await lite.handle(privately(ALICE, "/start"))
+    [invite] = await lite.handle(privately(ALICE, "/pair"))
+    await lite.handle(privately(BOB, f"/start {start_code(invite)}"))
+    await lite.handle(privately(ALICE, "/remind 21:00"))
+    await lite.handle(privately(ALICE, "/checkin 21:00"))
+    messenger.take()
+    days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": dm(BOB)})
+    for counts, scheduled, revealed in days:
+        assert counts == {dm(ALICE): 1, dm(BOB): 1}
+        assert all("🌱 Today's step" in m.text and "💬" in m.text for m in scheduled)
+        # The reveals (the scores, then the words) reach each chat once each.
+        scores = [m for m in revealed if "You've both checked in" in m.text]
+        words = [m for m in revealed if "answered by you both" in m.text]
+        assert per_chat(scores) == per_chat(words) == {dm(ALICE): 1, dm(BOB): 1}
+
+
+async def test_a_partner_without_a_private_chat_gets_the_question_in_the_shared_check_in(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await pair(lite, ALICE)
+    await lite.handle(said(BOB, "/start"))  # a partner, with no private chat
+    await lite.handle(said(ALICE, "/remind 21:00"))
+    await lite.handle(said(ALICE, "/checkin 21:00"))
+    messenger.take()
+    days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": HOME})
+    for counts, scheduled, _ in days:
+        assert counts == {HOME: 1, dm(ALICE): 1}
+        [shared] = [m for m in scheduled if m.to == HOME]
+        assert "🌱 Today's step" in shared.text and "💬" in shared.text
+        assert "❓ Today's question" in shared.text
+    # Bob's words would be read by everyone in the group: Answer there points him to a private
+    # chat (a form only he sees, on Discord), and nothing is asked of him in front of Alice.
+    clock.set("2026-11-26T21:00:00+00:00")
+    await lite.dispatch_due()
+    [shared] = [m for m in messenger.take() if m.to == HOME]
+    answer = next(b.action for b in shared.buttons if b.label == "✍️ Answer")
+    [told] = await lite.handle(said(BOB, action=answer))
+    assert "private chat" in told.text and not told.asks
