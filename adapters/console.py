@@ -15,7 +15,9 @@ from typing import TextIO
 
 from bot.actions import is_checkin
 from bot.messages import Address, Button, Incoming, Outgoing, SendResult
+from bot.schedules.tomorrow import Movable, tomorrow
 from bot.service import Tandem
+from bot.timeparse import zone_from_name
 
 SHARED = Address("console", "console")
 INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /start, /remind 8pm, /checkin.
@@ -23,6 +25,7 @@ INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /
   /tap 7 3      taps button 3 of message #7 (each message shows its number)
   /private      your private chat with Tandem      /shared   back to the couple's chat
   /reply text   answer the newest message here that asks for words (a question, a check-in's note)
+  /tomorrow     move the clock on to tomorrow's check-in and deliver what comes on the way
   /quit         leave
 """
 
@@ -187,6 +190,9 @@ class ConsoleAdapter:
                 self.member = name
             self._say(f"(you are now {self.member}, {self._in(self.here)})")
             return True
+        if stripped == "/tomorrow":
+            await self._tomorrow()
+            return True
         if stripped in ("/private", "/shared"):
             self.private = stripped == "/private"
             self._say(f"(you are now {self._in(self.here)})")
@@ -198,6 +204,20 @@ class ConsoleAdapter:
             for reply in await self.tandem.handle(incoming):
                 self._show(reply)
         return True
+
+    async def _tomorrow(self) -> None:
+        """The clock moves on a day, to just past tomorrow's last daily time; what comes due
+        on the way is delivered at its own time, as if the day had been lived."""
+        assert self.tandem is not None
+        clock = self.tandem.clock
+        if not isinstance(clock, Movable):
+            self._say("(this console's clock cannot be moved)")
+            return
+        when, zone = await tomorrow(
+            self.tandem.store, self.platform, clock, self.tandem.dispatch_due
+        )
+        local = when.astimezone(zone_from_name(zone))
+        self._say(f"(it is now {local:%a %d %b, %H:%M} here, {zone} time)")
 
     async def run(self) -> None:
         """Reads stdin until end of file or /quit."""

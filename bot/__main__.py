@@ -22,6 +22,7 @@ from bot.datakey import find_keys
 from bot.logs import setup_logging
 from bot.metrics import PortInUse
 from bot.paths.library import load_paths
+from bot.ports import MovableClock
 from bot.settings import Settings, SettingsError, load_settings
 from bot.single import AlreadyRunning
 
@@ -52,7 +53,9 @@ async def _run(settings: Settings, console_only: bool) -> None:
     if not console_only:
         log.info("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting the console adapter")
     console = ConsoleAdapter()
-    await run_until_stopped(App(settings, [console]), until=console.run)
+    # A clock /tomorrow can move on: a newcomer lives a week in a minute.
+    app = App(settings, [console], clock=MovableClock())
+    await run_until_stopped(app, until=console.run)
 
 
 def _content_check(settings: Settings) -> int:
