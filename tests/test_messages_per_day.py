@@ -110,3 +110,25 @@ async def test_a_partner_without_a_private_chat_gets_the_question_in_the_shared_
     answer = next(b.action for b in shared.buttons if b.label == "✍️ Answer")
     [told] = await lite.handle(said(BOB, action=answer))
     assert "private chat" in told.text and not told.asks
+
+
+async def test_words_for_yesterdays_question_after_midnight_are_given_back_not_lost(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await pair(lite, ALICE)
+    await pair(lite, BOB)
+    clock.set("2026-11-23T23:50:00+00:00")
+    answer = actions.today(clock.now().date(), "answer")
+    [asked] = await lite.handle(privately(ALICE, action=answer))
+    assert asked.asks
+    clock.set("2026-11-24T00:05:00+00:00")  # she writes past midnight
+    [told] = await lite.handle(privately(ALICE, "The tea you made.", reply_to="asked-1"))
+    assert "Mon 23 Nov's question closed at midnight" in told.text
+    assert "“The tea you made.”" in told.text and told.to == dm(ALICE)
+    # Nothing was saved for either day, and nothing reached Bob or the group.
+    [today] = await lite.handle(privately(ALICE, "/answers"))
+    assert "The tea" not in today.text
+    assert not [m for m in messenger.take() if m.to != dm(ALICE)]
+    # The day's own buttons say the same: that question is closed, today's is waiting.
+    [late] = await lite.handle(privately(ALICE, action=answer))
+    assert "Today's is waiting" in late.text

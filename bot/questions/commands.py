@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from bot import actions
 from bot.command import Command, Kind, Option, Who
@@ -209,11 +209,33 @@ async def words_in_reply(ctx: Ctx) -> list[Outgoing] | None:
     await lock_space(ctx.session, ctx.space)
     row = await words.answer_of(ctx.session, ctx.space, ctx.member, ctx.today)
     if row is None or row.asked_at is None:
-        return None
+        return await _after_midnight(ctx)
     question = days.by_id().get(row.question_id)
     if question is None:
         return None
     return await save(ctx, question, ctx.incoming.text)
+
+
+async def _after_midnight(ctx: Ctx) -> list[Outgoing] | None:
+    """Words for yesterday's question, sent after local midnight: a day's question closes with
+    its day (as its buttons do), and the words are given back rather than lost without a word."""
+    assert ctx.member is not None
+    yesterday = ctx.today - timedelta(days=1)
+    row = await words.answer_of(ctx.session, ctx.space, ctx.member, yesterday)
+    if row is None or row.asked_at is None:
+        return None
+    row.asked_at = None  # asked once: the next words are not for that day either
+    ctx.session.add(row)
+    cleaned = words.clean(ctx.incoming.text)
+    care = crisis_replies(ctx, cleaned, "These words stay with you.")  # help comes first
+    return [
+        *care,
+        ctx.whisper(
+            f"{day_label(yesterday)}'s question closed at midnight, so these words weren't "
+            f"saved: “{one_line(cleaned)}”. Today's question is waiting: send /today.",
+            protect=True,
+        ),
+    ]
 
 
 async def cmd_answers(ctx: Ctx, args: str) -> list[Outgoing]:
