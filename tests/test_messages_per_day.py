@@ -112,23 +112,52 @@ async def test_a_partner_without_a_private_chat_gets_the_question_in_the_shared_
     assert "private chat" in told.text and not told.asks
 
 
-async def test_words_for_yesterdays_question_after_midnight_are_given_back_not_lost(
+async def test_yesterdays_question_is_answered_after_midnight_until_todays_check_in_comes(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
+    """As a late tap on yesterday's check-in still counts, words begun for yesterday's question
+    before midnight are saved after it, until today's check-in comes; after that the day is
+    closed, and words for it are given back with the day named, never dropped in silence."""
     await pair(lite, ALICE)
     await pair(lite, BOB)
+    await lite.handle(said(ALICE, "/checkin 21:00"))
+    clock.set("2026-11-23T21:00:00+00:00")
+    await lite.dispatch_due()
+    monday = {m.to: m for m in messenger.take()}
+    answer = next(b.action for b in monday[dm(ALICE)].buttons if b.label == "✍️ Answer")
     clock.set("2026-11-23T23:50:00+00:00")
-    answer = actions.today(clock.now().date(), "answer")
     [asked] = await lite.handle(privately(ALICE, action=answer))
     assert asked.asks
-    clock.set("2026-11-24T00:05:00+00:00")  # she writes past midnight
-    [told] = await lite.handle(privately(ALICE, "The tea you made.", reply_to="asked-1"))
-    assert "Mon 23 Nov's question closed at midnight" in told.text
-    assert "“The tea you made.”" in told.text and told.to == dm(ALICE)
-    # Nothing was saved for either day, and nothing reached Bob or the group.
-    [today] = await lite.handle(privately(ALICE, "/answers"))
-    assert "The tea" not in today.text
+    clock.set("2026-11-24T00:05:00+00:00")  # she sends her words past midnight
+    [saved] = await lite.handle(privately(ALICE, "The tea you made.", reply_to="asked-1"))
+    assert "Your answer to Mon 23 Nov's question is saved" in saved.text
+    assert saved.to == dm(ALICE) and not messenger.take()
+    # Bob passes on Monday's question in the morning, from Monday's check-in: the reveal is
+    # Monday's, in the group.
+    passing = next(b.action for b in monday[dm(BOB)].buttons if b.label == "Pass on this one")
+    clock.set("2026-11-24T08:00:00+00:00")
+    out = await lite.handle(privately(BOB, action=passing))
+    [shown] = [m for m in out if m.to == HOME]
+    assert "Mon 23 Nov's question" in shown.text and "The tea you made." in shown.text
+
+    # Tuesday: Alice opens the box before midnight, and today's (Wednesday's) check-in comes
+    # before she sends: that day is closed, and her words come back to her.
+    clock.set("2026-11-24T21:00:00+00:00")
+    await lite.dispatch_due()
+    tuesday = {m.to: m for m in messenger.take()}
+    answer = next(b.action for b in tuesday[dm(ALICE)].buttons if b.label == "✍️ Answer")
+    clock.set("2026-11-24T23:55:00+00:00")
+    await lite.handle(privately(ALICE, action=answer))
+    clock.set("2026-11-25T21:00:00+00:00")
+    await lite.dispatch_due()
+    messenger.take()
+    clock.set("2026-11-25T21:05:00+00:00")
+    [told] = await lite.handle(privately(ALICE, "A slow breakfast.", reply_to="asked-2"))
+    assert "Tue 24 Nov's question closed when today's check-in came" in told.text
+    assert "“A slow breakfast.”" in told.text and told.to == dm(ALICE)
+    [mine] = await lite.handle(privately(ALICE, "/answers"))
+    assert "A slow breakfast" not in mine.text
     assert not [m for m in messenger.take() if m.to != dm(ALICE)]
-    # The day's own buttons say the same: that question is closed, today's is waiting.
+    # Its buttons say the same, and the next words are not taken for that day either.
     [late] = await lite.handle(privately(ALICE, action=answer))
-    assert "Today's is waiting" in late.text
+    assert "closed when today's check-in came" in late.text and "Today's is waiting" in late.text
