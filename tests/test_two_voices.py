@@ -49,6 +49,16 @@ async def couple(tandem: Tandem) -> None:
     await tandem.handle(said(ALICE, "/checkin 21:00"))
 
 
+async def one_linked(
+    tandem: Tandem, linked: tuple[str, str] = ALICE, other: tuple[str, str] = BOB
+) -> None:
+    """One partner with a private chat, the other answering in the group: the group gets the
+    check-in (a group where both answer in private gets none, issue 21)."""
+    await pair(tandem, linked)
+    await tandem.handle(said(other, "/start"))
+    await tandem.handle(said(linked, "/checkin 21:00"))
+
+
 async def checkin_due(
     tandem: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> dict[Address, Outgoing]:
@@ -164,10 +174,10 @@ async def test_a_partner_without_a_private_chat_answers_in_the_group(
     assert set(sent) == {HOME, dm(ALICE)}
     group = sent[HOME]
     assert "No private chat with me yet?" in group.text
-    assert [b.label for b in group.buttons][-1] == "🔒 Answer privately"
+    private = next(b for b in group.buttons if b.label == "🔒 Answer privately")
     [ack, _nudge] = await lite.handle(said(BOB, action=tap(group, 5), whisper=True))
     assert ack.private and ack.to == HOME
-    [link] = await lite.handle(said(BOB, action=group.buttons[-1].action, whisper=True))
+    [link] = await lite.handle(said(BOB, action=private.action, whisper=True))
     assert start_code(link)
 
 

@@ -324,10 +324,14 @@ async def answers_page(ctx: Ctx, page: int) -> Outgoing:
 
 def in_checkin(message: Outgoing, question: DailyQuestion, day: date) -> Outgoing:
     """A partner's private check-in with the day's question in it: one message, not two."""
+    buttons = message.buttons
+    # "🔒 Answer privately" stays last, under the question's buttons: it is about where to
+    # answer both, and the question's three keep a row of their own beside the check-in's.
+    last = buttons[-1:] if buttons and buttons[-1].action == actions.PAIR else ()
     return replace(
         message,
         text=f"{message.text}\n\n{question_lines(question)}",
-        buttons=(*message.buttons, *question_buttons(day)),
+        buttons=(*buttons[: len(buttons) - len(last)], *question_buttons(day), *last),
     )
 
 

@@ -238,7 +238,8 @@ async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
     post = couple.fake.last_message(HOME)
     assert rows_of(post) == [
         ["1 · not at all", "2 · a little", "3 · somewhat", "4 · mostly", "5 · completely"],
-        ["Skip today", "Add a note", "🔒 Answer privately"],
+        ["Skip today", "Add a note", "✍️ Answer", "Pass on this one", "Another question"],
+        ["🔒 Answer privately"],
     ]
     assert said.private == [] and couple.fake.thinking() == []
 
