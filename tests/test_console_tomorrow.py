@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
+from bot.ports import MovableClock
 from bot.settings import Settings
 from tests.fakes import FixedClock
 
@@ -62,3 +64,12 @@ async def test_reply_answers_the_newest_message_that_asks_for_words(
     assert "Sun 22 Nov" in tapped and "4/5" in tapped
     note = await shown(adapter, out, "/reply A calm evening.")
     assert "note" in note.lower() and "Sat 21 Nov" not in note
+
+
+def test_the_consoles_real_clock_moves_on_and_never_back() -> None:
+    clock = MovableClock()
+    target = clock.now() + timedelta(days=1)
+    clock.move_to(target)
+    assert clock.now() >= target
+    clock.move_to(target - timedelta(days=2))  # a day already lived stays lived
+    assert clock.now() >= target
