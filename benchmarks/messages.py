@@ -92,7 +92,7 @@ async def couple_day(layout: str) -> dict[str, float]:
         scheduled = list(messenger.sent)
         revealed = 0
         for user, chat in where.items():
-            [checkin] = [m for m in scheduled if m.to == chat]
+            checkin = next(m for m in scheduled if m.to == chat and "💬 " in m.text)
             score = next(b.action for b in checkin.buttons if b.label == "4")
             passing = next(b.action for b in checkin.buttons if b.label == "Pass on this one")
             for action in (score, passing):

@@ -60,16 +60,17 @@ async def test_a_group_with_both_private_chats_gets_one_step_and_each_one_privat
     messenger.take()
     days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": dm(BOB)})
     for counts, scheduled, _ in days:
-        assert counts == {HOME: 1, dm(ALICE): 1, dm(BOB): 1}
+        # Her side's own step, on the days that bring one, is the only second private message.
+        side = any("🌱 Just for you today" in m.text for m in scheduled if m.to == dm(ALICE))
+        assert counts == {HOME: 1, dm(ALICE): 2 if side else 1, dm(BOB): 1}
         assert "🌱 Today's step" in next(m.text for m in scheduled if m.to == HOME)
-    # On the days that bring Alice a step for her side, it comes inside her check-in.
     alices = [m.text for _, scheduled, _ in days for m in scheduled if m.to == dm(ALICE)]
     assert any("🌱 Just for you today" in text for text in alices)
     bobs = [m.text for _, scheduled, _ in days for m in scheduled if m.to == dm(BOB)]
     assert not any("Just for you" in text for text in bobs)  # Alice's side stays hers
 
 
-async def test_a_couple_in_private_chats_only_gets_one_message_each_a_day(
+async def test_a_couple_in_private_chats_only_gets_the_step_and_one_check_in_each_a_day(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
     await lite.handle(privately(ALICE, "/start"))
@@ -80,8 +81,11 @@ async def test_a_couple_in_private_chats_only_gets_one_message_each_a_day(
     messenger.take()
     days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": dm(BOB)})
     for counts, scheduled, revealed in days:
-        assert counts == {dm(ALICE): 1, dm(BOB): 1}
-        assert all("🌱 Today's step" in m.text and "💬" in m.text for m in scheduled)
+        # No group: the step (the shared space's one message) and the check-in with today's
+        # question come to each private chat.
+        assert counts == {dm(ALICE): 2, dm(BOB): 2}
+        assert sum("🌱 Today's step" in m.text for m in scheduled) == 2
+        assert sum("💬" in m.text and "❓ Today's question" in m.text for m in scheduled) == 2
         # The reveals (the scores, then the words) reach each chat once each.
         scores = [m for m in revealed if "You've both checked in" in m.text]
         words = [m for m in revealed if "answered by you both" in m.text]
@@ -98,15 +102,16 @@ async def test_a_partner_without_a_private_chat_gets_the_question_in_the_shared_
     messenger.take()
     days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": HOME})
     for counts, scheduled, _ in days:
-        assert counts == {HOME: 1, dm(ALICE): 1}
-        [shared] = [m for m in scheduled if m.to == HOME]
-        assert "🌱 Today's step" in shared.text and "💬" in shared.text
+        # The group gets the step and the shared check-in, which holds Bob's question.
+        assert counts == {HOME: 2, dm(ALICE): 1}
+        [step, shared] = [m for m in scheduled if m.to == HOME]
+        assert "🌱 Today's step" in step.text and "💬" in shared.text
         assert "❓ Today's question" in shared.text
     # Bob's words would be read by everyone in the group: Answer there points him to a private
     # chat (a form only he sees, on Discord), and nothing is asked of him in front of Alice.
     clock.set("2026-11-26T21:00:00+00:00")
     await lite.dispatch_due()
-    [shared] = [m for m in messenger.take() if m.to == HOME]
+    shared = next(m for m in messenger.take() if m.to == HOME and "💬" in m.text)
     answer = next(b.action for b in shared.buttons if b.label == "✍️ Answer")
     [told] = await lite.handle(said(BOB, action=answer))
     assert "private chat" in told.text and not told.asks

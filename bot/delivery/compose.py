@@ -88,41 +88,6 @@ async def render_all(
     return messages, broken
 
 
-# The kinds a check-in carries when they are due in the same chat at the same time: the day's
-# step (the couple's, or a side's in private) rides in the check-in instead of coming apart.
-# Each goes on top of what is there, so the couple's step reads first.
-RIDERS = ("side", "prompt")
-
-
-def fold(jobs: list[Job], messages: list[Outgoing | None]) -> dict[int, int]:
-    """Puts each prompt due in the same chat, on the same day and in the same batch as a
-    check-in, into that check-in's message: one message instead of two (or three, with a
-    side's). Returns each folded job's index with the index of the check-in that carries it;
-    a folded job's own message becomes None. Across batches (or when the couple chose two
-    times) each goes on its own, as before."""
-    carriers: dict[tuple[int, object, object], int] = {}
-    for index, job in enumerate(jobs):
-        if job.kind == "checkin" and messages[index] is not None:
-            carriers.setdefault((job.space_id, job.address, job.local_date), index)
-    riders: dict[int, int] = {}
-    for kind in RIDERS:
-        for index, job in enumerate(jobs):
-            carrier = carriers.get((job.space_id, job.address, job.local_date))
-            rider = messages[index]
-            if job.kind != kind or carrier is None or rider is None:
-                continue
-            carried = messages[carrier]
-            assert carried is not None
-            messages[carrier] = replace(
-                carried,
-                text=f"{rider.text}\n\n{carried.text}",
-                protect=carried.protect or rider.protect,
-            )
-            messages[index] = None
-            riders[index] = carrier
-    return riders
-
-
 async def _finish(
     kind: str, finish: Finisher, jobs: list[Job], messages: list[Outgoing | None]
 ) -> None:

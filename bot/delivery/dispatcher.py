@@ -13,7 +13,7 @@ from typing import Any
 import bot.delivery.leases as leases
 from bot.content import Library
 from bot.delivery.claims import Claims
-from bot.delivery.compose import Composer, Finisher, fold, render_all
+from bot.delivery.compose import Composer, Finisher, render_all
 from bot.delivery.jobs import DispatchReport, Job
 from bot.delivery.outcomes import Recorder
 from bot.delivery.planner import NextAsk
@@ -159,13 +159,7 @@ class Dispatcher:
         messages, broken = await render_all(
             jobs, bulk, self.library, self.composers, self.finishers
         )
-        riders = fold(jobs, messages)  # a step due with the check-in goes in it: one message
-        carried: dict[int, list[int]] = {}
-        for rider, carrier in riders.items():
-            carried.setdefault(carrier, []).append(rider)
-        quiet = {
-            i for i, m in enumerate(messages) if m is None and i not in broken and i not in riders
-        }
+        quiet = {i for i, m in enumerate(messages) if m is None and i not in broken}
         sendable = [i for i, m in enumerate(messages) if m is not None]
         results: dict[int, SendResult] = {}
         outcomes: dict[int, dict[str, Any]] = {}  # finished, not yet written
@@ -181,13 +175,7 @@ class Dispatcher:
                 return
             async with marking:
                 while position >= marked:
-                    # A folded step is handed over with the check-in that carries it: a kill
-                    # then gives both up together, never sends the step again on its own.
-                    group = [
-                        jobs[j].delivery_id
-                        for i in sendable[marked : marked + HAND_GROUP]
-                        for j in (i, *carried.get(i, ()))
-                    ]
+                    group = [jobs[i].delivery_id for i in sendable[marked : marked + HAND_GROUP]]
                     done, outcomes_now = list(outcomes), list(outcomes.values())
                     mine.update(await self._write(group, outcomes_now))
                     for index in done:
@@ -202,7 +190,7 @@ class Dispatcher:
                 if job.delivery_id not in mine:
                     # Stalled past its lease, this instance lost the row to another one's
                     # recovery, which sends it: sending it here too would be a double.
-                    taken.update((index, *carried.get(index, ())))
+                    taken.add(index)
                     return
                 result = await self._send_one(message)
                 if (
@@ -216,11 +204,6 @@ class Dispatcher:
                     result = await self._send_one(replace(message, to=moved))
             results[index] = result
             outcomes[index] = self.recorder.outcome(job, result)
-            for rider in carried.get(index, ()):
-                # A folded step went (or failed) with its check-in; a retry sends each again
-                # as it is, so none of the check-in's parts count for the step.
-                results[rider] = replace(result, parts_sent=0)
-                outcomes[rider] = self.recorder.outcome(jobs[rider], results[rider])
 
         taken: set[int] = set()
         queue = iter(enumerate(sendable))  # shared: each worker takes the next job in order
