@@ -15,7 +15,9 @@ from typing import TextIO
 
 from bot.actions import is_checkin
 from bot.messages import Address, Button, Incoming, Outgoing, SendResult, SendStatus
+from bot.schedules.tomorrow import Movable, tomorrow
 from bot.service import Tandem
+from bot.timeparse import zone_from_name
 
 SHARED = Address("console", "console")
 MENTION = "@tandem"
@@ -26,6 +28,7 @@ INTRO = """Tandem console: you are chatting as {name}, in the shared chat. Try /
   /reply text   answer the newest message here that asks for words (a question, a check-in's note)
   @tandem hi    words for Tandem in the shared chat (in your private chat, just type)
   /block        block Tandem in your private chat, to try what happens (a /pair link undoes it)
+  /tomorrow     move the clock on to tomorrow's check-in and deliver what comes on the way
   /quit         leave
 """
 
@@ -207,6 +210,9 @@ class ConsoleAdapter:
             self._blocked.add(private_address(self.member).chat_id)
             self._say(f"({self.member} blocked Tandem in their private chat)")
             return True
+        if stripped == "/tomorrow":
+            await self._tomorrow()
+            return True
         if stripped in ("/private", "/shared"):
             self.private = stripped == "/private"
             self._say(f"(you are now {self._in(self.here)})")
@@ -218,6 +224,20 @@ class ConsoleAdapter:
             for reply in await self.tandem.handle(incoming):
                 self._show(reply)
         return True
+
+    async def _tomorrow(self) -> None:
+        """The clock moves on a day, to just past tomorrow's last daily time; what comes due
+        on the way is delivered at its own time, as if the day had been lived."""
+        assert self.tandem is not None
+        clock = self.tandem.clock
+        if not isinstance(clock, Movable):
+            self._say("(this console's clock cannot be moved)")
+            return
+        when, zone = await tomorrow(
+            self.tandem.store, self.platform, clock, self.tandem.dispatch_due
+        )
+        local = when.astimezone(zone_from_name(zone))
+        self._say(f"(it is now {local:%a %d %b, %H:%M} here, {zone} time)")
 
     async def run(self) -> None:
         """Reads stdin until end of file or /quit."""

@@ -201,7 +201,8 @@ class TelegramAdapter:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
-        self.limits = limits or Limits()
+        self.paid_broadcast = settings.telegram_paid_broadcast  # scheduled sends, a higher rate
+        self.limits = limits or (Limits.paid() if self.paid_broadcast else Limits())
         self.request_timeout = request_timeout
         self.poll_timeout = poll_timeout
         self.leader_retry = leader_retry
@@ -385,6 +386,7 @@ class TelegramAdapter:
             markup = ForceReply(selective=True, input_field_placeholder="Your answer")
         protect = True if msg.protect else None  # None leaves the parameter out
         pace = BULK if msg.bulk else None  # a scheduled delivery waits behind people's replies
+        paid = True if msg.bulk and self.paid_broadcast else None  # never for a reply awaited
         replying = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         texts = split_text(msg.text)
         document = msg.attachment
@@ -412,6 +414,7 @@ class TelegramAdapter:
                 reply_markup=markup if last else None,
                 reply_parameters=replying if index == 0 else None,
                 protect_content=protect,
+                allow_paid_broadcast=paid,
                 rate_limit_args=pace,
             )
             progress[0] = index + 1
@@ -426,6 +429,7 @@ class TelegramAdapter:
                 reply_markup=markup,
                 reply_parameters=replying if not texts else None,
                 protect_content=protect,
+                allow_paid_broadcast=paid,
                 rate_limit_args=pace,
             )
             progress[0] = len(texts) + 1

@@ -405,6 +405,8 @@ def main() -> None:
         telegram_flood()
     if wanted("crisis"):
         crisis_words()
+    if wanted("messages"):
+        messages_per_day()
     scale()
 
 
@@ -439,6 +441,49 @@ def crisis_words() -> None:
         ours = each(safety.needs, note)
         floor = each(lambda text: text.casefold().split(), note)
         print(f"{kind:38}{ours * 1e6:>12.0f}{floor * 1e6:>14.1f}{ours / floor:>9.0f}x")
+
+
+EVENING = 100_000  # couples due in the same evening minute
+RATES = (("30/s", 30), ("paid, 1,000/s", 1000))
+
+
+def messages_per_day() -> None:
+    """Messages per couple-day, counted by living a Monday through the real core for each way a
+    couple can be set up; then how long 100,000 such couples due in one evening minute take to
+    reach at Telegram's 30 a second (and 1,000 with paid broadcasts), now and in the old layout
+    (the step, the check-in and today's question each a message, and a group line), whose count
+    is worked out from what was sent rather than run."""
+    from benchmarks.messages import LAYOUTS, couple_day
+
+    print(
+        "\nMessages per couple-day, step and check-in both at 21:00 (a day lived through the core)..."
+    )
+    days = {layout: asyncio.run(couple_day(layout)) for layout in LAYOUTS}
+    print(f"{'scheduled messages per couple-day':38}{'now':>8}{'old':>8}{'ratio':>8}{'reveals':>9}")
+    for layout, got in days.items():
+        print(
+            f"{layout:38}{got['scheduled']:>8.0f}{got['old']:>8.0f}"
+            f"{got['old'] / got['scheduled']:>7.1f}x{got['reveals']:>9.0f}"
+        )
+    print(f"\n{EVENING:,} couples due in the same evening minute: the burst takes (h:mm:ss)")
+    print(f"{'':38}{'now, 30/s':>12}{'old, 30/s':>12}{'ratio':>8}{'now, paid':>12}")
+    for layout, got in days.items():
+        now_s, old_s = EVENING * got["scheduled"] / 30, EVENING * got["old"] / 30
+        paid_s = EVENING * got["scheduled"] / 1000
+        print(
+            f"{layout:38}{clock_time(now_s):>12}{clock_time(old_s):>12}{old_s / now_s:>7.1f}x"
+            f"{clock_time(paid_s):>12}"
+        )
+    print(
+        "(counted: messages x couples / rate; Telegram's rate is the bound, Tandem hands over "
+        "thousands a second. The old layout is worked out from the parts each message holds. "
+        "Reveals come as partners answer, not in the burst.)"
+    )
+
+
+def clock_time(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def weekly() -> None:

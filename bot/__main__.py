@@ -16,6 +16,7 @@ from bot.likeness import NEAR_DUPLICATE, near_duplicates
 from bot.logs import setup_logging
 from bot.metrics import PortInUse
 from bot.paths.library import load_paths
+from bot.ports import MovableClock
 from bot.settings import Settings, SettingsError, load_settings
 from bot.single import AlreadyRunning
 
@@ -46,7 +47,9 @@ async def _run(settings: Settings, console_only: bool) -> None:
     if not console_only:
         log.info("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting the console adapter")
     console = ConsoleAdapter()
-    await run_until_stopped(App(settings, [console]), until=console.run)
+    # A clock /tomorrow can move on: a newcomer lives a week in a minute.
+    app = App(settings, [console], clock=MovableClock())
+    await run_until_stopped(app, until=console.run)
 
 
 def _content_check(settings: Settings) -> int:

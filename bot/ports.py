@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.messages import Address, Outgoing, SendResult
@@ -33,3 +33,17 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class MovableClock:
+    """The system's time, moved on by hand: the console's /tomorrow lives a day in a moment."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+    def move_to(self, instant: datetime) -> None:
+        """Never back: a day already lived stays lived."""
+        self.ahead = max(self.ahead, instant - datetime.now(UTC))

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Telegram's paid broadcasts: scheduled sends go out with allow_paid_broadcast (Telegram
+    # charges Stars for each message beyond 30 a second) and the bot's overall rate rises to
+    # 1,000 a second. Off by default: nothing is ever paid for unless the operator says so.
+    telegram_paid_broadcast: bool = False
     discord_bot_token: SecretStr | None = None
     discord_dev_guild_id: int | None = None  # sync slash commands to this guild only (instant)
     # Several processes on one Discord bot: how many shards in all, and which this process runs

@@ -28,6 +28,10 @@ class FixedClock:
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
 
+    def move_to(self, instant: datetime) -> None:
+        """As the console's clock moves (bot.ports.MovableClock): never back."""
+        self._now = max(self._now, instant)
+
 
 @dataclass
 class FakeMessenger:

@@ -70,7 +70,7 @@ async def test_a_bare_number_still_presses_the_newest(
         ("/tap 3", "/tap 3 1"),
         ("/tap three one", "/tap 3 1"),
         ("/tap 99 1", "no message #99 with buttons in the shared chat"),
-        ("/tap 3 9", "message #3 has buttons 1 to 7"),
+        ("/tap 3 12", "message #3 has buttons 1 to 10"),
     ],
 )
 async def test_a_tap_that_cannot_be_pressed_says_how_and_sends_nothing(

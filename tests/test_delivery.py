@@ -407,6 +407,10 @@ async def test_scheduled_checkin_has_five_scores_a_skip_and_a_private_way(
         "4",
         "5",
         "Skip today",
+        # Today's question (issue 21), for partners with no private chat.
+        "✍️ Answer",
+        "Pass on this one",
+        "Another question",
         "🔒 Answer privately",
     ]
     assert "reply to this message" in checkin.text

@@ -79,10 +79,9 @@ def sent(rows: list[dict[str, Any]]) -> list[tuple[int, str, str | None]]:
 # Where each kind goes.
 
 
-def test_a_group_where_both_partners_linked_gets_a_line_and_each_a_private_checkin() -> None:
+def test_a_group_where_both_partners_linked_gets_nothing_and_each_a_private_checkin() -> None:
     targets = checkin_targets(GROUP, False, [ALICE, BOB])
     assert [(t.recipient, t.address.chat_id, t.variant) for t in targets] == [
-        (0, "group", "line"),
         (1, "dm-alice", None),
         (2, "dm-bob", None),
     ]
@@ -168,7 +167,6 @@ def test_a_checkin_due_now_is_claimed_for_every_target_and_the_schedule_moves_to
 ) -> None:
     result = plan(library, [Due()], [ALICE, BOB])
     assert sent(result.inserts) == [
-        (0, "checkin", "line"),
         (1, "checkin", None),
         (2, "checkin", None),
     ]
@@ -187,7 +185,7 @@ def test_after_a_night_down_yesterdays_is_missed_and_todays_still_goes_within_th
     [missed] = [r for r in result.inserts if r["status"] == "missed"]
     assert missed["local_date"] == DAY - timedelta(days=1)
     assert missed["reason"] == "came due while the bot was down"
-    assert len(sent(result.inserts)) == 3
+    assert len(sent(result.inserts)) == 2
     assert {r["due_at"] for r in result.inserts if r["status"] == "claimed"} == {NOW}
     assert result.missed == 1
 

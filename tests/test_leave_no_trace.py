@@ -28,7 +28,15 @@ from bot.safety.replies import (
 from bot.service import Tandem
 from bot.store import Space
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
-from tests.test_two_voices import checkin_due, couple, dm, pair, privately, start_code
+from tests.test_two_voices import (
+    checkin_due,
+    couple,
+    dm,
+    one_linked,
+    pair,
+    privately,
+    start_code,
+)
 
 THEIRS = "41"  # the id of the message the person typed
 OURS = "m77"  # the id the platform gave Tandem's reply
@@ -91,7 +99,7 @@ async def test_support_opened_by_its_link_and_the_ephemeral_answer_offer_it_too(
 async def test_crisis_replies_offer_removal_wherever_they_are_given(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
-    await couple(lite)
+    await one_linked(lite)  # Bob answers in the group: it has the check-in
     sent = await checkin_due(lite, clock, messenger)
     # Words typed in a private chat that is linked to nothing: the reply and the words can go.
     [care] = await lite.handle(
@@ -106,14 +114,14 @@ async def test_crisis_replies_offer_removal_wherever_they_are_given(
     assert no_removal(saved) and removal(care) == "x:6"
     # A note typed in the group goes to the private chat: only Tandem's reply can go.
     replies = await lite.handle(
-        said(BOB, "I want to die", reply_to=messenger.message_id_of(sent[HOME]), message_ref="7")
+        said(ALICE, "I want to die", reply_to=messenger.message_id_of(sent[HOME]), message_ref="7")
     )
-    [care] = [r for r in replies if r.to == dm(BOB)]
+    [care] = [r for r in replies if r.to == dm(ALICE)]
     assert removal(care) == "x"
     assert all(no_removal(r) for r in replies if r.to == HOME)
     # A promise in the group.
-    replies = await lite.handle(said(BOB, "/promise call the helpline, I'm afraid of her"))
-    [care] = [r for r in replies if r.to == dm(BOB)]
+    replies = await lite.handle(said(ALICE, "/promise call the helpline, I'm afraid of him"))
+    [care] = [r for r in replies if r.to == dm(ALICE)]
     assert removal(care) == "x"
 
 

@@ -29,21 +29,17 @@ Key = tuple[int, date, int, str]
 
 
 def checkin_targets(space: Address, direct: bool, partners: Sequence[Partner]) -> list[Target]:
-    """A check-in goes to each partner's private chat, and (with a group) a line to the group."""
+    """A check-in goes to each partner's private chat, and to the group only for a partner who
+    has none there: a group where both answer in private gets nothing until the reveal (a
+    line saying the check-in is out cost every couple a message a day, and said nothing new)."""
     linked = [p for p in partners if p.private_chat]
     targets = [
         Target(p.id, Address(space.platform, p.private_chat), "checkin")
         for p in linked
         if p.private_chat
     ]
-    if not direct:
-        if not linked:
-            variant = "full"
-        elif len(linked) == len(partners) and len(partners) >= 2:
-            variant = "line"
-        else:
-            variant = "mixed"
-        targets.insert(0, Target(0, space, "checkin", variant))
+    if not direct and not (len(linked) == len(partners) and len(partners) >= 2):
+        targets.insert(0, Target(0, space, "checkin", "mixed" if linked else "full"))
     return targets
 
 

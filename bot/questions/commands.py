@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
+
+from sqlmodel import col, select
 
 from bot import actions
 from bot.command import Command, Kind, Option, Who
@@ -15,7 +17,7 @@ from bot.questions import today as days
 from bot.questions import words
 from bot.render import day_label, one_line
 from bot.safety.replies import care_replies
-from bot.store import Member, QuestionAnswer, lock_space, once
+from bot.store import Delivery, Member, QuestionAnswer, lock_space, once
 
 PER_PAGE = 5
 ANSWER_LABEL = "✍️ Answer"
@@ -70,13 +72,38 @@ def _where_words_go(ctx: Ctx) -> None:
         )
 
 
+async def still_open(ctx: Ctx, day: date) -> bool:
+    """A day's question can be answered until the next check-in goes out: today's always, and
+    yesterday's after midnight until today's check-in comes (words begun at 23:50 still count,
+    as a late tap on yesterday's check-in does); an older day's, never."""
+    assert ctx.space.id is not None
+    if day == ctx.today:
+        return True
+    if day != ctx.today - timedelta(days=1):
+        return False
+    found = await ctx.session.exec(
+        select(Delivery.id).where(
+            Delivery.space_id == ctx.space.id,
+            Delivery.kind == "checkin",
+            Delivery.local_date == ctx.today,
+            col(Delivery.status).in_(("claimed", "handing", "sent", "retry")),
+        )
+    )
+    return found.first() is None
+
+
+def _closed(day: date) -> UserError:
+    return UserError(
+        f"That was {day_label(day)}'s question, closed when today's check-in came. "
+        "Today's is waiting: send /today."
+    )
+
+
 async def _this_day(ctx: Ctx, action: actions.Today) -> DailyQuestion:
     assert ctx.space.id is not None
-    if action.day != ctx.today:
-        raise UserError(
-            f"That was {day_label(action.day)}'s question. Today's is waiting: send /today."
-        )
-    return await days.todays(ctx.session, ctx.space.id, ctx.today, ctx.now)
+    if not await still_open(ctx, action.day):
+        raise _closed(action.day)
+    return await days.todays(ctx.session, ctx.space.id, action.day, ctx.now)
 
 
 async def tapped(ctx: Ctx, action: actions.Today) -> list[Outgoing]:
@@ -86,21 +113,26 @@ async def tapped(ctx: Ctx, action: actions.Today) -> list[Outgoing]:
     question = await _this_day(ctx, action)
     assert ctx.member is not None
     if action.choice == "swap":
+        if action.day != ctx.today:
+            raise UserError(
+                "Only today's question can be swapped. Yesterday's can still be answered or passed."
+            )
         return await swap(ctx, question)
     if action.choice == "pass":
-        row = await words.row_for(ctx.session, ctx.space, ctx.member, ctx.today, question, ctx.now)
+        row = await words.row_for(ctx.session, ctx.space, ctx.member, action.day, question, ctx.now)
         changed = row.text is not None
         row.text, row.passed, row.held, row.asked_at = None, True, False, None
         row.updated_at = ctx.now
-        head = "👌 Passed on today's question. That counts as taking part."
+        which = "today's" if action.day == ctx.today else f"{day_label(action.day)}'s"
+        head = f"👌 Passed on {which} question. That counts as taking part."
         if changed:
-            head = "👌 Your answer is taken back: you've passed on today's question."
+            head = f"👌 Your answer is taken back: you've passed on {which} question."
         return await _saved(ctx, row, question, head)
     if ctx.incoming.text:  # words from a form only its author sees (Discord's modal)
         _where_words_go(ctx)
-        return await save(ctx, question, ctx.incoming.text)
+        return await save(ctx, question, ctx.incoming.text, action.day)
     _where_words_go(ctx)
-    row = await words.row_for(ctx.session, ctx.space, ctx.member, ctx.today, question, ctx.now)
+    row = await words.row_for(ctx.session, ctx.space, ctx.member, action.day, question, ctx.now)
     row.asked_at = ctx.now
     ctx.session.add(row)
     hint = REPLY_HINTS.get(ctx.space.platform, WORDS_HINT)
@@ -113,16 +145,23 @@ async def tapped(ctx: Ctx, action: actions.Today) -> list[Outgoing]:
     ]
 
 
-async def save(ctx: Ctx, question: DailyQuestion, text: str) -> list[Outgoing]:
+async def save(
+    ctx: Ctx, question: DailyQuestion, text: str, day: date | None = None
+) -> list[Outgoing]:
     assert ctx.member is not None
     cleaned = words.clean(text)
-    row = await words.row_for(ctx.session, ctx.space, ctx.member, ctx.today, question, ctx.now)
+    day = day or ctx.today
+    row = await words.row_for(ctx.session, ctx.space, ctx.member, day, question, ctx.now)
     changed = words.took_part(row)
     # Crisis words are looked at first: such an answer stays with its author at the reveal.
     row.held = bool(ctx.library.safety.needs(cleaned))
     row.text, row.passed, row.asked_at, row.updated_at = cleaned, False, None, ctx.now
     care = await care_replies(ctx, cleaned, "Your answer stays with you at the reveal.")
     head = "✍️ Your answer is " + ("changed." if changed else "saved.")
+    if day != ctx.today:
+        head = f"✍️ Your answer to {day_label(day)}'s question is " + (
+            "changed." if changed else "saved."
+        )
     head += f" “{one_line(cleaned)}”"
     return [*care, *await _saved(ctx, row, question, head)]
 
@@ -209,11 +248,34 @@ async def words_in_reply(ctx: Ctx) -> list[Outgoing] | None:
     await lock_space(ctx.session, ctx.space)
     row = await words.answer_of(ctx.session, ctx.space, ctx.member, ctx.today)
     if row is None or row.asked_at is None:
-        return None
+        yesterday = ctx.today - timedelta(days=1)
+        row = await words.answer_of(ctx.session, ctx.space, ctx.member, yesterday)
+        if row is None or row.asked_at is None:
+            return None
+        if not await still_open(ctx, yesterday):
+            return await _given_back(ctx, row)
     question = days.by_id().get(row.question_id)
     if question is None:
         return None
-    return await save(ctx, question, ctx.incoming.text)
+    return await save(ctx, question, ctx.incoming.text, row.local_date)
+
+
+async def _given_back(ctx: Ctx, row: QuestionAnswer) -> list[Outgoing]:
+    """Words for yesterday's question after today's check-in came: the day is closed, and the
+    words are given back to their author with the day named, never dropped without a word."""
+    row.asked_at = None  # asked once: the next words are not for that day either
+    ctx.session.add(row)
+    cleaned = words.clean(ctx.incoming.text)
+    care = await care_replies(ctx, cleaned, "These words stay with you.")  # help comes first
+    return [
+        *care,
+        ctx.whisper(
+            f"{day_label(row.local_date)}'s question closed when today's check-in came, so "
+            f"these words weren't saved: “{one_line(cleaned)}”. Today's question is waiting: "
+            "send /today.",
+            protect=True,
+        ),
+    ]
 
 
 async def cmd_answers(ctx: Ctx, args: str) -> list[Outgoing]:
@@ -262,10 +324,14 @@ async def answers_page(ctx: Ctx, page: int) -> Outgoing:
 
 def in_checkin(message: Outgoing, question: DailyQuestion, day: date) -> Outgoing:
     """A partner's private check-in with the day's question in it: one message, not two."""
+    buttons = message.buttons
+    # "🔒 Answer privately" stays last, under the question's buttons: it is about where to
+    # answer both, and the question's three keep a row of their own beside the check-in's.
+    last = buttons[-1:] if buttons and buttons[-1].action == actions.PAIR else ()
     return replace(
         message,
         text=f"{message.text}\n\n{question_lines(question)}",
-        buttons=(*message.buttons, *question_buttons(day)),
+        buttons=(*buttons[: len(buttons) - len(last)], *question_buttons(day), *last),
     )
 
 

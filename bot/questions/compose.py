@@ -1,4 +1,4 @@
-"""Today's question in a partner's scheduled check-in: one private message a day, not two."""
+"""Today's question in the scheduled check-in: one message a day, not two."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from bot.store import Store
 async def with_questions(
     store: Store, now: datetime, jobs: list[Job], messages: list[Outgoing]
 ) -> list[Outgoing]:
-    """Each private check-in with its day's question (the same for both partners of a space);
-    the couple's shared check-in stays as it is."""
+    """Each check-in with its day's question (the same for both partners of a space): a
+    partner's private one, and the couple's shared one, which is there only for a partner with
+    no private chat (their words go in a form only they see where the platform has one, Discord;
+    elsewhere its Answer says how to link a private chat, and Pass works anywhere)."""
     out = list(messages)
-    if not any(job.recipient for job in jobs):
-        return out
     async with store.unit() as session:
         for index, job in enumerate(jobs):
-            if job.recipient:
+            if job.recipient or job.variant in ("full", "mixed"):
                 question = await todays(session, job.space_id, job.local_date, now)
                 out[index] = in_checkin(messages[index], question, job.local_date)
     return out

@@ -246,7 +246,8 @@ async def test_checkin_now_posts_the_checkin_and_leaves_no_trace_of_the_command(
             "4 · mostly at ease",
             "5 · fully at ease",
         ],
-        ["Skip today", "Add a note", "🔒 Answer privately"],
+        ["Skip today", "Add a note", "✍️ Answer", "Pass on this one", "Another question"],
+        ["🔒 Answer privately"],
     ]
     assert said.private == [] and couple.fake.thinking() == []
 

@@ -95,9 +95,8 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
             # and today's question (issue 21), in the same message
             ["Skip today", "Add a note", "✍️ Answer", "Pass on this one", "Another question"],
         ]
-    [line] = fake.public(HOME)
-    assert "waiting in each of your private chats" in line
-    assert fake.last_message(HOME).buttons == []
+    # Both answer in their DMs: the channel hears nothing until the reveal (issue 21).
+    assert fake.public(HOME) == []
 
     alex = await couple.tap(ALEX, alex_checkin, "4")
     assert alex.private == [
@@ -111,7 +110,7 @@ async def test_a_check_in_reaches_both_dms_and_the_channel_sees_only_the_reveal(
     assert rows_of(note_reply) == [["Keep private", "Share at the reveal"]]
 
     # Nothing of Alex's answer reaches the channel or Sam: one gentle nudge, no score, no note.
-    assert fake.public(HOME) == [line]
+    assert fake.public(HOME) == []
     sam_sees = fake.public(fake.dm(SAM))
     assert sam_sees[-1].startswith("🌙 Alex has answered the check-in for Sat 21 Nov.")
     assert not any("4/5" in text or NOTE in text for text in sam_sees)
@@ -149,7 +148,9 @@ async def test_with_dms_closed_a_partner_answers_in_the_channel_privately(
             "4 · mostly at ease",
             "5 · fully at ease",
         ],
-        ["Skip today", "Add a note", "🔒 Answer privately"],
+        # Today's question for Sam, whose words go in a form only Sam sees (issue 21).
+        ["Skip today", "Add a note", "✍️ Answer", "Pass on this one", "Another question"],
+        ["🔒 Answer privately"],
     ]
     sam = await couple.tap(SAM, channel_checkin, "3")
     assert sam.private[0].startswith("Thanks, Sam. Your check-in for Sat 21 Nov is saved: 3/5.")

@@ -119,6 +119,10 @@ async def test_a_check_in_answered_by_both_members_then_a_note(bot: Running) -> 
     assert [[b["text"] for b in row] for row in keyboard] == [
         ["1", "2", "3", "4", "5"],
         ["Skip today"],
+        # Today's question (issue 21), for partners with no private chat.
+        ["✍️ Answer"],
+        ["Pass on this one"],
+        ["Another question"],
         ["🔒 Answer privately"],
     ]
     message_id = checkin.result["message_id"]
