@@ -18,8 +18,7 @@ def progress(
 ) -> tqdm[Never]:
     """A bar on `stream` (stderr) when it is a terminal; silent in a pipe or a log, where a bar
     redrawn with carriage returns would only be noise. Move it with `.update()` or `.n`. A bar
-    whose total comes later gets it from `advance_to`; an open-ended one only counts. A bar
-    that never moved is never drawn."""
+    whose total comes later gets it from `advance_to`; an open-ended one only counts."""
     out = sys.stderr if stream is None else stream
     shape = (
         f"{{desc}}: {{n_fmt}} {unit}, {{elapsed}}"
@@ -32,7 +31,9 @@ def progress(
         unit=f" {unit}",
         file=out,
         disable=not out.isatty(),
-        delay=1e-6,  # not drawn until it moves
+        # A bar whose total comes later is drawn only once it has moved (an up-to-date
+        # database says nothing); one with its total is drawn at once.
+        delay=1e-6 if total is None else 0,
         dynamic_ncols=True,
         mininterval=0.2,
         bar_format=shape,

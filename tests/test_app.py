@@ -197,7 +197,8 @@ def test_console_private_chats_keep_answers_apart_until_the_reveal(tmp_path: Pat
     assert out.count("🔒 Linked.") == 2
     assert "[#" in out and "Alice's private chat]: 💬 Your check-in" in out
     assert "Bob's private chat]: 💬 Your check-in" in out
-    assert "shared chat]: 💬 Today's check-in" in out
+    # Both answer in private: the shared chat gets no check-in line (one message a day, issue 21).
+    assert "shared chat]: 💬 Today's check-in" not in out
     before_reveal = out[: out.index("You've both checked in")]
     # Nothing of Alice's score or private note reached the shared chat or Bob before the reveal.
     shared_before = [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.messages import Outgoing
 from bot.service import Tandem
-from tests.conftest import one
+from tests.conftest import export_of, exported, one
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_crypto import stored
 from tests.test_two_voices import checkin_due, couple, dm, pair, privately, tap
@@ -74,10 +74,12 @@ async def test_the_other_partner_never_sees_the_hurt_answer_anywhere(
     seen += [m.text for m in look_back]
     assert seen and not [t for t in seen if "hurt" in t.lower()], seen
 
-    export = await one(lite, privately(BOB, "/export"))
-    assert export.attachment is not None
+    replies = await lite.handle(privately(BOB, "/export"))
+    export, readable = exported(replies), exported(replies, ".txt")
+    assert export.attachment is not None and readable.attachment is not None
+    assert b"hurt" not in readable.attachment.data
     rows = json.loads(export.attachment.data)["checkins"]
-    assert {r["member_id"] for r in rows} == {1, 2}  # Alice's revealed answer is there…
+    assert {r["by"] for r in rows} == {"Alice", "Bob"}  # Alice's revealed answer is there…
     assert not [r for r in rows if "hurt" in r]  # …without her private one
     assert b"hurt" not in export.attachment.data
 
@@ -95,10 +97,10 @@ async def test_the_author_sees_it_in_their_private_progress_and_export(
     # The chart's line of her own, named in the picture's text for screen readers.
     assert progress.attachment is not None
     assert "Alice: the hurt (only you) 1 day, average 4.0" in progress.text
-    export = await one(lite, privately(ALICE, "/export"))
+    export = await export_of(lite, privately(ALICE, "/export"))
     assert export.attachment is not None
     mine = [r for r in json.loads(export.attachment.data)["checkins"] if "hurt" in r]
-    assert [(r["local_date"], r["hurt"]) for r in mine] == [("2026-11-21", 4)]
+    assert [(r["date"], r["hurt"]) for r in mine] == [("2026-11-21", 4)]
 
 
 async def test_the_hurt_answer_is_sealed_at_rest(

@@ -15,7 +15,7 @@ from adapters.console import ConsoleAdapter
 from bot.content import Library
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
-from tests.conftest import build
+from tests.conftest import build, export_of
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import couple, dm, privately
 
@@ -191,7 +191,7 @@ async def test_words_are_sealed_exported_to_their_author_and_forgotten(
     async with lite.store.read() as session:
         raw = (await session.exec(sql("SELECT felt FROM repairpart"))).all()  # type: ignore[call-overload]
     assert all("unheard" not in r[0] and "Cornered" not in r[0] for r in raw)
-    [export, *_] = await lite.handle(privately(ALICE, "/export"))
+    export = await export_of(lite, privately(ALICE, "/export"))
     assert export.attachment is not None
     data = json.loads(export.attachment.data)
     [talk] = data["repair_talks"]

@@ -56,7 +56,7 @@ async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
     live.clock.set("2026-11-21T20:30:00+00:00")
     [checkin] = await live.dispatch()
     assert checkin.content.startswith("💬 Check-in:")
-    assert len(rows_of(checkin)) == 2 and "Add a note" in rows_of(checkin)[1]
+    assert len(rows_of(checkin)) == 3 and "Add a note" in rows_of(checkin)[1]
     alice = await live.tap(ALICE, checkin, "4")
     assert alice.private[0].startswith("Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5.")
     bob = await live.tap(BOB, checkin, "5")

@@ -50,6 +50,7 @@ async def test_a_mention_in_the_channel_is_answered_there_and_chatter_is_not(
 ) -> None:
     await live.slash(ALICE, "start")
     await live.slash(BOB, "start")
+    await live.slash(ALICE, "schedule")  # a command ends the set-up's wait for Alice's city
 
     def in_home(content: str, mentions: bool) -> dict[str, object]:
         payload = fake.typed(ALICE, HOME, content)
