@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from bot import actions
 from bot.messages import Address, Outgoing
 from bot.paths.library import load_paths
@@ -77,6 +79,7 @@ async def choose(tandem: Tandem, who: tuple[str, str], label: str) -> list[Outgo
     return await tandem.handle(said(who, action=button.action))
 
 
+@pytest.mark.timeout(300)  # twelve weeks lived through the core: beyond the 60 s guard under load
 async def test_a_breach_path_walked_for_twelve_weeks_with_a_slower_pace_and_a_stage_again(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
