@@ -135,22 +135,7 @@ def test_rotate_in_a_terminal_shows_rows_of_all_and_time_left(
     tmp_path: Path, library: Library
 ) -> None:
     env = asyncio.run(a_couple_with_notes(tmp_path, library))
-    main, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
-    try:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "bot", "keys", "rotate"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            text=True,
-        )
-        os.close(terminal)
-        shown = read_all(main)
-        out, _ = run.communicate(timeout=300)
-    finally:
-        os.close(main)
-    assert run.returncode == 0, shown
+    code, out, shown = in_a_terminal(["keys", "rotate"], tmp_path, env)
+    assert code == 0, shown
     assert "Re-encrypted 2 member key(s)" in out
     assert "re-encrypting: 2 of 2 rows" in shown and " left" in shown, shown
