@@ -40,7 +40,7 @@ from bot.registry import COMMANDS, press, press_anywhere, talk_to
 from bot.repair import commands as repair
 from bot.safety import replies as safety
 from bot.setup import flow as setup
-from bot.store import Member, Schedule, Space, Store, insert_new, move_space
+from bot.store import Delivery, Member, Schedule, Space, Store, insert_new, move_space
 from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
@@ -364,10 +364,7 @@ class Tandem:
         assert incoming.reply_to is not None
         if member is None:
             return None
-        recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
-        delivery = await answers.find_checkin_by_message(
-            session, space, incoming.reply_to, recipient or 0
-        )
+        delivery = await self._checkin_replied_to(session, incoming.reply_to, space, member, place)
         ctx = Ctx(
             self.library, self, session, space, member, incoming, self.clock.now(), place, after
         )
@@ -397,16 +394,22 @@ class Tandem:
         member = member or await self._known_member(session, space, incoming.user_id)
         if member is None or not member.partner:
             return None
-        if incoming.reply_to:  # a note on a check-in is a note, whatever was asked before
-            recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
-            found = await answers.find_checkin_by_message(
-                session, space, incoming.reply_to, recipient or 0
-            )
-            if found is not None:
-                return None
+        if incoming.reply_to and await self._checkin_replied_to(
+            session, incoming.reply_to, space, member, place
+        ):  # a note on a check-in is a note, whatever was asked before
+            return None
         now = self.clock.now()
         ctx = Ctx(self.library, self, session, space, member, incoming, now, place, after)
         return await setup.typed(ctx)
+
+    @staticmethod
+    async def _checkin_replied_to(
+        session: AsyncSession, reply_to: str, space: Space, member: Member, place: Place
+    ) -> Delivery | None:
+        """The check-in a reply answers: the member's own in their private chat, else the
+        shared one."""
+        recipient = member.id if place is Place.PRIVATE and member.private_chat else 0
+        return await answers.find_checkin_by_message(session, space, reply_to, recipient or 0)
 
     def _private_words(self, incoming: Incoming, space: Space | None) -> list[Outgoing]:
         return safety.private_words(self.library, incoming, space, self.default_timezone)
