@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine
 
+from adapters.console import ConsoleAdapter
 from bot.content import Library, default_content_dir, load_content
 from bot.messages import Incoming, Outgoing
 from bot.migrate import alembic_config, upgrade
@@ -120,6 +123,20 @@ async def build(
     store = Store(make_engine(url))
     await upgrade(store.engine)
     return Tandem(store, clock, library, messenger, **kw)  # type: ignore[arg-type]
+
+
+async def console_couple(
+    url: str, clock: FixedClock, library: Library, folder: Path
+) -> tuple[ConsoleAdapter, io.StringIO, Tandem]:
+    """The console with Alice and Bob each joined and their private chats linked, Alice back
+    in the shared chat as Bob: what it printed so far, and the core (close its store)."""
+    out = io.StringIO()
+    console = ConsoleAdapter(out=out, export_dir=folder)
+    tandem = await build(url, clock, console, library)  # type: ignore[arg-type]
+    await console.start(tandem)
+    for line in ["/start", "/pair", "1", "/shared", "/as Bob", "/start", "/pair", "1"]:
+        await console.feed(line)
+    return console, out, tandem
 
 
 @pytest.fixture

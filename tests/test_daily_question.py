@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text as sql
 
-from adapters.console import ConsoleAdapter
 from bot import actions
 from bot.content import Library
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
-from tests.conftest import build, exported
+from tests.conftest import console_couple, exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import checkin_due, couple, dm, privately
 
@@ -223,12 +221,7 @@ async def test_crisis_words_get_help_first_and_stay_with_their_author(
 async def test_on_the_console_reply_answers_the_newest_message_asking_for_words(
     sqlite_url: str, clock: FixedClock, library: Library, tmp_path: Path
 ) -> None:
-    out = io.StringIO()
-    console = ConsoleAdapter(out=out, export_dir=tmp_path)
-    tandem = await build(sqlite_url, clock, console, library)  # type: ignore[arg-type]
-    await console.start(tandem)
-    for line in ["/start", "/pair", "1", "/shared", "/as Bob", "/start", "/pair", "1"]:
-        await console.feed(line)
+    console, out, tandem = await console_couple(sqlite_url, clock, library, tmp_path)
     for line in ["/as Alice", "/today", "1", "/reply The river walk."]:
         await console.feed(line)
     before = out.getvalue()

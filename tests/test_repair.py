@@ -5,17 +5,15 @@ finished, the reveal together, one thing each to do differently, and the ways ou
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from sqlalchemy import text as sql
 
-from adapters.console import ConsoleAdapter
 from bot.content import Library
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
-from tests.conftest import build, export_of
+from tests.conftest import console_couple, export_of
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import couple, dm, privately
 
@@ -241,12 +239,7 @@ async def test_repair_needs_two_and_a_private_place(
 async def test_on_the_console_reply_writes_the_answers(
     sqlite_url: str, clock: FixedClock, library: Library, tmp_path: Path
 ) -> None:
-    out = io.StringIO()
-    console = ConsoleAdapter(out=out, export_dir=tmp_path)
-    tandem = await build(sqlite_url, clock, console, library)  # type: ignore[arg-type]
-    await console.start(tandem)
-    for line in ["/start", "/pair", "1", "/shared", "/as Bob", "/start", "/pair", "1"]:
-        await console.feed(line)
+    console, out, tandem = await console_couple(sqlite_url, clock, library, tmp_path)
     for line in ["/as Alice", "/repair", "1", "1", "/reply Unheard."]:
         await console.feed(line)
     shown = out.getvalue()
