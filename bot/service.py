@@ -23,7 +23,8 @@ from bot.command import MAX_COMMAND, NOT_A_PARTNER, split_command
 from bot.content import OPT_IN_TOPICS, TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, reschedule
 from bot.crisis.texts import is_support_start
-from bot.delivery import Dispatcher, DispatchReport, Job
+from bot.delivery import Dispatcher, DispatchReport, Job, render
+from bot.delivery.riders import riders, woven
 from bot.errors import UserError
 from bot.flood import SLOW_DOWN, FloodGate, Verdict
 from bot.housekeeping import Housekeeper, Retention
@@ -107,13 +108,30 @@ class Tandem:
     async def _with_questions(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
         asked = await with_questions(self.store, self.clock.now(), jobs, messages)
         try:
-            return await with_side_steps(self.store, jobs, asked)
+            asked = await with_side_steps(self.store, jobs, asked)
         except Exception as err:  # the check-in goes out with its question, never not at all
             log.error("adding side steps failed with %s", type(err).__name__)
-            return asked
+        return await self._with_riders(jobs, asked)
 
     async def _with_path_steps(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
-        return await with_path_steps(self.store, self.clock.now(), jobs, messages)
+        stepped = await with_path_steps(self.store, self.clock.now(), jobs, messages)
+        return await self._with_riders(jobs, stepped)
+
+    async def _with_riders(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
+        """Each message with what rides in it (bot/delivery/riders.py): the day's step above,
+        as the step itself would read (a path's, or the rotation's), and a side's own prompt
+        below (on Free practice; on a path their side's step is in the check-in already)."""
+        out = list(messages)
+        for index, carried in enumerate(await riders(self.store, jobs)):
+            if not carried:
+                continue
+            steps = [job for job in carried if job.kind == "prompt"]
+            sides = [job for job in carried if job.kind == "side"]
+            plain = [render(job, self.library) for job in steps]
+            above = await with_path_steps(self.store, self.clock.now(), steps, plain)
+            below = await side_prompts(self.store, self.library, sides)
+            out[index] = woven(out[index], list(above), below)
+        return out
 
     async def _compose_sides(self, jobs: list[Job]) -> list[Outgoing | None]:
         return await side_prompts(self.store, self.library, jobs)

@@ -14,6 +14,7 @@ from bot.delivery.outcomes import outcome
 from bot.delivery.planner import (
     EVERY_DAY,
     Key,
+    Sibling,
     ask_times,
     backoff,
     checkin_targets,
@@ -65,9 +66,26 @@ def plan(
     now: datetime = NOW,
     already: set[Key] | None = None,
     sides: dict[int, dict[str, Any]] | None = None,
+    siblings: dict[str, Sibling] | None = None,
 ) -> Any:
     return plan_schedules(
-        rows, now, GRACE, CLAIM, library, {10: partners}, sides or {}, {}, already or set()
+        rows,
+        now,
+        GRACE,
+        CLAIM,
+        library,
+        {10: partners},
+        sides or {},
+        {},
+        already or set(),
+        {10: siblings or {}},
+    )
+
+
+def rows_of(result: Any) -> list[tuple[int, int, str, str]]:
+    """(schedule, recipient, kind, status) of each row planned."""
+    return sorted(
+        (r["schedule_id"], r["recipient"], r["kind"], r["status"]) for r in result.inserts
     )
 
 
@@ -157,6 +175,74 @@ def test_a_new_space_starts_on_the_first_week_and_its_rotation_is_written(
     assert result.inserts[0]["content_id"] == first
     assert [h["prompt_id"] for h in result.history] == [first]
     assert result.rotations == [{"spid": 10, "lt": library.by_id[first].topic, "cy": 0}]
+
+
+# One message a chat a day: the step rides in the check-in going to the same chat.
+
+
+def test_the_step_due_first_brings_the_check_in_forward_with_the_step_inside(
+    library: Library,
+) -> None:
+    later = Sibling(2, NOW + timedelta(minutes=30), local_time="09:30")
+    result = plan(
+        library, [Due(kind="prompt", direct=True)], [ALICE, BOB], siblings={"checkin": later}
+    )
+    assert rows_of(result) == [
+        (1, 1, "prompt", "carried"),
+        (1, 2, "prompt", "carried"),
+        (2, 1, "checkin", "claimed"),
+        (2, 2, "checkin", "claimed"),
+    ]
+    assert {r["due_at"] for r in result.inserts} == {NOW}
+    # Its day all written, the check-in moves on to tomorrow: /schedule says so.
+    assert {"sid": 2, "next": NOW + timedelta(days=1, minutes=30)} in result.advances
+
+
+def test_a_check_in_due_first_carries_the_step_due_later_that_day(library: Library) -> None:
+    step = Sibling(1, NOW + timedelta(hours=11), local_time="20:00")
+    result = plan(library, [Due(id=2, direct=True)], [ALICE, BOB], siblings={"prompt": step})
+    assert rows_of(result) == [
+        (1, 1, "prompt", "carried"),
+        (1, 2, "prompt", "carried"),
+        (2, 1, "checkin", "claimed"),
+        (2, 2, "checkin", "claimed"),
+    ]
+    assert len({r["content_id"] for r in result.inserts if r["kind"] == "prompt"}) == 1
+
+
+def test_a_step_on_another_day_or_held_by_another_instance_goes_on_its_own(
+    library: Library,
+) -> None:
+    doubting = Partner(1, 10, "dm-alice", "doubting", 0)
+    tomorrow = Sibling(2, NOW + timedelta(days=1), local_time="09:00")
+    held = Sibling(2, NOW + timedelta(minutes=30), held=True)
+    for checkin in (tomorrow, held):
+        result = plan(
+            library,
+            [Due(kind="prompt", direct=True)],
+            [doubting, BOB],
+            sides=side_rounds([doubting], [], library),
+            siblings={"checkin": checkin},
+        )
+        # Each its own message; her side's own prompt is left to a check-in, whoever plans it.
+        assert rows_of(result) == [(1, 1, "prompt", "claimed"), (1, 2, "prompt", "claimed")]
+
+
+def test_in_a_group_a_side_rides_in_the_private_check_in_below_it(library: Library) -> None:
+    doubting = Partner(1, 10, "dm-alice", "doubting", 0)
+    day = NOW if side_day(DAY, 1) else NOW + timedelta(days=1)
+    result = plan(
+        library,
+        [Due(id=2, next_due_at=day)],
+        [doubting, BOB],
+        now=day,
+        sides=side_rounds([doubting], [], library),
+    )
+    assert rows_of(result) == [
+        (2, 1, "checkin", "claimed"),
+        (2, 1, "side", "carried"),
+        (2, 2, "checkin", "claimed"),
+    ]
 
 
 # Due, missed, already sent.

@@ -238,12 +238,15 @@ async def test_two_instances_share_due_schedules_and_a_lost_race_skips_only_its_
     # Each chat got its step and its check-in once: in one message when both were claimed in
     # the same batch (issue 21), else in two.
     texts: dict[str, str] = {}
-    for m in messenger.take():
+    sent = messenger.take()
+    for m in sent:
         texts[m.to.chat_id] = texts.get(m.to.chat_id, "") + m.text
     assert {c: (t.count("🌱 Today's step"), t.count("💬 Check-in")) for c, t in texts.items()} == {
         f"c{n}": (1, 1) for n in range(200)
     }
-    assert sum(r.sent for r in reports) == 400
+    # Mostly one message: the check-in, with the step inside. Two only where another instance
+    # held the other schedule at that moment (then each goes on its own, never doubled).
+    assert sum(r.sent for r in reports) == len(sent) < 300
     assert all(r.sent > 0 for r in reports), [r.sent for r in reports]  # the work was shared
     await asyncio.gather(first.dispatch_due(), second.dispatch_due())
     assert messenger.take() == []

@@ -1,6 +1,7 @@
 """Fewer messages (issue 21): a partner's scheduled day is one private message (the check-in
-with today's question, and the day's step when it is due at the same time), plus the reveal;
-the couple's shared space gets one prompt at most. Counted per chat over whole days, through
+with today's question, with the day's step inside when the step goes to that chat too, and a
+sided partner's own prompt), plus the reveal; the couple's shared space gets one message at
+most. Counted per chat over whole days, through
 the core, for a couple with a group and both private chats, a couple in private chats only, and
 a couple where one partner has no private chat."""
 
@@ -60,12 +61,13 @@ async def test_a_group_with_both_private_chats_gets_one_step_and_each_one_privat
     messenger.take()
     days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": dm(BOB)})
     for counts, scheduled, _ in days:
-        # Her side's own step, on the days that bring one, is the only second private message.
-        side = any("🌱 Just for you today" in m.text for m in scheduled if m.to == dm(ALICE))
-        assert counts == {HOME: 1, dm(ALICE): 2 if side else 1, dm(BOB): 1}
+        # Her side's own step, on the days that bring one, rides in her check-in, below it.
+        assert counts == {HOME: 1, dm(ALICE): 1, dm(BOB): 1}
         assert "🌱 Today's step" in next(m.text for m in scheduled if m.to == HOME)
     alices = [m.text for _, scheduled, _ in days for m in scheduled if m.to == dm(ALICE)]
-    assert any("🌱 Just for you today" in text for text in alices)
+    sided = [text for text in alices if "🌱 Just for you today" in text]
+    assert sided and len(sided) < len(alices)  # every other day
+    assert all(text.index("💬") < text.index("🌱 Just for you today") for text in sided)
     bobs = [m.text for _, scheduled, _ in days for m in scheduled if m.to == dm(BOB)]
     assert not any("Just for you" in text for text in bobs)  # Alice's side stays hers
 
@@ -81,11 +83,13 @@ async def test_a_couple_in_private_chats_only_gets_the_step_and_one_check_in_eac
     messenger.take()
     days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": dm(BOB)})
     for counts, scheduled, revealed in days:
-        # No group: the step (the shared space's one message) and the check-in with today's
-        # question come to each private chat.
-        assert counts == {dm(ALICE): 2, dm(BOB): 2}
-        assert sum("🌱 Today's step" in m.text for m in scheduled) == 2
-        assert sum("💬" in m.text and "❓ Today's question" in m.text for m in scheduled) == 2
+        # No group: the step (the shared space's one message) rides in each private check-in,
+        # above it, with today's question.
+        assert counts == {dm(ALICE): 1, dm(BOB): 1}
+        for m in scheduled:
+            assert m.text.index("🌱 Today's step") < m.text.index("💬")
+            assert "❓ Today's question" in m.text and m.buttons
+        assert scheduled[0].text.split("💬")[0] == scheduled[1].text.split("💬")[0]  # one step
         # The reveals (the scores, then the words) reach each chat once each.
         scores = [m for m in revealed if "You've both checked in" in m.text]
         words = [m for m in revealed if "answered by you both" in m.text]
@@ -102,11 +106,12 @@ async def test_a_partner_without_a_private_chat_gets_the_question_in_the_shared_
     messenger.take()
     days = await live_days(lite, clock, messenger, {"alice": dm(ALICE), "bob": HOME})
     for counts, scheduled, _ in days:
-        # The group gets the step and the shared check-in, which holds Bob's question.
-        assert counts == {HOME: 2, dm(ALICE): 1}
-        [step, shared] = [m for m in scheduled if m.to == HOME]
-        assert "🌱 Today's step" in step.text and "💬" in shared.text
+        # The group gets one message: the step, then the shared check-in with Bob's question.
+        assert counts == {HOME: 1, dm(ALICE): 1}
+        [shared] = [m for m in scheduled if m.to == HOME]
+        assert shared.text.index("🌱 Today's step") < shared.text.index("💬")
         assert "❓ Today's question" in shared.text
+        assert "🌱 Today's step" not in next(m.text for m in scheduled if m.to == dm(ALICE))
     # Bob's words would be read by everyone in the group: Answer there points him to a private
     # chat (a form only he sees, on Discord), and nothing is asked of him in front of Alice.
     clock.set("2026-11-26T21:00:00+00:00")

@@ -225,21 +225,23 @@ async def test_each_side_gets_its_prompts_in_private_only(
     [saved] = await lite.handle(privately(BOB, action=choice.buttons[1].action))
     assert saved.to == dm(BOB) and "Only you see this" in saved.text
     await lite.handle(said(ALICE, "/remind 20:00"))
-    side_prompts: list[Outgoing] = []
+    side_prompts: list[str] = []
     for day in range(4):
-        clock.set(f"2026-11-2{2 + day}T20:00:00+00:00")
-        await lite.dispatch_due()
-        for msg in messenger.take():
-            if msg.to == HOME:
-                assert "Today's step" in msg.text and "Just for you" not in msg.text
-            else:
-                assert msg.to == dm(BOB), msg  # Alice chose no side: nothing for her alone
-                side_prompts.append(msg)
+        for at in ("20:00", "21:00"):  # the step, then the check-ins
+            clock.set(f"2026-11-2{2 + day}T{at}:00+00:00")
+            await lite.dispatch_due()
+            for msg in messenger.take():
+                if msg.to == HOME:
+                    assert "Today's step" in msg.text and "Just for you" not in msg.text
+                elif "Just for you" in msg.text:
+                    # Below his check-in, in his private chat only: Alice chose no side.
+                    assert msg.to == dm(BOB) and msg.protect, msg
+                    check_in, side = msg.text.split("\n\n🌱 Just for you today")
+                    assert "💬 Your check-in" in check_in
+                    side_prompts.append(side.split("\n\n", 1)[1])
     assert len(side_prompts) == 2  # every other day
     by_text = {p.text: p for p in library.prompts}  # type: ignore[attr-defined]
-    for msg in side_prompts:
-        body = msg.text.split("\n\n", 1)[1]
-        assert by_text[body].audience == "doubted" and msg.protect
+    assert all(by_text[body].audience == "doubted" for body in side_prompts)
     [tip] = await lite.handle(privately(BOB, "/tip"))
     assert "Just for you" in tip.text
 
@@ -279,11 +281,14 @@ async def test_two_private_chats_become_one_couple_space(
     await lite.handle(privately(BOB, "/checkin 21:00"))
     clock.set("2026-11-21T20:00:00+00:00")
     await lite.dispatch_due()
-    prompts = messenger.take()
-    assert {m.to for m in prompts} == {dm(ALICE), dm(BOB)}
-    assert prompts[0].text == prompts[1].text
-    sent = await checkin_due(lite, clock, messenger)
+    # No group: each private chat gets one message at the earlier of the two times, the step
+    # (the same for both) above each partner's own check-in; the check-in's own time brings
+    # nothing more.
+    sent = {m.to: m for m in messenger.take()}
     assert set(sent) == {dm(ALICE), dm(BOB)}
+    steps = [m.text.split("💬")[0] for m in sent.values()]
+    assert "🌱 Today's step" in steps[0] and steps[0] == steps[1]
+    assert await checkin_due(lite, clock, messenger) == {}
     await lite.handle(privately(ALICE, action=tap(sent[dm(ALICE)], 3)))
     replies = await lite.handle(privately(BOB, action=tap(sent[dm(BOB)], 4)))
     reveals = [r for r in replies if "both checked in" in r.text]

@@ -15,6 +15,7 @@ from bot.delivery.leases import hold
 from bot.delivery.planner import (
     Key,
     NextAsk,
+    Sibling,
     ask_times,
     plan_promises,
     plan_schedules,
@@ -118,8 +119,10 @@ class Claims:
         sides = await self._side_state(
             conn, [p for ps in partners.values() for p in ps if p.side and p.private_chat]
         )
+        siblings = await self._siblings(conn, rows, space_ids)
         oldest = min(r.next_due_at for r in rows).date() - timedelta(days=1)
-        already = await self._already_keyed(conn, [r.id for r in rows], oldest)
+        keyed = {r.id for r in rows} | {s.id for kinds in siblings.values() for s in kinds.values()}
+        already = await self._already_keyed(conn, list(keyed), oldest)
         plan = plan_schedules(
             rows,
             now,
@@ -130,6 +133,7 @@ class Claims:
             sides,
             seen,
             already,
+            siblings,
         )
         report.missed += plan.missed
         jobs: list[Job] = []
@@ -188,6 +192,30 @@ class Claims:
             row["id"] = first + offset
         await self.hot.claimed.run(conn, inserts)
         return [Written(*(row[name] for name in RETURNED)) for row in inserts]
+
+    async def _siblings(
+        self, conn: AsyncConnection, rows: Sequence[Any], space_ids: list[int]
+    ) -> dict[int, dict[str, Sibling]]:
+        """Each space's prompt and check-in schedules: the step and the check-in due to the same
+        chat on one day go as one message, planned by whichever comes due first. On PostgreSQL
+        one not due here is locked too, or marked held when another instance is claiming it."""
+        found: dict[int, dict[str, Sibling]] = {}  # those due here the planner adds itself
+        s = Schedule.__table__.c  # type: ignore[attr-defined]
+        query = select(s.id, s.space_id, s.kind, s.next_due_at, s.local_time, s.weekdays).where(
+            s.space_id.in_(space_ids),
+            s.kind.in_(("prompt", "checkin")),
+            s.id.not_in([r.id for r in rows]),
+        )
+        others = (await conn.execute(query)).all()
+        ours = {o.id for o in others}
+        if others and not self.store.is_sqlite:
+            locking = self._locked(select(s.id).where(s.id.in_(ours)), Schedule.__table__)  # type: ignore[attr-defined]
+            ours = set((await conn.execute(locking)).scalars().all())
+        for o in others:
+            found.setdefault(o.space_id, {})[o.kind] = Sibling(
+                o.id, o.next_due_at, o.id not in ours, o.local_time, o.weekdays
+            )
+        return found
 
     @staticmethod
     async def _seen(conn: AsyncConnection, space_ids: list[int]) -> dict[int, set[str]]:

@@ -73,6 +73,20 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
+@dataclass(frozen=True)
+class Sibling:
+    """One of a space's daily schedules (its prompt's or its check-in's) as a claim sees it:
+    None for when it is next due means it is off; `held` means another instance is claiming
+    it this moment, so this claim leaves it alone."""
+
+    id: int
+    next_due_at: datetime | None
+    held: bool = False
+    # Its time and days; None for one due in the claim itself (it moves on by itself).
+    local_time: str | None = None
+    weekdays: str = EVERY_DAY
+
+
 @dataclass
 class SchedulePlan:
     """What a claim of due schedules writes, in one transaction, before anything is sent."""
@@ -86,6 +100,17 @@ class SchedulePlan:
     missed: int = 0
 
 
+@dataclass
+class _Day:
+    """One space's local day as a claim plans it: what it needs to pick prompts and to key rows."""
+
+    r: Any  # the due schedule's row, with its space's columns
+    day: date
+    send_at: datetime
+    members: list[Partner]
+    home: Address
+
+
 def plan_schedules(
     rows: Sequence[Any],
     now: datetime,
@@ -96,86 +121,254 @@ def plan_schedules(
     sides: dict[int, dict[str, Any]],
     seen: dict[int, set[str]],
     already: set[Key],
+    siblings: dict[int, dict[str, Sibling]] | None = None,
 ) -> SchedulePlan:
     """The rows to write for a batch of due schedules (each with its space's columns): what came
     due while the bot was down is missed, the rest claimed for each target not written yet.
 
+    A chat gets one message a day from the step and the check-in: where both are due to the
+    same chat on the same local day, the step rides in the check-in (a row `carried`), which
+    goes at the earlier of the two times; a sided partner's own prompt rides in their private
+    check-in, or with no check-in set, in their private step. `siblings` holds each space's
+    prompt and check-in schedules (those due here too); `already` gains the keys planned here.
+
     `sides` (each sided partner's round) and `seen` (each space's prompts this round) are moved
     on by the prompts picked here."""
-    plan = SchedulePlan()
-    spaces: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        spaces.setdefault(r.space_id, {"last_topic": r.last_topic, "cycle": r.content_cycle})
-    cutoff = now - grace
-    # A row is sent at its due time or at its newest occurrence, never after now; so every
-    # schedule moves on to its first occurrence after now, one answer per (time, days, zone).
-    upcoming: dict[tuple[str, str, str], datetime] = {}
-    for r in rows:
-        due: datetime = r.next_due_at
-        send_at: datetime | None = due
-        if due < cutoff:
-            # Downtime: the newest occurrence may still be fresh; everything older is missed.
-            newest = _next_due(r.local_time, r.weekdays, r.timezone, cutoff)
-            if (r.id, _local_date(due, r.timezone), 0, r.kind) not in already:
-                plan.inserts.append(schedule_row(r, due, "missed", None))
-                plan.missed += 1
-            send_at = newest if newest <= now else None
-        when = (r.local_time, r.weekdays, r.timezone)
-        if (following := upcoming.get(when)) is None:
-            following = upcoming[when] = _next_due(*when, now)
-        plan.advances.append({"sid": r.id, "next": following})
-        if send_at is None:
-            continue
-        day = _local_date(send_at, r.timezone)
-        members = partners.get(r.space_id, [])
-        home = Address(r.platform, r.chat_id)
-        planned: list[tuple[Target, str]] = []
-        if r.kind == "prompt":
-            targets = [
-                t
-                for t in prompt_targets(home, r.direct, members)
-                if (r.id, day, t.recipient, t.kind) not in already
-            ]
-            if targets:
-                content = pick_shared(library, r, spaces, seen, plan.history, now, send_at)
-                planned += [(t, content) for t in targets]
-            for member in members:
-                state = sides.get(member.id)
-                key = (r.id, day, member.id, "side")
-                if state is None or not side_day(day, member.id) or key in already:
-                    continue
-                side = pick_side(library, member, state, r, plan.history, now, send_at)
-                if side is not None and member.private_chat:
-                    target = Target(member.id, Address(r.platform, member.private_chat), "side")
-                    planned.append((target, side))
-        elif r.kind == "weekly":
-            planned += [
-                (t, "weekly")
-                for t in weekly_targets(home, r.direct, members)
-                if (r.id, day, t.recipient, t.kind) not in already
-            ]
+    return _Planner(now, grace, claim, library, partners, sides, seen, already, siblings).plan(rows)
+
+
+class _Planner:
+    def __init__(
+        self,
+        now: datetime,
+        grace: timedelta,
+        claim: dict[str, Any],
+        library: Library,
+        partners: dict[int, list[Partner]],
+        sides: dict[int, dict[str, Any]],
+        seen: dict[int, set[str]],
+        already: set[Key],
+        siblings: dict[int, dict[str, Sibling]] | None,
+    ) -> None:
+        self.now, self.cutoff, self.claim, self.library = now, now - grace, claim, library
+        self.partners, self.sides, self.seen, self.already = partners, sides, seen, already
+        self.siblings = {k: dict(v) for k, v in (siblings or {}).items()}
+        # The (schedule, local date) pairs with a row already: a day a check-in came early
+        # with the step (to each private chat) is not missed when its own time finds it down.
+        self.days = {(sid, day) for sid, day, _, _ in already}
+        self.spaces: dict[int, dict[str, Any]] = {}
+        self.out = SchedulePlan()
+
+    def plan(self, rows: Sequence[Any]) -> SchedulePlan:
+        plan = self.out
+        for r in rows:
+            self.spaces.setdefault(
+                r.space_id, {"last_topic": r.last_topic, "cycle": r.content_cycle}
+            )
+        # A row is sent at its due time or at its newest occurrence, never after now; so every
+        # schedule moves on to its first occurrence after now, one answer per (time, days, zone).
+        upcoming: dict[tuple[str, str, str], datetime] = {}
+        sending: list[tuple[Any, datetime]] = []
+        for r in rows:
+            due: datetime = r.next_due_at
+            send_at: datetime | None = due
+            if due < self.cutoff:
+                # Downtime: the newest occurrence may still be fresh; everything older is missed.
+                newest = _next_due(r.local_time, r.weekdays, r.timezone, self.cutoff)
+                if (r.id, _local_date(due, r.timezone)) not in self.days:
+                    plan.inserts.append(schedule_row(r, due, "missed", None))
+                    plan.missed += 1
+                send_at = newest if newest <= self.now else None
+            when = (r.local_time, r.weekdays, r.timezone)
+            if (following := upcoming.get(when)) is None:
+                following = upcoming[when] = _next_due(*when, self.now)
+            plan.advances.append({"sid": r.id, "next": following})
+            if r.kind in ("prompt", "checkin"):
+                # Its sibling sees when it is sent now, or else next.
+                self.siblings.setdefault(r.space_id, {})[r.kind] = Sibling(
+                    r.id, send_at or following
+                )
+            if send_at is not None:
+                sending.append((r, send_at))
+        for r, send_at in sending:
+            today = _Day(
+                r,
+                _local_date(send_at, r.timezone),
+                send_at,
+                self.partners.get(r.space_id, []),
+                Address(r.platform, r.chat_id),
+            )
+            if r.kind == "prompt":
+                self._prompt(today)
+            elif r.kind == "weekly":
+                for t in weekly_targets(today.home, r.direct, today.members):
+                    self._claim(today, r.id, t, "weekly")
+            else:
+                self._checkin(today, r.id)
+        # Only the spaces whose prompt this claim picked (their prompt schedule is locked by
+        # it), in id order: another instance may be writing the others.
+        plan.rotations = [
+            {"spid": k, "lt": self.spaces[k]["last_topic"], "cy": self.spaces[k]["cycle"]}
+            for k in sorted(k for k, v in self.spaces.items() if v.get("picked"))
+        ]
+        plan.side_cycles = [
+            {"mid": mid, "cy": state["cycle"]}
+            for mid, state in self.sides.items()
+            if state["cycle"] != state["was"]
+        ]
+        return plan
+
+    def _sibling(self, today: _Day, kind: str) -> Sibling | None:
+        return self.siblings.get(today.r.space_id, {}).get(kind)
+
+    def _to_come(self, today: _Day, sibling: Sibling | None) -> bool:
+        """Whether `sibling` is still due on the day planned, in time (not given up as missed),
+        and this claim may write its rows."""
+        if sibling is None or sibling.held or sibling.next_due_at is None:
+            return False
+        when = sibling.next_due_at
+        return when >= self.cutoff and _local_date(when, today.r.timezone) == today.day
+
+    def _prompt(self, today: _Day) -> None:
+        r = today.r
+        targets = [
+            t
+            for t in prompt_targets(today.home, r.direct, today.members)
+            if (r.id, today.day, t.recipient, t.kind) not in self.already
+        ]
+        checkin = self._sibling(today, "checkin")
+        if targets and self._to_come(today, checkin):
+            assert checkin is not None
+            # The check-in comes to a chat the step goes to, later today: it comes now, with
+            # the step inside; its other chats keep the check-in's own time.
+            carriers = {t.address for t in self._checkin_targets(today, checkin.id)}
+            if shared := carriers & {t.address for t in targets}:
+                self._checkin(today, checkin.id, pulled_to=shared)
+                self._moved_on(today, checkin, self._checkin_targets(today, checkin.id))
+                targets = [
+                    t for t in targets if (r.id, today.day, t.recipient, t.kind) not in self.already
+                ]
+        if targets:
+            content = self._pick_shared(today)
+            for t in targets:
+                self._claim(today, r.id, t, content)
+        if checkin is None or (checkin.next_due_at is None and not checkin.held):
+            # No check-in to carry a side's own prompt: it comes with the step in a partner's
+            # private chat, or on its own.
+            for member in today.members:
+                self._side(today, r.id, member)
+
+    def _checkin_targets(self, today: _Day, schedule_id: int) -> list[Target]:
+        r = today.r
+        return [
+            t
+            for t in checkin_targets(today.home, r.direct, today.members)
+            if (schedule_id, today.day, t.recipient, t.kind) not in self.already
+        ]
+
+    def _checkin(
+        self, today: _Day, schedule_id: int, pulled_to: set[Address] | None = None
+    ) -> None:
+        """Check-ins to each target, with the day's step inside one going to a chat the step
+        goes to (the step's schedule still to come today), and a sided partner's own prompt
+        inside theirs. `pulled_to`: the step's schedule (`today.r`) is due first and brings
+        the check-in forward to these chats only."""
+        r = today.r
+        targets = self._checkin_targets(today, schedule_id)
+        step_id: int | None = r.id
+        if pulled_to is not None:
+            targets = [t for t in targets if t.address in pulled_to]
+        elif not self._to_come(today, step := self._sibling(today, "prompt")):
+            step_id = None
         else:
-            question = library.scored_question(r.question_id).id
-            planned += [
-                (t, question)
-                for t in checkin_targets(home, r.direct, members)
-                if (r.id, day, t.recipient, t.kind) not in already
+            assert step is not None
+            step_id = step.id
+        if not targets:
+            return
+        question = self.library.scored_question(r.question_id).id
+        for t in targets:
+            self._claim(today, schedule_id, t, question)
+        if step_id is not None:
+            chats = {t.address for t in targets}
+            riders = [
+                t
+                for t in prompt_targets(today.home, r.direct, today.members)
+                if t.address in chats
+                and (step_id, today.day, t.recipient, t.kind) not in self.already
             ]
-        for target, content in planned:
-            plan.inserts.append(schedule_row(r, send_at, "claimed", content, target, claim))
-            plan.addresses[(r.id, target.recipient, target.kind)] = target.address
-    # Only the spaces whose prompt this claim picked (their prompt schedule is locked by it), in
-    # id order: another instance may be writing the others.
-    plan.rotations = [
-        {"spid": k, "lt": spaces[k]["last_topic"], "cy": spaces[k]["cycle"]}
-        for k in sorted(k for k, v in spaces.items() if v.get("picked"))
-    ]
-    plan.side_cycles = [
-        {"mid": mid, "cy": state["cycle"]}
-        for mid, state in sides.items()
-        if state["cycle"] != state["was"]
-    ]
-    return plan
+            if riders:
+                content = self._pick_shared(today)
+                for t in riders:
+                    self._carry(today, step_id, t, content)
+                step = self._sibling(today, "prompt")
+                if pulled_to is None and step is not None:
+                    left = [
+                        t
+                        for t in prompt_targets(today.home, r.direct, today.members)
+                        if (step_id, today.day, t.recipient, t.kind) not in self.already
+                    ]
+                    self._moved_on(today, step, left)
+        for member in today.members:
+            if any(t.recipient == member.id for t in targets):
+                self._side(today, schedule_id, member, carried=True)
+
+    def _side(self, today: _Day, schedule_id: int, member: Partner, carried: bool = False) -> None:
+        """A sided partner's own prompt, every other day, in their private chat: inside the
+        message they get there (`carried`, or with no check-in, their step), else on its own."""
+        state = self.sides.get(member.id)
+        key = (schedule_id, today.day, member.id, "side")
+        if (
+            state is None
+            or not member.private_chat
+            or not side_day(today.day, member.id)
+            or key in self.already
+        ):
+            return
+        r = today.r
+        side = pick_side(self.library, member, state, r, self.out.history, self.now, today.send_at)
+        if side is None:
+            return
+        target = Target(member.id, Address(r.platform, member.private_chat), "side")
+        if carried or r.direct:
+            self._carry(today, schedule_id, target, side)
+        else:
+            self._claim(today, schedule_id, target, side)
+
+    def _moved_on(self, today: _Day, sibling: Sibling, left: list[Target]) -> None:
+        """A schedule not due in this claim whose day is all written here (nothing `left` for
+        its own time) moves on to its next time, so /schedule says when it truly comes next."""
+        if sibling.local_time is None or sibling.next_due_at is None or left:
+            return
+        after = _next_due(
+            sibling.local_time, sibling.weekdays, today.r.timezone, sibling.next_due_at
+        )
+        self.out.advances.append({"sid": sibling.id, "next": after})
+
+    def _pick_shared(self, today: _Day) -> str:
+        return pick_shared(
+            self.library,
+            today.r,
+            self.spaces,
+            self.seen,
+            self.out.history,
+            self.now,
+            today.send_at,
+        )
+
+    def _claim(self, today: _Day, schedule_id: int, target: Target, content: str) -> None:
+        row = schedule_row(today.r, today.send_at, "claimed", content, target, self.claim)
+        row["schedule_id"] = schedule_id
+        self.out.inserts.append(row)
+        self.out.addresses[(schedule_id, target.recipient, target.kind)] = target.address
+        self.already.add((schedule_id, today.day, target.recipient, target.kind))
+
+    def _carry(self, today: _Day, schedule_id: int, target: Target, content: str) -> None:
+        """A row whose content goes inside the message its chat gets that day (see riders)."""
+        row = schedule_row(today.r, today.send_at, "carried", content, target)
+        row["schedule_id"] = schedule_id
+        row["reason"] = "inside the day's one message to this chat"
+        self.out.inserts.append(row)
+        self.already.add((schedule_id, today.day, target.recipient, target.kind))
 
 
 def schedule_row(

@@ -50,12 +50,12 @@ async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
     live.clock.set("2026-11-21T19:29:00+00:00")  # 20:29 in Berlin
     assert await live.dispatch() == []
     live.clock.set("2026-11-21T19:30:00+00:00")
-    [prompt] = await live.dispatch()
-    assert prompt.channel_id == HOME.id and prompt.content.startswith("🌱 Today's step")
-
-    live.clock.set("2026-11-21T20:30:00+00:00")
+    # No private chats: the check-in comes with the step, in one message, at the earlier time.
     [checkin] = await live.dispatch()
-    assert checkin.content.startswith("💬 Check-in:")
+    assert checkin.channel_id == HOME.id and checkin.content.startswith("🌱 Today's step")
+    assert "\n\n💬 Check-in:" in checkin.content
+    live.clock.set("2026-11-21T20:30:00+00:00")
+    assert await live.dispatch() == []
     assert len(rows_of(checkin)) == 3 and "Add a note" in rows_of(checkin)[1]
     alice = await live.tap(ALICE, checkin, "4")
     assert alice.private[0].startswith("Thanks, Alice. Your check-in for Sat 21 Nov is saved: 4/5.")
@@ -65,7 +65,7 @@ async def test_a_couples_day(live: Couple, fake: FakeDiscord) -> None:
     ]
     noted = await live.note(ALICE, checkin, "We laughed a lot today.")
     assert noted.private[0].startswith("📝 Note saved with your check-in for Sat 21 Nov, Alice.")
-    assert fake.public(HOME).count(prompt.content) == 1
+    assert fake.public(HOME).count(checkin.content) == 1
     assert fake.thinking() == []
 
 

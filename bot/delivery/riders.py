@@ -1,0 +1,63 @@
+"""What rides inside a chat's one message of the day. A claim plans the day's step, and a
+sided partner's own prompt, `carried` beside the message that goes to that chat (the check-in,
+or with no check-in set, the step in a partner's private chat); here they are found again when
+that message is put together, as jobs of their own kind to render."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from bot.delivery.jobs import Job
+from bot.messages import Outgoing
+from bot.store import Delivery, Store
+
+# The kinds a rider goes in: a check-in (any carried row), or a partner's private step (a side).
+CARRIERS = ("checkin", "prompt")
+SEPARATOR = "\n\n"
+
+
+async def riders(store: Store, jobs: list[Job]) -> list[list[Job]]:
+    """For each job, the rows carried in it (the step, then a side's own prompt), as jobs with
+    its address: those of its space, local day and recipient, planned `carried`."""
+    found: list[list[Job]] = [[] for _ in jobs]
+    wanted = {
+        (job.space_id, job.local_date, job.recipient): i
+        for i, job in enumerate(jobs)
+        if job.kind in CARRIERS
+    }
+    if not wanted:
+        return found
+    d = Delivery.__table__.c  # type: ignore[attr-defined]
+    async with store.read() as session:
+        conn = await session.connection()
+        rows = await conn.execute(
+            select(d.space_id, d.local_date, d.recipient, d.kind, d.content_id)
+            .where(
+                d.status == "carried",
+                d.space_id.in_({s for s, _, _ in wanted}),
+                d.local_date.in_({day for _, day, _ in wanted}),
+            )
+            .order_by(d.kind)  # "prompt" before "side": the step first
+        )
+        for row in rows:
+            index = wanted.get((row.space_id, row.local_date, row.recipient))
+            if index is None or row.content_id is None:
+                continue
+            carrier = jobs[index]
+            if carrier.kind == "prompt" and row.kind != "side":
+                continue
+            found[index].append(replace(carrier, kind=row.kind, content_id=row.content_id))
+    return found
+
+
+def woven(
+    message: Outgoing, before: list[Outgoing | None], after: list[Outgoing | None]
+) -> Outgoing:
+    """`message` with the riders' words around it: the step above, a side's own prompt below;
+    its buttons stay its own."""
+    parts = [m.text for m in before if m is not None]
+    parts += [message.text]
+    parts += [m.text for m in after if m is not None]
+    return replace(message, text=SEPARATOR.join(parts))
