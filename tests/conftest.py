@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -117,11 +120,35 @@ def messenger() -> FakeMessenger:
     return FakeMessenger()
 
 
+_MIGRATED: list[Path] = []  # this test process's SQLite file at the newest revision, once made
+
+
+async def _fresh_sqlite(url: str) -> bool:
+    """A new SQLite file at `url` as the migrations leave it, copied from one migrated once per
+    test process (running every migration for each test cost a fifth of the suite's time);
+    False when `url` is not a new SQLite file, which then migrates itself."""
+    path = Path(url.split("///", 1)[1]) if url.startswith("sqlite:///") else None
+    if path is None or path.exists():
+        return False
+    if not _MIGRATED:
+        folder = tempfile.mkdtemp(prefix="tandem-migrated-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "tandem.db"
+        store = Store(make_engine(f"sqlite:///{template}"))
+        await upgrade(store.engine)
+        await store.close()
+        _MIGRATED.append(template)
+    shutil.copyfile(_MIGRATED[0], path)
+    return True
+
+
 async def build(
     url: str, clock: FixedClock, messenger: FakeMessenger, library: Library, **kw: object
 ) -> Tandem:
+    fresh = await _fresh_sqlite(url)
     store = Store(make_engine(url))
-    await upgrade(store.engine)
+    if not fresh:
+        await upgrade(store.engine)
     return Tandem(store, clock, library, messenger, **kw)  # type: ignore[arg-type]
 
 
