@@ -7,10 +7,12 @@ import asyncio
 import fcntl
 import os
 import pty
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -30,16 +32,21 @@ async def a_couple_with_notes(tmp_path: Path, library: Library) -> dict[str, str
     return {**clean, "DATABASE_URL": sqlite(tmp_path), "TANDEM_KEY_FILE": str(key)}
 
 
-def read_all(fd: int) -> str:
+def read_all(fd: int, run: subprocess.Popen[str]) -> str:
+    """Everything the program writes to the terminal until it has exited and nothing is left.
+    The caller keeps the terminal's other end open meanwhile: once it closes, Linux may drop
+    what is still buffered (a hang-up), and under load that was the whole progress line."""
     chunks = []
-    while True:
-        try:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
             chunk = os.read(fd, 4096)
-        except OSError:  # the terminal's other end closed
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif run.poll() is not None:
             break
-        if not chunk:
-            break
-        chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
 
 
@@ -71,10 +78,10 @@ def in_a_terminal(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int,
             stderr=terminal,
             text=True,
         )
-        os.close(terminal)
-        shown = read_all(main)
+        shown = read_all(main, run)
         out, _ = run.communicate(timeout=300)
     finally:
+        os.close(terminal)
         os.close(main)
     return run.returncode, out, shown
 
