@@ -14,12 +14,12 @@ from bot.delivery.outcomes import outcome
 from bot.delivery.planner import (
     EVERY_DAY,
     Key,
+    SchedulePlanner,
     Sibling,
     ask_times,
     backoff,
     checkin_targets,
     plan_promises,
-    plan_schedules,
     prompt_targets,
     side_day,
     sort_retries,
@@ -68,8 +68,7 @@ def plan(
     sides: dict[int, dict[str, Any]] | None = None,
     siblings: dict[str, Sibling] | None = None,
 ) -> Any:
-    return plan_schedules(
-        rows,
+    return SchedulePlanner(
         now,
         GRACE,
         CLAIM,
@@ -79,7 +78,7 @@ def plan(
         {},
         already or set(),
         {10: siblings or {}},
-    )
+    ).plan(rows)
 
 
 def rows_of(result: Any) -> list[tuple[int, int, str, str]]:

@@ -25,6 +25,14 @@ async def private_couple(tandem: Tandem) -> None:
     await tandem.handle(privately(BOB, f"/start {start_code(invite)}"))
 
 
+async def rhythm(tandem: Tandem, messenger: FakeMessenger, step: str, checkin: str) -> None:
+    """A couple in private chats only, with the step and the check-in at these times."""
+    await private_couple(tandem)
+    await tandem.handle(privately(ALICE, f"/remind {step}"))
+    await tandem.handle(privately(ALICE, f"/checkin {checkin}"))
+    messenger.take()
+
+
 async def at(tandem: Tandem, clock: FixedClock, messenger: FakeMessenger, hhmm: str, day: int = 0):
     """What the schedules sent at `hhmm` on Monday (+ `day`), by chat."""
     when = MONDAY + timedelta(days=day)
@@ -59,17 +67,14 @@ async def test_with_no_group_the_step_and_the_check_in_come_together_at_the_earl
     then: str,
 ) -> None:
     clock.set("2026-11-23T07:00:00+00:00")  # set up on Monday morning
-    await private_couple(lite)
-    await lite.handle(privately(ALICE, f"/remind {step}"))
-    await lite.handle(privately(ALICE, f"/checkin {checkin}"))
-    messenger.take()
+    await rhythm(lite, messenger, step, checkin)
     for day in range(3):
         got = await at(lite, clock, messenger, first, day)
         assert {chat: len(ms) for chat, ms in got.items()} == {dm(ALICE): 1, dm(BOB): 1}
         steps = {step_then_checkin(ms[0]) for ms in got.values()}
         assert len(steps) == 1  # the same step for both
-        [rhythm] = await lite.handle(privately(BOB, "/schedule"))
-        assert "today" not in rhythm.text  # both came: the next of each is tomorrow
+        [shown] = await lite.handle(privately(BOB, "/schedule"))
+        assert "today" not in shown.text  # both came: the next of each is tomorrow
         assert await at(lite, clock, messenger, then, day) == {}  # the later time brings nothing
 
 
@@ -93,10 +98,7 @@ async def test_a_group_gets_the_step_and_its_shared_check_in_in_one_message_and_
 async def test_a_check_in_that_fails_brings_its_step_when_it_is_sent_at_last(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
-    await private_couple(lite)
-    await lite.handle(privately(ALICE, "/remind 20:00"))
-    await lite.handle(privately(ALICE, "/checkin 20:00"))
-    messenger.take()
+    await rhythm(lite, messenger, "20:00", "20:00")
     messenger.fail(dm(ALICE).chat_id, SendResult(SendStatus.RETRY, reason="NetworkError"))
     got = await at(lite, clock, messenger, "20:00")
     assert list(got) == [dm(BOB)]
@@ -118,9 +120,7 @@ async def test_a_check_in_that_fails_brings_its_step_when_it_is_sent_at_last(
 async def test_a_sided_partner_s_own_prompt_rides_in_the_one_private_message_there_is(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
-    await private_couple(lite)
-    await lite.handle(privately(ALICE, "/remind 20:00"))
-    await lite.handle(privately(ALICE, "/checkin off"))
+    await rhythm(lite, messenger, "20:00", "off")
     [ask] = await lite.handle(privately(ALICE, "/perspective"))
     await lite.handle(privately(ALICE, action=ask.buttons[0].action))
     messenger.take()
@@ -157,9 +157,7 @@ async def test_in_a_group_with_no_check_in_the_side_is_its_own_private_message(
 async def test_on_a_path_the_step_in_the_check_in_is_the_path_s_and_a_side_gets_its_path_step(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger, library: Library
 ) -> None:
-    await private_couple(lite)
-    await lite.handle(privately(ALICE, "/remind 20:00"))
-    await lite.handle(privately(ALICE, "/checkin 20:00"))
+    await rhythm(lite, messenger, "20:00", "20:00")
     [ask] = await lite.handle(privately(BOB, "/perspective"))
     await lite.handle(privately(BOB, action=ask.buttons[1].action))
     await lite.handle(privately(ALICE, "/path breach"))

@@ -15,10 +15,10 @@ from bot.delivery.leases import hold
 from bot.delivery.planner import (
     Key,
     NextAsk,
+    SchedulePlanner,
     Sibling,
     ask_times,
     plan_promises,
-    plan_schedules,
     retry_job,
     sort_retries,
 )
@@ -123,8 +123,7 @@ class Claims:
         oldest = min(r.next_due_at for r in rows).date() - timedelta(days=1)
         keyed = {r.id for r in rows} | {s.id for kinds in siblings.values() for s in kinds.values()}
         already = await self._already_keyed(conn, list(keyed), oldest)
-        plan = plan_schedules(
-            rows,
+        plan = SchedulePlanner(
             now,
             self.grace,
             hold(self.instance, now),
@@ -134,7 +133,7 @@ class Claims:
             seen,
             already,
             siblings,
-        )
+        ).plan(rows)
         report.missed += plan.missed
         jobs: list[Job] = []
         # Written before the send: the unique (schedule, local date, recipient, kind) key makes

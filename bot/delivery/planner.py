@@ -111,20 +111,10 @@ class _Day:
     home: Address
 
 
-def plan_schedules(
-    rows: Sequence[Any],
-    now: datetime,
-    grace: timedelta,
-    claim: dict[str, Any],
-    library: Library,
-    partners: dict[int, list[Partner]],
-    sides: dict[int, dict[str, Any]],
-    seen: dict[int, set[str]],
-    already: set[Key],
-    siblings: dict[int, dict[str, Sibling]] | None = None,
-) -> SchedulePlan:
-    """The rows to write for a batch of due schedules (each with its space's columns): what came
-    due while the bot was down is missed, the rest claimed for each target not written yet.
+class SchedulePlanner:
+    """The rows to write for a batch of due schedules (each with its space's columns), planned
+    once per claim: what came due while the bot was down is missed, the rest claimed for each
+    target not written yet.
 
     A chat gets one message a day from the step and the check-in: where both are due to the
     same chat on the same local day, the step rides in the check-in (a row `carried`), which
@@ -134,10 +124,7 @@ def plan_schedules(
 
     `sides` (each sided partner's round) and `seen` (each space's prompts this round) are moved
     on by the prompts picked here."""
-    return _Planner(now, grace, claim, library, partners, sides, seen, already, siblings).plan(rows)
 
-
-class _Planner:
     def __init__(
         self,
         now: datetime,
@@ -148,7 +135,7 @@ class _Planner:
         sides: dict[int, dict[str, Any]],
         seen: dict[int, set[str]],
         already: set[Key],
-        siblings: dict[int, dict[str, Sibling]] | None,
+        siblings: dict[int, dict[str, Sibling]] | None = None,
     ) -> None:
         self.now, self.cutoff, self.claim, self.library = now, now - grace, claim, library
         self.partners, self.sides, self.seen, self.already = partners, sides, seen, already
