@@ -47,6 +47,10 @@ GUILD_WELCOME = (
     "To begin, type /start in the channel you two want to use: that channel becomes your space. "
     "A private channel only the two of you (and I) can see works best; a DM with me works too."
 )
+NO_DM = (
+    "🔒 My answer to that is for you alone, and Discord didn't let me message you (your DMs may "
+    "be closed). A slash command, like /help or /support, answers where only you can see it."
+)
 CANNOT_SEE = "Only people who can see this channel can answer its check-ins."
 CANNOT_POST = (
     "Heads-up: Discord doesn't let me post in this channel on my own, so prompts and check-ins "
@@ -492,6 +496,9 @@ class DiscordAdapter:
     async def _words(self, message: discord.Message, text: str, *, direct: bool) -> None:
         if not text.strip() or text.startswith("/"):
             return
+        # A reply only the writer sees is possible here too: in a DM, or else in their DM with
+        # Tandem (a channel message has no ephemeral reply), so help for words typed in the
+        # channel reaches them, never the channel.
         incoming = Incoming(
             Address(PLATFORM, str(message.channel.id)),
             user_id=str(message.author.id),
@@ -499,13 +506,26 @@ class DiscordAdapter:
             text=text,
             direct=direct,
             addressed=not direct,
-            whisper=direct,
+            whisper=True,
         )
         with self._at_work():
             for reply in await self.tandem.handle(incoming):
+                if reply.private and reply.to == incoming.to and not direct:
+                    await self._to_author(message, reply)
+                    continue
                 # A DM is for this person alone: "private" holds there without an interaction.
                 here = direct and reply.to == incoming.to
                 await self.send(replace(reply, private=False) if here else reply)
+
+    async def _to_author(self, message: discord.Message, reply: Outgoing) -> None:
+        """A reply for the writer alone, to words typed in a channel: in their DM with Tandem;
+        where Discord refuses that, a line in the channel that says nothing of what it was."""
+        dm = await self._open_dm(message.author)
+        if dm is not None:
+            sent = await self.send(replace(reply, to=Address(PLATFORM, dm), private=False))
+            if sent.status is SendStatus.DELIVERED:
+                return
+        await self.send(Outgoing(Address(PLATFORM, str(message.channel.id)), NO_DM))
 
     async def welcome(self, guild: discord.Guild) -> None:
         """Says hello where the server lets it: the system channel, else the first it may write in."""

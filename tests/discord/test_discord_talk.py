@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.discord.discord_fakes import ALICE, APP_ID, BOB, GUILD_ID, HOME, FakeDiscord, Post
+from tests.discord.discord_fakes import (
+    ALICE,
+    APP_ID,
+    BOB,
+    GUILD_ID,
+    HOME,
+    FakeDiscord,
+    Post,
+)
 from tests.discord.harness import Couple
 from tests.discord.test_discord_gateway import live
+from tests.discord.test_discord_two_voices import dms_closed
 
 __all__ = ["live"]
 
@@ -64,6 +73,51 @@ async def test_a_mention_in_the_channel_is_answered_there_and_chatter_is_not(
     assert how.channel_id == HOME.id and how.content.startswith("Each day I send one small step")
     [other] = await _answers(live, fake, in_home(f"<@{APP_ID}> purple rain", mentions=True))
     assert "Two things to try" in other.content and "note" not in other.content
+
+
+def mentioning(fake: FakeDiscord, content: str) -> dict[str, object]:
+    """Alice's words in the server's channel, mentioning Tandem."""
+    payload = fake.typed(ALICE, HOME, f"<@{APP_ID}> {content}")
+    payload["guild_id"] = str(GUILD_ID)
+    payload["mentions"] = [{**live_bot(), "bot": True}]
+    return payload
+
+
+async def test_crisis_words_typed_in_the_channel_get_help_in_the_writers_dm_only(
+    live: Couple, fake: FakeDiscord
+) -> None:
+    """A channel message has no reply only its writer sees; help must still reach them, and
+    never the channel, where the partner reads."""
+    await live.slash(ALICE, "start")
+    await live.slash(BOB, "start")
+    await live.slash(ALICE, "schedule")
+    [help_] = await _answers(live, fake, mentioning(fake, "I'm scared, he said he would hurt me"))
+    assert help_.channel_id == fake.dm(ALICE).id
+    assert "you deserve to" in help_.content
+    assert not [p for p in fake.timeline if p.channel_id == HOME.id and "frightening" in p.content]
+
+
+async def test_when_discord_refuses_the_dm_the_channel_gets_a_line_that_says_nothing_of_why(
+    live: Couple, fake: FakeDiscord
+) -> None:
+    await live.slash(ALICE, "start")
+    await live.slash(BOB, "start")
+    await live.slash(ALICE, "schedule")
+    dms_closed(fake, ALICE)
+    [line] = await _answers(live, fake, mentioning(fake, "I'm scared, he said he would hurt me"))
+    assert line.channel_id == HOME.id
+    assert "for you alone" in line.content and "/support" in line.content
+    assert "frightening" not in line.content and "hurt" not in line.content
+
+
+async def test_a_mistyped_city_in_the_channel_is_answered_with_an_example_in_the_writers_dm(
+    live: Couple, fake: FakeDiscord
+) -> None:
+    await live.slash(ALICE, "start")  # the set-up asks Alice for her city
+    [error_] = await _answers(live, fake, mentioning(fake, "Xqzzyville"))
+    assert error_.channel_id == fake.dm(ALICE).id and "Europe/Berlin" in error_.content
+    [done] = await _answers(live, fake, mentioning(fake, "Tokyo"))  # still asked, nothing changed
+    assert "Asia/Tokyo" in done.content
 
 
 def live_bot() -> dict[str, object]:
