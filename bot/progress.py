@@ -44,6 +44,13 @@ def advance_to(bar: tqdm[Never], done: int, total: int | None = None) -> None:
     """Moves the bar to `done` in all (callbacks that report a running total), with its total
     once that is known."""
     if total is not None:
+        first = bar.total is None
         bar.total = total
+        if first and total:
+            # Work to show: drawn now, and at close in its final state. tqdm redraws at most
+            # every `mininterval` and, while a `delay` is pending, draws nothing on close, so a
+            # run quicker than that ended unseen (or stuck at 0 of its total).
+            bar.delay = 0
+            bar.refresh()
     if done > bar.n:
         bar.update(done - bar.n)
