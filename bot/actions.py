@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -329,54 +329,51 @@ def removes(action: str) -> bool:
     return _REMOVE.fullmatch(action) is not None
 
 
+def _today(m: re.Match[str]) -> Action | None:
+    try:
+        day = datetime.strptime(m[2], "%Y%m%d").date()
+    except ValueError:
+        return None
+    return Today(day, TODAY_CHOICES[m[1]])
+
+
+def _repair(m: re.Match[str]) -> Action:
+    if m[2].isdigit():
+        return Repair(int(m[1]), "pick", int(m[2]))
+    return Repair(int(m[1]), REPAIR_CHOICES[m[2]])
+
+
+# Each action's form and how it is read back, tried in turn: one row per action.
+_PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Action | None]], ...] = (
+    (_ANSWER, lambda m: Answer(int(m[1]), int(m[2]))),
+    (_HURT, lambda m: Hurt(int(m[1]), int(m[2]))),
+    (_NOTE, lambda m: Note(int(m[1]))),
+    (_SHARE, lambda m: ShareNote(int(m[1]), m[2] == "1")),
+    (_SIDE, lambda m: Side(None if m[1] == "none" else m[1])),
+    (_FORGET, lambda m: Forget(m[1], int(m[2]), int(m[3]))),
+    (_KEPT, lambda m: Kept(int(m[1]), PROMISE_ANSWERS[m[2]])),
+    (_SHARE_PROMISE, lambda m: SharePromise(int(m[1]), m[2] == "1")),
+    (_CARRY, lambda m: Carry(int(m[1]), int(m[2]))),
+    (_REMOVE, lambda m: Remove(m[1])),
+    (_TODAY, _today),
+    (_ANSWERS_PAGE, lambda m: AnswersPage(int(m[1]))),
+    (_PATH, lambda m: PathChoice(m[1])),
+    (_REPAIR, _repair),
+    (_ZONE, lambda m: ChooseZone(m[1])),
+    (_RUN, lambda m: Run(m[1], m[2] or "")),
+    (_OFFER, lambda m: Offer(int(m[1]), OFFER_CHOICES[m[2]])),
+    (_SETUP, lambda m: Setup(m[1])),
+    (_SETTING, lambda m: Setting(m[1], m[2])),
+)
+
+
 def parse(action: str) -> Action | None:
     """The action a button carries, or None for one Tandem never made (or no longer makes)."""
     if action in (FORGET_NO, PAIR, PRIVACY_MORE, HELP_MORE):
         return Simple(action)
-    if m := _ANSWER.fullmatch(action):
-        return Answer(int(m[1]), int(m[2]))
-    if m := _HURT.fullmatch(action):
-        return Hurt(int(m[1]), int(m[2]))
-    if m := _NOTE.fullmatch(action):
-        return Note(int(m[1]))
-    if m := _SHARE.fullmatch(action):
-        return ShareNote(int(m[1]), m[2] == "1")
-    if m := _SIDE.fullmatch(action):
-        return Side(None if m[1] == "none" else m[1])
-    if m := _FORGET.fullmatch(action):
-        return Forget(m[1], int(m[2]), int(m[3]))
-    if m := _KEPT.fullmatch(action):
-        return Kept(int(m[1]), PROMISE_ANSWERS[m[2]])
-    if m := _SHARE_PROMISE.fullmatch(action):
-        return SharePromise(int(m[1]), m[2] == "1")
-    if m := _CARRY.fullmatch(action):
-        return Carry(int(m[1]), int(m[2]))
-    if m := _REMOVE.fullmatch(action):
-        return Remove(m[1])
-    if m := _TODAY.fullmatch(action):
-        try:
-            day = datetime.strptime(m[2], "%Y%m%d").date()
-        except ValueError:
-            return None
-        return Today(day, TODAY_CHOICES[m[1]])
-    if m := _ANSWERS_PAGE.fullmatch(action):
-        return AnswersPage(int(m[1]))
-    if m := _PATH.fullmatch(action):
-        return PathChoice(m[1])
-    if m := _REPAIR.fullmatch(action):
-        if m[2].isdigit():
-            return Repair(int(m[1]), "pick", int(m[2]))
-        return Repair(int(m[1]), REPAIR_CHOICES[m[2]])
-    if m := _ZONE.fullmatch(action):
-        return ChooseZone(m[1])
-    if m := _RUN.fullmatch(action):
-        return Run(m[1], m[2] or "")
-    if m := _OFFER.fullmatch(action):
-        return Offer(int(m[1]), OFFER_CHOICES[m[2]])
-    if m := _SETUP.fullmatch(action):
-        return Setup(m[1])
-    if m := _SETTING.fullmatch(action):
-        return Setting(m[1], m[2])
+    for form, read in _PARSERS:
+        if m := form.fullmatch(action):
+            return read(m)
     return None
 
 
