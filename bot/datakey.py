@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.crypto import V2, DataKeyError, Keyring, Sealed, new_key, wrap_purpose
 from bot.delivery.leases import LEASE
 from bot.migrate import upgrade
-from bot.repair.state import STEPS, RepairPart
+from bot.repair.state import STEPS
 from bot.sealing import placed
 from bot.settings import Settings
 from bot.single import hold_sqlite
@@ -38,6 +38,7 @@ from bot.store import (
     Store,
     sqlite_path,
 )
+from bot.tables import RepairPart
 
 log = logging.getLogger(__name__)
 

@@ -269,8 +269,64 @@ class PathState(SQLModel, table=True):
     rest_member: int | None = None  # who wrote the words: only they lift the rest early
 
 
+# The /repair talk (bot/repair/): one a space at a time, and each partner's part of it.
+
+
+class TalkStatus:
+    OPEN = "open"  # the three answers are being written
+    REVEALED = "revealed"  # shown together; each is choosing one thing to do differently
+    DONE = "done"  # both chose, and the choices were shown together
+    DECLINED = "declined"  # a partner said "Not now": ended, and nothing was shared
+
+
+class PartState:
+    INVITED = "invited"
+    WRITING = "writing"
+    PAUSED = "paused"
+    DECLINED = "declined"
+
+
+class RepairTalk(SQLModel, table=True):
+    """One /repair talk of a space, from the invitation to both choices."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = _fk("space.id")
+    status: str = Field(default=TalkStatus.OPEN, max_length=12)
+    started_at: datetime
+    updated_at: datetime  # the last thing either partner did in it (it expires from here)
+
+
+def _repair_words(column: str) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Sealed("repairpart", column, "repair"), nullable=True),
+    )
+
+
+class RepairPart(SQLModel, table=True):
+    """A partner's side of a talk: their words, sealed with their own key like notes, where
+    they are in it, and whether crisis words keep all of it with them."""
+
+    __table_args__ = (UniqueConstraint("talk_id", "member_id", name="uq_repair_part"),)
+    id: int | None = Field(default=None, primary_key=True)
+    talk_id: int = _fk("repairtalk.id", index=False)  # uq_repair_part
+    space_id: int = _fk("space.id")
+    member_id: int = _fk("member.id")
+    state: str = Field(default=PartState.INVITED, max_length=12)
+    step: int = 0  # the next of its steps to write (bot/repair/state.py STEPS); 3 after the
+    # three private answers, 4 once chosen
+    felt: str | None = _repair_words("felt")  # each at most 1000 characters
+    needed: str | None = _repair_words("needed")
+    own_part: str | None = _repair_words("own_part")
+    differently: str | None = _repair_words("differently")
+    held: bool = False  # crisis words in any of them: nothing of this part is ever shown
+    reveal: str = Field(default="together", max_length=16)  # the /reveal rule when invited
+    asked_at: datetime | None = None  # "Write" tapped: the next reply brings the words
+    updated_at: datetime
+
+
 # Sealed columns sealed in place
-install([Member, CheckinAnswer, Promise, QuestionAnswer, NoteOffer])
+install([Member, CheckinAnswer, Promise, QuestionAnswer, NoteOffer, RepairPart])
 
 
 def promise_text(promise: Promise) -> str:

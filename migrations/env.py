@@ -6,7 +6,6 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import bot.repair.state
 import bot.store  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.settings import load_settings
 from bot.store import make_engine

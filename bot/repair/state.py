@@ -1,6 +1,6 @@
-"""The /repair talk's tables and what may be read of them: one talk a space at a time, each
-partner's part of it (what they felt, needed, their own part, one thing to do differently),
-sealed with their own key, and when a talk left unfinished quietly expires."""
+"""What may be read of the /repair talk's tables (bot/tables.py: one talk a space at a time,
+each partner's part of it: what they felt, needed, their own part, one thing to do
+differently, sealed with their own key), and when a talk left unfinished quietly expires."""
 
 from __future__ import annotations
 
@@ -8,75 +8,19 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
-from sqlmodel import Field, SQLModel, col, delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.crypto import Sealed
 from bot.paths.library import Repair, RepairQuestion, load_paths
-from bot.sealing import install
 from bot.store import Member, Space
-from bot.tables import _fk
+from bot.tables import PartState, RepairPart, RepairTalk, TalkStatus
+
+__all__ = ["PartState", "RepairPart", "RepairTalk", "TalkStatus"]
 
 # A talk nobody touched for this long expires quietly: no message, and its words are erased.
 EXPIRE_DAYS = 5
 STEPS = ("felt", "needed", "own_part", "differently")
 WRITTEN = 3  # a part's step once its three private answers are written
-
-
-class TalkStatus:
-    OPEN = "open"  # the three answers are being written
-    REVEALED = "revealed"  # shown together; each is choosing one thing to do differently
-    DONE = "done"  # both chose, and the choices were shown together
-    DECLINED = "declined"  # a partner said "Not now": ended, and nothing was shared
-
-
-class PartState:
-    INVITED = "invited"
-    WRITING = "writing"
-    PAUSED = "paused"
-    DECLINED = "declined"
-
-
-class RepairTalk(SQLModel, table=True):
-    """One /repair talk of a space, from the invitation to both choices."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    space_id: int = _fk("space.id")
-    status: str = Field(default=TalkStatus.OPEN, max_length=12)
-    started_at: datetime
-    updated_at: datetime  # the last thing either partner did in it (it expires from here)
-
-
-def _sealed(column: str) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(Sealed("repairpart", column, "repair"), nullable=True),
-    )
-
-
-class RepairPart(SQLModel, table=True):
-    """A partner's side of a talk: their words, sealed with their own key like notes, where
-    they are in it, and whether crisis words keep all of it with them."""
-
-    __table_args__ = (UniqueConstraint("talk_id", "member_id", name="uq_repair_part"),)
-    id: int | None = Field(default=None, primary_key=True)
-    talk_id: int = _fk("repairtalk.id", index=False)  # uq_repair_part
-    space_id: int = _fk("space.id")
-    member_id: int = _fk("member.id")
-    state: str = Field(default=PartState.INVITED, max_length=12)
-    step: int = 0  # the next of STEPS to write; WRITTEN after the three, 4 once chosen
-    felt: str | None = _sealed("felt")  # each at most 1000 characters
-    needed: str | None = _sealed("needed")
-    own_part: str | None = _sealed("own_part")
-    differently: str | None = _sealed("differently")
-    held: bool = False  # crisis words in any of them: nothing of this part is ever shown
-    reveal: str = Field(default="together", max_length=16)  # the /reveal rule when invited
-    asked_at: datetime | None = None  # "Write" tapped: the next reply brings the words
-    updated_at: datetime
-
-
-install([RepairPart])  # its Sealed columns sealed in place
 SEALED_COLUMNS = STEPS
 
 

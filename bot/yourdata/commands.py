@@ -12,7 +12,6 @@ from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Button, Outgoing
 from bot.partners import pairing
-from bot.repair.state import RepairPart
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -27,6 +26,7 @@ from bot.store import (
     Space,
     erase_space,
 )
+from bot.tables import RepairPart
 from bot.yourdata import export
 
 FORGET_TTL = timedelta(minutes=10)
