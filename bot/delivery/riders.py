@@ -13,8 +13,6 @@ from bot.delivery.jobs import Job
 from bot.messages import Outgoing
 from bot.store import Delivery, Store
 
-# The kinds a rider goes in: a check-in (any carried row), or a partner's private step (a side).
-CARRIERS = ("checkin", "prompt")
 SEPARATOR = "\n\n"
 
 
@@ -22,10 +20,12 @@ async def riders(store: Store, jobs: list[Job]) -> list[list[Job]]:
     """For each job, the rows carried in it (the step, then a side's own prompt), as jobs with
     its address: those of its space, local day and recipient, planned `carried`."""
     found: list[list[Job]] = [[] for _ in jobs]
+    # A check-in carries the step or a side; a step carries only a side, in a private chat (a
+    # step to a group carries nothing, so the daily burst of group steps asks nothing here).
     wanted = {
         (job.space_id, job.local_date, job.recipient): i
         for i, job in enumerate(jobs)
-        if job.kind in CARRIERS
+        if job.kind == "checkin" or (job.kind == "prompt" and job.recipient)
     }
     if not wanted:
         return found

@@ -5,6 +5,7 @@ message: the issue counts messages per couple-day."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -14,7 +15,17 @@ from bot.content import Library
 from bot.delivery import Job, render
 from bot.messages import Outgoing
 from bot.paths.library import Guide, GuidedPath
-from bot.paths.progress import FREE, begin_day, path_of, paths, resting, settle, state_of, step_day
+from bot.paths.progress import (
+    FREE,
+    begin_day,
+    on_paths,
+    path_of,
+    paths,
+    resting,
+    settle,
+    state_of,
+    step_day,
+)
 from bot.render import WEEKDAYS
 from bot.store import Member, PathState, Store
 
@@ -51,8 +62,13 @@ async def with_path_steps(
     """Each shared prompt of a space on a path becomes the path's step of the day; spaces on
     Free practice keep the rotation's prompt."""
     out = list(messages)
-    async with store.unit() as session:
+    walking = await _walking(store, (job.space_id for job in jobs))
+    if not walking:
+        return out
+    async with store.unit() as session:  # a path's day moves on as it is shown: a write
         for index, job in enumerate(jobs):
+            if job.space_id not in walking:
+                continue
             state = await settle(session, job.space_id, job.local_date)
             path = path_of(state)
             if path is None or state is None:
@@ -66,17 +82,23 @@ async def with_path_steps(
     return out
 
 
+async def _walking(store: Store, space_ids: Iterable[int]) -> set[int]:
+    """Those of these spaces that chose a path, read (not written: most spaces have none, and
+    on SQLite a write would queue behind the claims)."""
+    wanted = set(space_ids)
+    if not wanted:
+        return set()
+    async with store.read() as session:
+        return set(await on_paths(session, wanted))
+
+
 async def side_prompts(store: Store, library: Library, jobs: list[Job]) -> list[Outgoing | None]:
     """A sided partner's own prompt from the rotation, every other day, on Free practice only:
     on a path their side's steps come in their check-in instead (None: nothing sent)."""
-    out: list[Outgoing | None] = []
     async with store.read() as session:
-        on_path: dict[int, bool] = {}
-        for job in jobs:
-            if job.space_id not in on_path:
-                on_path[job.space_id] = path_of(await state_of(session, job.space_id)) is not None
-            out.append(None if on_path[job.space_id] else render(job, library))
-    return out
+        chosen = await on_paths(session, (job.space_id for job in jobs))
+    walking = {space_id for space_id, state in chosen.items() if path_of(state) is not None}
+    return [None if job.space_id in walking else render(job, library) for job in jobs]
 
 
 async def side_step(session: AsyncSession, member: Member, day: date) -> str | None:
@@ -97,11 +119,12 @@ async def with_side_steps(
 ) -> list[Outgoing]:
     """A sided partner's private check-in, on a path, with their side's step of the day."""
     out = list(messages)
-    if not any(job.recipient for job in jobs):
+    walking = await _walking(store, (job.space_id for job in jobs if job.recipient))
+    if not walking:
         return out
     async with store.unit() as session:
         for index, job in enumerate(jobs):
-            if not job.recipient:
+            if not job.recipient or job.space_id not in walking:
                 continue
             member = await session.get(Member, job.recipient)
             if member is None:

@@ -12,6 +12,7 @@ path was chosen after that evening's step) loses nothing.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -87,6 +88,19 @@ def resting(state: PathState | None, day: date) -> bool:
 
 async def state_of(session: AsyncSession, space_id: int) -> PathState | None:
     return await session.get(PathState, space_id)
+
+
+async def on_paths(session: AsyncSession, space_ids: Iterable[int]) -> dict[int, PathState]:
+    """The states of those of these spaces that chose a path, in one query: a batch of
+    deliveries asks once, rather than once a space (most spaces have no path, and a missing row
+    is never cached, so that was a query each: a tenth of the delivery rate at 100,000)."""
+    wanted = set(space_ids)
+    if not wanted:
+        return {}
+    found = await session.exec(
+        select(PathState).where(col(PathState.space_id).in_(wanted), col(PathState.path) != FREE)
+    )
+    return {state.space_id: state for state in found.all()}
 
 
 async def both_took_part(session: AsyncSession, space_id: int, start: date, end: date) -> int:
