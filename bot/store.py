@@ -77,15 +77,23 @@ def upsert_insert(dialect: str) -> Any:
 async def insert_new(session: AsyncSession, model: Any, keys: list[str], **values: Any) -> bool:
     """Inserts a row unless one with the same `keys` exists (another request may have just made
     it): the first one wins, and a race never fails. True only for the caller that inserted."""
+    return bool(await insert_all_new(session, model, keys, [values]))
+
+
+async def insert_all_new(
+    session: AsyncSession, model: Any, keys: list[str], rows: list[dict[str, Any]]
+) -> int:
+    """`insert_new` for many rows in one statement (give them in a steady order, so two
+    writers never wait on each other crosswise); how many were inserted."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     statement = (
         upsert_insert(dialect)(model.__table__)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=keys)
     )
     conn = await session.connection()
     result = await conn.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def read_mark(store: Store, name: str) -> str | None:

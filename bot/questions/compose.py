@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.delivery import Job
 from bot.messages import Outgoing
 from bot.questions.commands import in_checkin
-from bot.questions.today import todays
+from bot.questions.today import todays_for
 from bot.store import Store
 
 
@@ -19,9 +19,16 @@ async def with_questions(
     no private chat (their words go in a form only they see where the platform has one, Discord;
     elsewhere its Answer says how to link a private chat, and Pass works anywhere)."""
     out = list(messages)
+    asking = [i for i, job in enumerate(jobs) if job.recipient or job.variant in ("full", "mixed")]
+    days: dict[date, set[int]] = {}
+    for index in asking:
+        days.setdefault(jobs[index].local_date, set()).add(jobs[index].space_id)
+    if not days:
+        return out
     async with store.unit() as session:
-        for index, job in enumerate(jobs):
-            if job.recipient or job.variant in ("full", "mixed"):
-                question = await todays(session, job.space_id, job.local_date, now)
-                out[index] = in_checkin(messages[index], question, job.local_date)
+        chosen = {day: await todays_for(session, spaces, day, now) for day, spaces in days.items()}
+    for index in asking:
+        job = jobs[index]
+        question = chosen[job.local_date][job.space_id]
+        out[index] = in_checkin(messages[index], question, job.local_date)
     return out

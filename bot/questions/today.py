@@ -11,8 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.paths.library import DEPTHS, DailyQuestion, load_paths
-from bot.paths.progress import path_of, state_of
-from bot.store import Once, QuestionAnswer, insert_new, once
+from bot.paths.progress import on_paths, path_of
+from bot.store import Once, QuestionAnswer, insert_all_new, once
 
 ASK = "ask:"
 
@@ -38,31 +38,57 @@ def by_id() -> dict[str, DailyQuestion]:
     return {q.id: q for q in load_paths().questions}
 
 
-async def _path(session: AsyncSession, space_id: int) -> str | None:
-    """The guided path the space walks (its own questions join the day's), None otherwise."""
-    path = path_of(await state_of(session, space_id))
-    return path.id if path is not None else None
+async def _paths(session: AsyncSession, space_ids: set[int]) -> dict[int, str]:
+    """The guided path each space walks (its own questions join the day's); none if it walks
+    none."""
+    chosen = await on_paths(session, space_ids)
+    return {k: path.id for k, state in chosen.items() if (path := path_of(state)) is not None}
 
 
-async def _asked(session: AsyncSession, space_id: int) -> dict[str, str]:
-    """Every question this space was given, with the last day it was (ISO dates sort)."""
+async def _asked(session: AsyncSession, space_ids: set[int]) -> dict[int, dict[str, str]]:
+    """Every question each space was given, with the last day it was (ISO dates sort)."""
     keys = await session.exec(
-        select(Once.key).where(Once.space_id == space_id, col(Once.key).startswith(ASK))
+        select(Once.space_id, Once.key).where(
+            col(Once.space_id).in_(space_ids), col(Once.key).startswith(ASK)
+        )
     )
-    last: dict[str, str] = {}
-    for key in keys.all():
+    last: dict[int, dict[str, str]] = {}
+    for space_id, key in keys.all():
         _, day, question = key.split(":", 2)
-        last[question] = max(day, last.get(question, ""))
+        mine = last.setdefault(space_id, {})
+        mine[question] = max(day, mine.get(question, ""))
     return last
 
 
-async def _answered(session: AsyncSession, space_id: int) -> set[str]:
+async def _answered(session: AsyncSession, space_ids: set[int]) -> dict[int, set[str]]:
     found = await session.exec(
-        select(QuestionAnswer.question_id).where(
-            QuestionAnswer.space_id == space_id, col(QuestionAnswer.text).is_not(None)
+        select(QuestionAnswer.space_id, QuestionAnswer.question_id).where(
+            col(QuestionAnswer.space_id).in_(space_ids), col(QuestionAnswer.text).is_not(None)
         )
     )
-    return set(found.all())
+    answered: dict[int, set[str]] = {}
+    for space_id, question_id in found.all():
+        answered.setdefault(space_id, set()).add(question_id)
+    return answered
+
+
+async def _choices(
+    session: AsyncSession, space_ids: set[int], exclude: dict[int, set[str]]
+) -> dict[int, DailyQuestion]:
+    """The question each space would be given next (none of its `exclude`), from its history:
+    three queries for any number of spaces."""
+    paths = await _paths(session, space_ids)
+    asked = await _asked(session, space_ids)
+    answered = await _answered(session, space_ids)
+    return {
+        space_id: choose(
+            daily_questions(paths.get(space_id)),
+            asked.get(space_id, {}),
+            answered.get(space_id, set()),
+            exclude.get(space_id, set()),
+        )
+        for space_id in space_ids
+    }
 
 
 def choose(
@@ -84,38 +110,54 @@ def choose(
 
 async def todays(session: AsyncSession, space_id: int, day: date, now: datetime) -> DailyQuestion:
     """The day's question for the space, chosen the first time anyone needs it."""
-    current = await current_on(session, space_id, day)
-    if current is not None:
-        return current
-    question = choose(
-        daily_questions(await _path(session, space_id)),
-        await _asked(session, space_id),
-        await _answered(session, space_id),
-        set(),
-    )
-    # Two requests at once choose the same question from the same history: the first one wins.
-    await insert_new(
+    return (await todays_for(session, {space_id}, day, now))[space_id]
+
+
+async def todays_for(
+    session: AsyncSession, space_ids: set[int], day: date, now: datetime
+) -> dict[int, DailyQuestion]:
+    """`todays` for many spaces on one local day (a batch of check-ins): a handful of queries
+    in all rather than a handful a space, which held the check-ins of 100,000 couples to a
+    few hundred a second."""
+    found = await current_for(session, space_ids, day)
+    missing = space_ids - found.keys()
+    if not missing:
+        return found
+    chosen = await _choices(session, missing, {})
+    # Two requests at once choose the same question from the same history: the first one wins,
+    # and the newest of the day is read back.
+    await insert_all_new(
         session,
         Once,
         ["space_id", "key"],
-        space_id=space_id,
-        key=ask_prefix(day) + question.id,
-        at=now,
+        [
+            {"space_id": k, "key": ask_prefix(day) + chosen[k].id, "at": now}
+            for k in sorted(missing)
+        ],
     )
-    return await current_on(session, space_id, day) or question
+    again = await current_for(session, missing, day)
+    return {**found, **{k: again.get(k, chosen[k]) for k in missing}}
 
 
 async def current_on(session: AsyncSession, space_id: int, day: date) -> DailyQuestion | None:
     """The day's question if one was chosen: the newest, after a swap."""
+    return (await current_for(session, {space_id}, day)).get(space_id)
+
+
+async def current_for(
+    session: AsyncSession, space_ids: set[int], day: date
+) -> dict[int, DailyQuestion]:
+    """`current_on` for many spaces at once: those that have one."""
     keys = await session.exec(
-        select(Once.key)
-        .where(Once.space_id == space_id, col(Once.key).startswith(ask_prefix(day)))
+        select(Once.space_id, Once.key)
+        .where(col(Once.space_id).in_(space_ids), col(Once.key).startswith(ask_prefix(day)))
         .order_by(col(Once.id).desc())
     )
-    for key in keys.all():
-        if (found := by_id().get(key.rsplit(":", 1)[1])) is not None:
-            return found
-    return None
+    found: dict[int, DailyQuestion] = {}
+    for space_id, key in keys.all():
+        if space_id not in found and (question := by_id().get(key.rsplit(":", 1)[1])):
+            found[space_id] = question
+    return found
 
 
 async def swap(
@@ -125,11 +167,6 @@ async def swap(
     current = await todays(session, space_id, day, now)
     if not await once(session, space_id, swap_key(day), now):
         return None
-    question = choose(
-        daily_questions(await _path(session, space_id)),
-        await _asked(session, space_id),
-        await _answered(session, space_id),
-        {current.id},
-    )
+    question = (await _choices(session, {space_id}, {space_id: {current.id}}))[space_id]
     await once(session, space_id, ask_prefix(day) + question.id, now)
     return question
