@@ -407,6 +407,8 @@ def main() -> None:
         crisis_words()
     if wanted("messages"):
         messages_per_day()
+    if wanted("checkins"):
+        checkins_at_once()
     scale()
 
 
@@ -478,6 +480,27 @@ def messages_per_day() -> None:
         "(counted: messages x couples / rate; Telegram's rate is the bound, Tandem hands over "
         "thousands a second. The old layout is worked out from the parts each message holds. "
         "Reveals come as partners answer, not in the burst.)"
+    )
+
+
+CHECKIN_COUPLES = int(os.environ.get("BENCH_CHECKIN_COUPLES", "5000"))
+
+
+def checkins_at_once() -> None:
+    """Couples whose step and check-in are due in the same minute: the check-ins carry the
+    day's question, chosen per batch, against choosing it a couple at a time (same run)."""
+    from benchmarks.checkins import run
+
+    print(f"\n{CHECKIN_COUPLES:,} couples (a group, both private chats) due in one minute...")
+    ours, base = run(CHECKIN_COUPLES)
+    print(f"{'':38}{'per batch':>12}{'per couple':>12}{'ratio':>8}")
+    print(
+        f"{'messages handed over per second':38}{ours['per_s']:>12,.0f}{base['per_s']:>12,.0f}"
+        f"{ours['per_s'] / base['per_s']:>7.1f}x"
+    )
+    print(
+        f"({ours['messages']:,.0f} messages: the step in each group, a check-in with today's "
+        f"question in each private chat; {ours['seconds']:.1f} s against {base['seconds']:.1f} s)"
     )
 
 
