@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.crypto import V2, DataKeyError, Keyring, Sealed, new_key, wrap_purpose
 from bot.delivery.leases import LEASE
 from bot.migrate import upgrade
-from bot.repair.state import STEPS
 from bot.sealing import placed
 from bot.settings import Settings
 from bot.single import hold_sqlite
@@ -38,7 +37,7 @@ from bot.store import (
     Store,
     sqlite_path,
 )
-from bot.tables import RepairPart
+from bot.tables import REPAIR_STEPS, RepairPart
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ SEALED: tuple[tuple[Table, str], ...] = (
     (Promise.__table__, "outcome"),  # type: ignore[attr-defined]
     (CheckinAnswer.__table__, "hurt"),  # type: ignore[attr-defined]
     (NoteOffer.__table__, "text"),  # type: ignore[attr-defined]
-    *((RepairPart.__table__, step) for step in STEPS),  # type: ignore[attr-defined]
+    *((RepairPart.__table__, step) for step in REPAIR_STEPS),  # type: ignore[attr-defined]
 )
 # Columns sealed by a later migration, with it: values stored before it are sealed at the first
 # start after it (the migration never sees the key), as notes were after 0006.

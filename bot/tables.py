@@ -271,6 +271,9 @@ class PathState(SQLModel, table=True):
 
 # The /repair talk (bot/repair/): one a space at a time, and each partner's part of it.
 
+# A part's words, in the order they are written: each a sealed column of `repairpart`.
+REPAIR_STEPS = ("felt", "needed", "own_part", "differently")
+
 
 class TalkStatus:
     OPEN = "open"  # the three answers are being written
@@ -313,7 +316,7 @@ class RepairPart(SQLModel, table=True):
     space_id: int = _fk("space.id")
     member_id: int = _fk("member.id")
     state: str = Field(default=PartState.INVITED, max_length=12)
-    step: int = 0  # the next of its steps to write (bot/repair/state.py STEPS); 3 after the
+    step: int = 0  # the next of REPAIR_STEPS to write; 3 after the
     # three private answers, 4 once chosen
     felt: str | None = _repair_words("felt")  # each at most 1000 characters
     needed: str | None = _repair_words("needed")

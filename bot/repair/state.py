@@ -13,13 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.paths.library import Repair, RepairQuestion, load_paths
 from bot.store import Member, Space
-from bot.tables import PartState, RepairPart, RepairTalk, TalkStatus
+from bot.tables import REPAIR_STEPS, PartState, RepairPart, RepairTalk, TalkStatus
 
 __all__ = ["PartState", "RepairPart", "RepairTalk", "TalkStatus"]
 
 # A talk nobody touched for this long expires quietly: no message, and its words are erased.
 EXPIRE_DAYS = 5
-STEPS = ("felt", "needed", "own_part", "differently")
+STEPS = REPAIR_STEPS
 WRITTEN = 3  # a part's step once its three private answers are written
 SEALED_COLUMNS = STEPS
 
