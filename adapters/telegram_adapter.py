@@ -522,12 +522,10 @@ class TelegramAdapter:
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.message
-        if message is None or message.text is None or message.from_user is None:
+        if (message := update.message) is None or message.text is None or not message.from_user:
             return
-        incoming = from_member(
-            message.chat, message.from_user, text=message.text, message_id=message.message_id
-        )
+        words = mention_words(message, self.username) or message.text  # "@TandemBot Berlin"
+        incoming = from_member(message.chat, message.from_user, text=words, message_id=message.id)
         await self._reply_all(await self._handle(incoming), incoming.to, message.message_id)
 
     async def _on_mention(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,5 +1,6 @@
 """What people type, read for this bot: "/remind@TandemBot 8pm" as the core's command line, and
-a group message that mentions Tandem as the words meant for it."""
+a message that mentions Tandem (in a group, or out of habit in a private chat) as the words
+meant for it."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.telegram.fake_api import ALICE, BOB, GROUP, USERNAME
+from tests.telegram.fake_api import ALICE, BOB, DM, GROUP, USERNAME
 from tests.telegram.harness import Running
 
 
@@ -31,3 +31,11 @@ async def test_chatter_and_other_mentions_stay_unread(bot: Running) -> None:
     reply = await bot.say(f"hey @{USERNAME}", user=BOB)
     assert reply.text.startswith("Hi Bob 👋")  # a bare hello, from one who hasn't started
     assert len(bot.api.sent(GROUP.id)) == 2  # the welcome for /start, and this
+
+
+async def test_a_mention_of_tandem_in_the_private_chat_is_read_without_it(bot: Running) -> None:
+    """Some people address the bot by name out of habit; the name is not part of their words."""
+    asked = await bot.say("/start", user=ALICE, chat=DM)
+    assert "which city are you in?" in asked.text
+    city = await bot.say(f"@{USERNAME} Berlin", user=ALICE, chat=DM)
+    assert "Europe/Berlin" in city.text and "✅" in city.text
