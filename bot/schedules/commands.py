@@ -160,12 +160,17 @@ async def cmd_timezone(ctx: Ctx, args: str) -> list[Outgoing]:
     try:
         zone = parse_zone(args)
     except ZoneChoice as choice:
-        buttons = tuple(
-            Button(place.label, actions.choose_zone(place.zone), detail=place.zone)
-            for place in choice.choices
-        )
-        return [ctx.reply(choice.message, buttons=buttons)]
+        return offer_places(ctx, choice)
     return await set_zone(ctx, zone)
+
+
+def offer_places(ctx: Ctx, choice: ZoneChoice) -> list[Outgoing]:
+    """A place name that fits several zones: each place a button (/timezone and the set-up)."""
+    buttons = tuple(
+        Button(place.label, actions.choose_zone(place.zone), detail=place.zone)
+        for place in choice.choices
+    )
+    return [ctx.reply(choice.message, buttons=buttons)]
 
 
 async def zone_chosen(ctx: Ctx, action: actions.ChooseZone) -> list[Outgoing]:

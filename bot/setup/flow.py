@@ -80,11 +80,7 @@ async def typed(ctx: Ctx) -> list[Outgoing] | None:
     try:
         zone = parse_zone(text)
     except ZoneChoice as choice:
-        buttons = tuple(
-            Button(place.label, actions.choose_zone(place.zone), detail=place.zone)
-            for place in choice.choices
-        )
-        return [ctx.reply(choice.message, buttons=buttons)]
+        return schedules.offer_places(ctx, choice)
     [done] = await schedules.set_zone(ctx, zone)
     return await _zone_set(ctx, stage, done)
 
