@@ -216,25 +216,27 @@ class SchedulePlanner:
         when = sibling.next_due_at
         return when >= self.cutoff and _local_date(when, today.r.timezone) == today.day
 
+    def _open(self, today: _Day, schedule_id: int, targets: list[Target]) -> list[Target]:
+        """Those of `targets` with no row yet for this schedule on the day planned."""
+        return [
+            t for t in targets if (schedule_id, today.day, t.recipient, t.kind) not in self.already
+        ]
+
     def _prompt(self, today: _Day) -> None:
         r = today.r
-        targets = [
-            t
-            for t in prompt_targets(today.home, r.direct, today.members)
-            if (r.id, today.day, t.recipient, t.kind) not in self.already
-        ]
+        steps = prompt_targets(today.home, r.direct, today.members)
+        targets = self._open(today, r.id, steps)
         checkin = self._sibling(today, "checkin")
         if targets and self._to_come(today, checkin):
             assert checkin is not None
             # The check-in comes to a chat the step goes to, later today: it comes now, with
             # the step inside; its other chats keep the check-in's own time.
-            carriers = {t.address for t in self._checkin_targets(today, checkin.id)}
+            checkins = checkin_targets(today.home, r.direct, today.members)
+            carriers = {t.address for t in self._open(today, checkin.id, checkins)}
             if shared := carriers & {t.address for t in targets}:
                 self._checkin(today, checkin.id, pulled_to=shared)
-                self._moved_on(today, checkin, self._checkin_targets(today, checkin.id))
-                targets = [
-                    t for t in targets if (r.id, today.day, t.recipient, t.kind) not in self.already
-                ]
+                self._moved_on(today, checkin, self._open(today, checkin.id, checkins))
+                targets = self._open(today, r.id, steps)
         if targets:
             content = self._pick_shared(today)
             for t in targets:
@@ -245,14 +247,6 @@ class SchedulePlanner:
             for member in today.members:
                 self._side(today, r.id, member)
 
-    def _checkin_targets(self, today: _Day, schedule_id: int) -> list[Target]:
-        r = today.r
-        return [
-            t
-            for t in checkin_targets(today.home, r.direct, today.members)
-            if (schedule_id, today.day, t.recipient, t.kind) not in self.already
-        ]
-
     def _checkin(
         self, today: _Day, schedule_id: int, pulled_to: set[Address] | None = None
     ) -> None:
@@ -261,15 +255,16 @@ class SchedulePlanner:
         inside theirs. `pulled_to`: the step's schedule (`today.r`) is due first and brings
         the check-in forward to these chats only."""
         r = today.r
-        targets = self._checkin_targets(today, schedule_id)
-        step_id: int | None = r.id
+        targets = self._open(
+            today, schedule_id, checkin_targets(today.home, r.direct, today.members)
+        )
+        step: Sibling | None = None  # the step's own schedule, when it is not the one due here
         if pulled_to is not None:
             targets = [t for t in targets if t.address in pulled_to]
-        elif not self._to_come(today, step := self._sibling(today, "prompt")):
-            step_id = None
+            step_id: int | None = r.id
         else:
-            assert step is not None
-            step_id = step.id
+            step = self._sibling(today, "prompt")
+            step_id = step.id if step is not None and self._to_come(today, step) else None
         if not targets:
             return
         question = self.library.scored_question(r.question_id).id
@@ -277,24 +272,14 @@ class SchedulePlanner:
             self._claim(today, schedule_id, t, question)
         if step_id is not None:
             chats = {t.address for t in targets}
-            riders = [
-                t
-                for t in prompt_targets(today.home, r.direct, today.members)
-                if t.address in chats
-                and (step_id, today.day, t.recipient, t.kind) not in self.already
-            ]
+            steps = prompt_targets(today.home, r.direct, today.members)
+            riders = [t for t in self._open(today, step_id, steps) if t.address in chats]
             if riders:
                 content = self._pick_shared(today)
                 for t in riders:
                     self._carry(today, step_id, t, content)
-                step = self._sibling(today, "prompt")
-                if pulled_to is None and step is not None:
-                    left = [
-                        t
-                        for t in prompt_targets(today.home, r.direct, today.members)
-                        if (step_id, today.day, t.recipient, t.kind) not in self.already
-                    ]
-                    self._moved_on(today, step, left)
+                if step is not None:
+                    self._moved_on(today, step, self._open(today, step_id, steps))
         for member in today.members:
             if any(t.recipient == member.id for t in targets):
                 self._side(today, schedule_id, member, carried=True)
