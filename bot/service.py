@@ -120,17 +120,27 @@ class Tandem:
     async def _with_riders(self, jobs: list[Job], messages: list[Outgoing]) -> list[Outgoing]:
         """Each message with what rides in it (bot/delivery/riders.py): the day's step above,
         as the step itself would read (a path's, or the rotation's), and a side's own prompt
-        below (on Free practice; on a path their side's step is in the check-in already)."""
+        below (on Free practice; on a path their side's step is in the check-in already). The
+        batch's riders are composed together, as their own kinds would be."""
+        found = await riders(self.store, jobs)
+        steps = [
+            (i, job) for i, carried in enumerate(found) for job in carried if job.kind == "prompt"
+        ]
+        sides = [
+            (i, job) for i, carried in enumerate(found) for job in carried if job.kind == "side"
+        ]
+        if not steps and not sides:
+            return messages
+        plain = [render(job, self.library) for _, job in steps]
+        above = await with_path_steps(self.store, self.clock.now(), [j for _, j in steps], plain)
+        below = await side_prompts(self.store, self.library, [j for _, j in sides]) if sides else []
         out = list(messages)
-        for index, carried in enumerate(await riders(self.store, jobs)):
-            if not carried:
-                continue
-            steps = [job for job in carried if job.kind == "prompt"]
-            sides = [job for job in carried if job.kind == "side"]
-            plain = [render(job, self.library) for job in steps]
-            above = await with_path_steps(self.store, self.clock.now(), steps, plain)
-            below = await side_prompts(self.store, self.library, sides)
-            out[index] = woven(out[index], list(above), below)
+        for index in {i for i, _ in steps} | {i for i, _ in sides}:
+            out[index] = woven(
+                out[index],
+                [m for (i, _), m in zip(steps, above, strict=True) if i == index],
+                [m for (i, _), m in zip(sides, below, strict=True) if i == index],
+            )
         return out
 
     async def _compose_sides(self, jobs: list[Job]) -> list[Outgoing | None]:
