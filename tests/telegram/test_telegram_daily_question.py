@@ -5,29 +5,25 @@ the group before both answered; then the reveal, under each /reveal rule."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from bot.content import Library
-from tests.fakes import FixedClock
-from tests.telegram.fake_api import GROUP, Call, FakeBotApi, private_chat
-from tests.telegram.harness import Running, start_app
-from tests.telegram.test_telegram_two_voices import ALEX, CHECKIN_DUE, SAM, couple, dm, messages
+from tests.telegram.fake_api import GROUP, Call, private_chat
+from tests.telegram.harness import Running
+from tests.telegram.test_telegram_two_voices import (
+    ALEX,
+    CHECKIN_DUE,
+    SAM,
+    bot,
+    couple,
+    dm,
+    messages,
+)
 
 ALEX_WORDS = "The way you made tea without asking."
 SAM_WORDS = "Sunday morning, before the phones came out."
 
-
-@pytest.fixture
-async def bot(
-    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
-) -> AsyncIterator[Running]:
-    api.members |= {(GROUP.id, ALEX.id), (GROUP.id, SAM.id)}
-    running = await start_app(api, db, library, clock)
-    yield running
-    await running.stop()
+__all__ = ["bot"]  # the couple's running bot (Alex, Sam and Robin in the group)
 
 
 def answer_action(checkin: Call) -> str:

@@ -5,29 +5,15 @@ finished, then both shown together in the group."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from bot.content import Library
-from tests.fakes import FixedClock
-from tests.telegram.fake_api import GROUP, Call, FakeBotApi, User, private_chat
-from tests.telegram.harness import Running, start_app
-from tests.telegram.test_telegram_two_voices import ALEX, SAM, couple, dm
+from tests.telegram.fake_api import GROUP, Call, User, private_chat
+from tests.telegram.harness import Running
+from tests.telegram.test_telegram_two_voices import ALEX, SAM, bot, couple, dm
 
 ALEX_SAYS = ("Shut out of the plan", "To be asked first", "I went quiet for hours")
 SAM_SAYS = ("Rushed and judged", "A little patience", "I decided without asking")
 
-
-@pytest.fixture
-async def bot(
-    api: FakeBotApi, db: Path, library: Library, clock: FixedClock
-) -> AsyncIterator[Running]:
-    api.members |= {(GROUP.id, ALEX.id), (GROUP.id, SAM.id)}
-    running = await start_app(api, db, library, clock)
-    yield running
-    await running.stop()
+__all__ = ["bot"]  # the couple's running bot (Alex, Sam and Robin in the group)
 
 
 def action(message: Call, label: str) -> str:
