@@ -18,7 +18,7 @@ from bot.messages import Address, Outgoing
 from bot.service import Tandem
 from tests.conftest import console_couple, exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
-from tests.test_two_voices import checkin_due, couple, dm, privately
+from tests.test_two_voices import checkin_due, couple, dm, private_couple, privately
 
 ALICE_WORDS = "The walk by the river on Sunday, when you laughed at the ducks."
 BOB_WORDS = "Your message at lunch. It made the afternoon lighter."
@@ -109,10 +109,7 @@ async def test_with_never_each_answer_stays_with_its_author(
 async def test_without_a_group_a_pass_counts_and_the_reveal_goes_to_both_private_chats(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
-    await lite.handle(privately(ALICE, "/start"))
-    [invite] = await lite.handle(privately(ALICE, "/pair"))
-    [code] = [b.start for b in invite.buttons if b.start]
-    await lite.handle(privately(BOB, f"/start {code}"))
+    await private_couple(lite)
     await answer(lite, ALICE, ALICE_WORDS)
     first = await answer(lite, ALICE, "Changed my mind.")
     assert all(m.to == dm(ALICE) for m in first) and not messenger.take()

@@ -13,7 +13,7 @@ from bot import actions
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
-from tests.test_two_voices import dm, pair, privately, start_code
+from tests.test_two_voices import dm, pair, private_couple, privately
 
 # Monday to Wednesday: the weekly look back (Sundays) is a week's message, not a day's.
 DAYS = ("2026-11-23", "2026-11-24", "2026-11-25")
@@ -75,9 +75,7 @@ async def test_a_group_with_both_private_chats_gets_one_step_and_each_one_privat
 async def test_a_couple_in_private_chats_only_gets_the_step_and_one_check_in_each_a_day(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
-    await lite.handle(privately(ALICE, "/start"))
-    [invite] = await lite.handle(privately(ALICE, "/pair"))
-    await lite.handle(privately(BOB, f"/start {start_code(invite)}"))
+    await private_couple(lite)
     await lite.handle(privately(ALICE, "/remind 21:00"))
     await lite.handle(privately(ALICE, "/checkin 21:00"))
     messenger.take()

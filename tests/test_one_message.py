@@ -14,15 +14,9 @@ from bot.messages import Address, Outgoing, SendResult, SendStatus
 from bot.service import Tandem
 from tests.conftest import build
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
-from tests.test_two_voices import dm, pair, privately, start_code
+from tests.test_two_voices import dm, pair, private_couple, privately
 
 MONDAY = datetime.fromisoformat("2026-11-23T00:00:00+00:00")
-
-
-async def private_couple(tandem: Tandem) -> None:
-    await tandem.handle(privately(ALICE, "/start"))
-    [invite] = await tandem.handle(privately(ALICE, "/pair"))
-    await tandem.handle(privately(BOB, f"/start {start_code(invite)}"))
 
 
 async def rhythm(tandem: Tandem, messenger: FakeMessenger, step: str, checkin: str) -> None:

@@ -16,7 +16,7 @@ from bot.paths.library import load_paths
 from bot.paths.progress import REST_DAYS
 from bot.service import Tandem
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
-from tests.test_two_voices import couple, dm, privately, tap
+from tests.test_two_voices import couple, dm, private_couple, privately, tap
 
 BREACH = load_paths().paths["breach"]
 FIRST = date(2026, 11, 21)  # a Saturday
@@ -235,10 +235,7 @@ async def test_both_are_told_which_path_was_chosen(
 async def test_without_a_group_each_private_chat_is_told(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
-    await lite.handle(privately(ALICE, "/start"))
-    [invite] = await lite.handle(privately(ALICE, "/pair"))
-    [code] = [b.start for b in invite.buttons if b.start]
-    await lite.handle(privately(BOB, f"/start {code}"))
+    await private_couple(lite)
     told = await lite.handle(privately(ALICE, "/path strong"))
     assert sorted(m.to.chat_id for m in told) == ["dm-u1", "dm-u2"]
     assert all("Alice chose a path for you both" in m.text for m in told)

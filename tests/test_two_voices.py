@@ -43,6 +43,13 @@ async def pair(tandem: Tandem, who: tuple[str, str]) -> None:
     assert linked.to == dm(who) and "🔒 Linked" in linked.text
 
 
+async def private_couple(tandem: Tandem) -> None:
+    """Alice and Bob with no group: her /pair invitation, opened by him in his private chat."""
+    await tandem.handle(privately(ALICE, "/start"))
+    [invite] = await tandem.handle(privately(ALICE, "/pair"))
+    await tandem.handle(privately(BOB, f"/start {start_code(invite)}"))
+
+
 async def couple(tandem: Tandem) -> None:
     await pair(tandem, ALICE)
     await pair(tandem, BOB)

@@ -18,7 +18,7 @@ from bot.service import Tandem
 from bot.store import CheckinAnswer, Delivery, Member, Once, Space
 from tests.conftest import dialog
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
-from tests.test_two_voices import dm, pair, privately
+from tests.test_two_voices import dm, pair, private_couple, privately
 
 CAROL, DAVE = ("u3", "Carol"), ("u4", "Dave")
 THEIRS = Address("test", "chat-2")
@@ -183,10 +183,7 @@ async def test_with_no_group_both_private_chats_get_it(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:
     clock.set("2026-11-16T10:00:00+00:00")
-    await lite.handle(privately(ALICE, "/start"))
-    [invite] = await lite.handle(privately(ALICE, "/pair"))
-    [code] = [b.start for b in invite.buttons if b.start]
-    await lite.handle(privately(BOB, f"/start {code}"))
+    await private_couple(lite)
     await lite.handle(privately(ALICE, "/checkin 21:00"))
     await checkin_day(lite, clock, messenger, "2026-11-20T21:00:00+00:00", {ALICE: 3, BOB: 4})
     backs = await look_backs(lite, clock, messenger, "2026-11-22T19:00:01+00:00")
