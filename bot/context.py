@@ -18,9 +18,8 @@ from bot.delivery import DispatchReport, Job
 from bot.housekeeping import Retention
 from bot.messages import Address, Attachment, Incoming, Outgoing
 from bot.ports import Messenger
-from bot.schedule import first_due
+from bot.schedule import first_due, local_date
 from bot.store import Member, Schedule, Space
-from bot.timeparse import zone_from_name
 
 MAX_PARTNERS = 2
 # Platforms where Tandem opens a person's private chat itself, on a command (Discord's DMs);
@@ -99,7 +98,7 @@ class Ctx:
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(zone_from_name(self.space.timezone)).date()
+        return local_date(self.now, self.space.timezone)
 
     def private_address(self, member: Member | None = None) -> Address | None:
         who = member or self.member

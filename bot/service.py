@@ -40,9 +40,9 @@ from bot.questions.compose import with_questions
 from bot.registry import COMMANDS, press, press_anywhere, talk_to
 from bot.repair import commands as repair
 from bot.safety import replies as safety
+from bot.schedule import local_date
 from bot.setup import flow as setup
 from bot.store import Delivery, Member, Schedule, Space, Store, insert_new, move_space
-from bot.timeparse import zone_from_name
 
 log = logging.getLogger(__name__)
 
@@ -450,7 +450,7 @@ class Tandem:
         said = self._private_words(incoming, space)
         if not said or space is None:
             return said
-        today = self.clock.now().astimezone(zone_from_name(space.timezone)).date()
+        today = local_date(self.clock.now(), space.timezone)
         line = await safety.rest_for_words(session, space, member, today)
         if line:
             said[0] = replace(said[0], text=f"{said[0].text}\n\n{line}")

@@ -23,6 +23,7 @@ from bot.content import TOPICS, Library, Prompt
 from bot.context import partners_of, schedules_of
 from bot.paths.compose import look_back_lines
 from bot.render import day_label
+from bot.schedule import local_date
 from bot.store import (
     CheckinAnswer,
     ContentHistory,
@@ -81,7 +82,7 @@ def _first_day(space: Space, scores: dict[int, dict[date, int]], today: date) ->
     """Where the chart starts: the couple's first day (the space's, or an earlier score's, as a
     space restored keeps its answers), at most 8 weeks back; a new couple's few days then fill
     the chart instead of sitting squashed at its right edge."""
-    began = space.created_at.astimezone(zone_from_name(space.timezone)).date()
+    began = local_date(space.created_at, space.timezone)
     first = min([began, *(d for mine in scores.values() for d in mine)])
     return min(today, max(first, today - timedelta(days=DAYS - 1)))
 
@@ -162,7 +163,7 @@ async def look_back(
     start = end - timedelta(days=6)
     days = await complete_days(session, space)
     # A couple who started within the week hears of their first days, not of "1 of 7".
-    made = space.created_at.astimezone(zone_from_name(space.timezone)).date()
+    made = local_date(space.created_at, space.timezone)
     first = min([made, *days[-1:]])  # days: newest first
     new = start < first <= end
     partners = await partners_of(session, space)

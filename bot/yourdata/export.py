@@ -24,6 +24,7 @@ from bot.messages import Attachment
 from bot.promises import keeping as promises
 from bot.questions.words import export_rows as question_rows
 from bot.repair.state import export_rows as repair_rows
+from bot.schedule import local_date
 from bot.store import CheckinAnswer, ContentHistory, Member, Schedule, Space
 from bot.timeparse import days_from_cron, format_days, zone_from_name
 
@@ -263,7 +264,7 @@ def as_text(data: dict[str, Any], zone: str, now: datetime) -> bytes:
 
 def files(data: dict[str, Any], zone: str, now: datetime) -> tuple[Attachment, Attachment]:
     """The readable file and the clean JSON."""
-    stamp = now.astimezone(zone_from_name(zone)).date().isoformat()
+    stamp = local_date(now, zone).isoformat()
     return (
         Attachment(f"tandem-{stamp}.txt", as_text(data, zone, now), mime="text/plain"),
         Attachment(f"tandem-export-{stamp}.json", as_json(data, now)),
