@@ -35,6 +35,14 @@ def plain_dsn(database_url: str) -> str | None:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+class _LeadFailed(Exception):
+    """`lead` itself failed, as opposed to the lock's connection."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 class Leader:
     """Runs `lead` while this instance holds the lock `name`, and `follow` when it loses it."""
 
@@ -74,10 +82,13 @@ class Leader:
                 self.tries += 1
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
                     await self._hold(conn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+            except _LeadFailed as failed:  # say, no network: let go, and try again
+                log.error("%s: failed with %s; trying again", self.name, failed.kind)
+            except Exception as err:
+                # Whatever the lock's own connection raised means it is gone, and the lock with
+                # it. A backend killed mid-query can surface as asyncpg's InternalClientError,
+                # not only as an InterfaceError: none of them is this instance's fault.
                 log.warning("%s: lost the database connection (%s)", self.name, type(err).__name__)
-            except Exception as err:  # `lead` failed (say, no network): let go, and try again
-                log.error("%s: failed with %s; trying again", self.name, type(err).__name__)
             finally:
                 if self.leading:
                     self.leading = False
@@ -90,7 +101,10 @@ class Leader:
     async def _hold(self, conn: asyncpg.Connection) -> None:
         self.leading = True
         log.info("%s: leading", self.name)
-        await self._lead()
+        try:
+            await self._lead()
+        except Exception as err:
+            raise _LeadFailed(type(err).__name__) from err
         while True:  # a dead connection means the lock is gone: another may lead now
             await asyncio.sleep(self.retry)
             await conn.fetchval("SELECT 1", timeout=self.retry + 5)
