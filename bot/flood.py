@@ -52,8 +52,7 @@ class FloodGate:
             return False
         if incoming.action or incoming.text.startswith("/"):
             return True
-        spoken_to = incoming.direct or incoming.addressed or bool(incoming.reply_to)
-        return spoken_to and bool(incoming.text.strip())
+        return incoming.spoken_to and bool(incoming.text.strip())
 
     def check(self, to: Address, user_id: str, now: datetime) -> Verdict:
         key = (to.platform, to.chat_id, user_id)

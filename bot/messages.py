@@ -49,6 +49,11 @@ class Incoming:
     # bot may remove it (a person's own message in a Discord DM).
     message_ref: str | None = None
 
+    @property
+    def spoken_to(self) -> bool:
+        """Meant for Tandem: in a direct chat, a reply to its message, or a mention."""
+        return self.direct or self.addressed or bool(self.reply_to)
+
 
 @dataclass(frozen=True)
 class Button:

@@ -51,11 +51,6 @@ SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try
 DEFAULT_TOPICS = ",".join(t for t in TOPICS if t not in OPT_IN_TOPICS)
 
 
-def addressed(incoming: Incoming) -> bool:
-    """Words meant for Tandem: in a direct chat, a reply to its message, or a mention."""
-    return incoming.direct or incoming.addressed or bool(incoming.reply_to)
-
-
 class Tandem:
     """The platform-neutral bot: every decision about what to say, when and to whom."""
 
@@ -293,7 +288,7 @@ class Tandem:
             awaited = await self._awaited(session, incoming, space, member, place, after)
             if awaited is not None:
                 return awaited
-            if not (addressed(incoming) and incoming.user_id):
+            if not (incoming.spoken_to and incoming.user_id):
                 return self._private_words(incoming, space)  # else chatter, not ours to read
             if space is not None and incoming.reply_to:
                 member = member or await self._known_member(session, space, incoming.user_id)

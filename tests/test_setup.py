@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from adapters.console import ConsoleAdapter
+from bot import actions
 from bot.app import App
 from bot.service import Tandem
 from bot.settings import Settings
 from tests.conftest import dialog
 from tests.fakes import ALICE, BOB, FixedClock, said
+from tests.test_two_voices import dm
 
 Console = tuple[ConsoleAdapter, io.StringIO]
 
@@ -94,6 +96,50 @@ async def test_a_bad_city_changes_nothing_and_the_question_stays(console: Consol
     assert "Europe/Berlin" in bad  # an example of the right form
     assert "✅" not in bad
     assert "Timezone set to Asia/Tokyo" in await shown(console, "Tokyo")  # still asked
+
+
+async def test_group_chatter_during_the_set_up_is_told_off_once_not_every_time(
+    lite: Tandem,
+) -> None:
+    [asked] = [r for r in await lite.handle(said(ALICE, "/start")) if "which city" in r.text]
+    assert "Reply to this message with it" in asked.text  # in a shared chat
+
+    # Alice talks to Bob in their chat: the first words that aren't a city say how to answer.
+    [told] = await lite.handle(said(ALICE, "brb, making tea"))
+    assert "Try a city" in told.text and "Reply to my question with your city" in told.text
+    assert told.private
+    for chatter in ("back", "what do you think?", "ok 👍"):
+        assert await lite.handle(said(ALICE, chatter)) == []  # the rest is theirs alone
+
+    # Said to Tandem (a reply to its question), a bad city still gets its error every time.
+    replying = said(ALICE, "Xqzzyville", reply_to="m1", addressed=True)
+    for _ in range(2):
+        [error] = await lite.handle(replying)
+        assert "Europe/Berlin" in error.text and "Reply to my question" not in error.text
+    assert "Timezone: UTC" in (await lite.handle(said(ALICE, "/timezone")))[0].text  # unchanged
+
+
+async def test_a_city_typed_plainly_in_the_group_still_answers_after_chatter(
+    lite: Tandem,
+) -> None:
+    await lite.handle(said(ALICE, "/start"))
+    await lite.handle(said(ALICE, "brb"))  # told once
+    assert await lite.handle(said(ALICE, "hmm")) == []
+    [zone] = await lite.handle(said(ALICE, "Tokyo"))
+    assert "Timezone set to Asia/Tokyo" in zone.text and "When should your daily step" in zone.text
+    # A new question (Other time) tells off its first stray words again.
+    [asked] = await lite.handle(said(ALICE, action=actions.setup("other")))
+    assert "Which time?" in asked.text
+    [told] = await lite.handle(said(ALICE, "lol"))
+    assert "Reply to my question with the time" in told.text
+
+
+async def test_in_a_private_chat_every_bad_answer_gets_its_error(lite: Tandem) -> None:
+    me = dm(ALICE)
+    await lite.handle(said(ALICE, "/start", to=me, direct=True))
+    for _ in range(2):
+        [error] = await lite.handle(said(ALICE, "Xqzzyville", to=me, direct=True))
+        assert "Europe/Berlin" in error.text and "Reply to my question" not in error.text
 
 
 async def test_a_typed_command_ends_the_question(console: Console) -> None:

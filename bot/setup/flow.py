@@ -70,17 +70,32 @@ async def forget_waits(ctx: Ctx) -> None:
 async def typed(ctx: Ctx) -> list[Outgoing] | None:
     """Plain words from a member Tandem asked for their city or a time, read as that answer;
     None when nothing was asked (the words are then read as usual). A bad answer changes
-    nothing, and the question stays open."""
+    nothing, and the question stays open. In a shared chat, words not said to Tandem (a reply, a
+    mention) get that error once: after that they are the couple's own."""
     stage = await waiting.waiting(ctx)
     if stage is None:
         return None
     text = ctx.incoming.text.strip()
-    if stage == "time":
-        return await choose_time(ctx, parse_time(text))
-    try:
-        zone = parse_zone(text)
+    try:  # read first: nothing is written until the words read as the answer
+        at = parse_time(text) if stage == "time" else None
+        zone = parse_zone(text) if at is None else None
     except ZoneChoice as choice:
         return schedules.offer_places(ctx, choice)
+    except UserError as err:
+        if ctx.incoming.spoken_to:
+            raise
+        # Words in a shared chat, not a reply to Tandem, may be the couple talking to each
+        # other: the first that don't read as the answer get the error and how to answer, the
+        # rest of the hour's chatter none. The question stays open all the while.
+        if not await waiting.tell_once(ctx):
+            return None
+        how = "the time" if stage == "time" else "your city"
+        return [
+            ctx.whisper(f"{err.message}\n\n(Reply to my question with {how} when you're ready.)")
+        ]
+    if at is not None:
+        return await choose_time(ctx, at)
+    assert zone is not None
     [done] = await schedules.set_zone(ctx, zone)
     return await _zone_set(ctx, stage, done)
 

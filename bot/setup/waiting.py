@@ -17,8 +17,9 @@ STAGES = ("city", "zone", "time")
 
 
 def _keys(ctx: Ctx) -> list[str]:
+    """The waits for this member, and the mark that a shared chat's words were told off once."""
     assert ctx.member is not None
-    return [f"wait:{stage}:{ctx.member.id}" for stage in STAGES]
+    return [f"wait:{stage}:{ctx.member.id}" for stage in (*STAGES, "told")]
 
 
 async def wait_for(ctx: Ctx, stage: str) -> None:
@@ -47,6 +48,14 @@ async def waiting(ctx: Ctx) -> str | None:
     )
     for row in found.all():
         at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=UTC)
-        if ctx.now - at < WAIT:
-            return row.key.split(":")[1]
+        stage = row.key.split(":")[1]
+        if stage in STAGES and ctx.now - at < WAIT:
+            return stage
     return None
+
+
+async def tell_once(ctx: Ctx) -> bool:
+    """True the first time this wait gets words that don't answer it, said in a shared chat
+    without replying to Tandem; False after that, until the next question."""
+    assert ctx.space.id is not None and ctx.member is not None
+    return await once(ctx.session, ctx.space.id, f"wait:told:{ctx.member.id}", ctx.now)
