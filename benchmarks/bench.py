@@ -18,9 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psutil
 
@@ -70,13 +71,14 @@ class CountingMessenger:
         return None
 
 
-async def seed(url: str) -> None:
-    """Writes the chats straight into the database (not timed: this is the bot's data at rest)."""
+async def seed(url: str, on_path: bool = False) -> None:
+    """Writes the chats straight into the database (not timed: this is the bot's data at rest).
+    `on_path`: each is a couple on week 1 of a guided path, both having checked in each day."""
     from sqlalchemy import insert
 
     from bot.migrate import upgrade
     from bot.service import DEFAULT_TOPICS
-    from bot.store import Schedule, Space, make_engine
+    from bot.store import CheckinAnswer, Member, PathState, Schedule, Space, make_engine
 
     engine = make_engine(url)
     await upgrade(engine)
@@ -106,7 +108,58 @@ async def seed(url: str) -> None:
             for i in range(SPACES)
         ]
         await conn.execute(insert(Schedule), schedules)
+        if on_path:
+            await conn.execute(insert(Member), [*_partners(SPACES)])
+            await conn.execute(insert(PathState), [*_on_path(SPACES)])
+            await conn.execute(insert(CheckinAnswer), [*_took_part(SPACES)])
     await engine.dispose()
+
+
+PATH_DAYS = 3  # days of the week gone by on a path, each checked in by both
+
+
+def _partners(count: int) -> Iterator[dict[str, object]]:
+    for i in range(count):
+        for n, name in enumerate(("A", "B")):
+            yield {
+                "id": 2 * i + n + 1,
+                "space_id": i + 1,
+                "user_id": f"{name}{i}",
+                "display_name": name,
+                "joined_at": DUE - timedelta(days=PATH_DAYS + 1),
+                "partner": True,
+            }
+
+
+def _on_path(count: int) -> Iterator[dict[str, object]]:
+    for i in range(count):
+        yield {
+            "space_id": i + 1,
+            "path": "breach",
+            "week": 1,
+            "week_started": _local_day(i) - timedelta(days=PATH_DAYS),
+            "pace": "normal",
+            "chosen_at": DUE - timedelta(days=PATH_DAYS + 1),
+        }
+
+
+def _took_part(count: int) -> Iterator[dict[str, object]]:
+    for i in range(count):
+        for day in range(1, PATH_DAYS + 1):
+            for member in (2 * i + 1, 2 * i + 2):
+                yield {
+                    "space_id": i + 1,
+                    "member_id": member,
+                    "local_date": _local_day(i) - timedelta(days=day),
+                    "took_part": True,
+                    "answered_at": DUE - timedelta(days=day),
+                    "updated_at": DUE - timedelta(days=day),
+                }
+
+
+def _local_day(i: int) -> date:
+    """The local date the space's prompt is due on (Kolkata's 01:30 is the next day)."""
+    return DUE.astimezone(ZoneInfo(ZONES[i % 3][0])).date()
 
 
 async def ours(url: str) -> dict[str, float]:
@@ -355,8 +408,8 @@ async def look_backs(url: str, mode: str) -> dict[str, float]:
 
 
 def child(kind: str, url: str) -> None:
-    if kind == "seed":
-        asyncio.run(seed(url))
+    if kind in ("seed", "seed-paths"):
+        asyncio.run(seed(url, on_path=kind == "seed-paths"))
         return
     if kind.startswith("seed-million:"):
         seed_million(url, int(kind.split(":")[1]))
@@ -399,6 +452,8 @@ def main() -> None:
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tandem-bench-config-")
     if wanted("delivery"):
         delivery()
+    if wanted("paths"):
+        on_paths()
     if wanted("weekly"):
         weekly()
     if wanted("flood"):
@@ -578,6 +633,25 @@ def delivery() -> None:
         ("throughput >= 2,000/s", mine["per_s"] >= 2000),
     ]
     print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
+
+
+def on_paths() -> None:
+    """The delivery rate when every couple walks a guided path (each step settles the path's
+    week, which counts the days both took part), against the same couples on Free practice."""
+    rates: dict[str, dict[str, float]] = {}
+    for kind in ("seed", "seed-paths"):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            run_child(kind, url)
+            rates[kind] = run_child("ours", url)
+    free, walking = rates["seed"]["per_s"], rates["seed-paths"]["per_s"]
+    print(f"\n{SPACES:,} couples due at once, all on a guided path against all on Free practice...")
+    print(f"{'':38}{'on a path':>12}{'free':>14}{'ratio':>10}")
+    print(f"{'prompts delivered/s':38}{walking:>12,.0f}{free:>14,.0f}{walking / free:>9.2f}x")
+    print(
+        f"{'memory at peak of delivery, MiB':38}{rates['seed-paths']['peak_rss_mib']:>12.1f}"
+        f"{rates['seed']['peak_rss_mib']:>14.1f}"
+    )
 
 
 # ---- Figures for several instances (issue 9) ----------------------------------------------------

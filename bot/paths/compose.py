@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Library
@@ -23,6 +24,7 @@ from bot.paths.progress import (
     paths,
     resting,
     settle,
+    settle_all,
     state_of,
     step_day,
 )
@@ -66,10 +68,11 @@ async def with_path_steps(
     if not walking:
         return out
     async with store.unit() as session:  # a path's day moves on as it is shown: a write
+        settled = await settle_all(
+            session, ((job.space_id, job.local_date) for job in jobs if job.space_id in walking)
+        )
         for index, job in enumerate(jobs):
-            if job.space_id not in walking:
-                continue
-            state = await settle(session, job.space_id, job.local_date)
+            state = settled.get(job.space_id)
             path = path_of(state)
             if path is None or state is None:
                 continue
@@ -101,12 +104,16 @@ async def side_prompts(store: Store, library: Library, jobs: list[Job]) -> list[
     return [None if job.space_id in walking else render(job, library) for job in jobs]
 
 
-async def side_step(session: AsyncSession, member: Member, day: date) -> str | None:
+async def side_step(
+    session: AsyncSession, member: Member, day: date, state: PathState | None = None
+) -> str | None:
     """The step for `member`'s side on `day`, on a path, if its week has one that day; only
-    ever for their private chat (on the breach path it may name what happened)."""
+    ever for their private chat (on the breach path it may name what happened). `state`: the
+    space's, settled already for `day` (else it is settled here)."""
     if member.side not in ("doubting", "doubted"):
         return None
-    state = await settle(session, member.space_id, day)
+    if state is None:
+        state = await settle(session, member.space_id, day)
     path = path_of(state)
     if path is None or state is None or resting(state, day):
         return None
@@ -122,14 +129,19 @@ async def with_side_steps(
     walking = await _walking(store, (job.space_id for job in jobs if job.recipient))
     if not walking:
         return out
+    mine = [(i, job) for i, job in enumerate(jobs) if job.recipient and job.space_id in walking]
     async with store.unit() as session:
-        for index, job in enumerate(jobs):
-            if not job.recipient or job.space_id not in walking:
+        settled = await settle_all(session, ((job.space_id, job.local_date) for _, job in mine))
+        found = await session.exec(
+            select(Member).where(col(Member.id).in_({job.recipient for _, job in mine}))
+        )
+        members = {member.id: member for member in found.all()}
+        for index, job in mine:
+            member = members.get(job.recipient)
+            state = settled.get(job.space_id)
+            if member is None or state is None:
                 continue
-            member = await session.get(Member, job.recipient)
-            if member is None:
-                continue
-            text = await side_step(session, member, job.local_date)
+            text = await side_step(session, member, job.local_date, state)
             if text is not None:
                 out[index] = replace(out[index], text=f"{out[index].text}\n\n{SIDE_HEAD} {text}")
     return out

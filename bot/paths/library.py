@@ -9,6 +9,7 @@ content/, and validates them; an invalid file raises ContentError naming the fil
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import tomllib
@@ -132,8 +133,16 @@ class GuidedPath(_Strict):
 
     def steps(self, number: int, day: int, audience: str = "both") -> tuple[Step, ...]:
         """The steps of a week's day for one audience (one `both` step; a side has 0 or 1)."""
-        week = self.week_at(number).number
-        return tuple(s for s in self.step if (s.week, s.day, s.audience) == (week, day, audience))
+        return self._by_day.get((self.week_at(number).number, day, audience), ())
+
+    @functools.cached_property
+    def _by_day(self) -> dict[tuple[int, int, str], tuple[Step, ...]]:
+        """Each (week, day, audience)'s steps, in file order: every daily step looks one up."""
+        found: dict[tuple[int, int, str], tuple[Step, ...]] = {}
+        for s in self.step:
+            key = (s.week, s.day, s.audience)
+            found[key] = (*found.get(key, ()), s)
+        return found
 
 
 Path_ = GuidedPath  # the name the brief uses

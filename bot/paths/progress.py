@@ -103,35 +103,73 @@ async def on_paths(session: AsyncSession, space_ids: Iterable[int]) -> dict[int,
     return {state.space_id: state for state in found.all()}
 
 
-async def both_took_part(session: AsyncSession, space_id: int, start: date, end: date) -> int:
-    """Days in [start, end) on which every partner (two, in a couple) took part: a check-in
-    tapped or skipped, or today's question answered or passed."""
-    partners = await session.exec(
-        select(Member.id).where(Member.space_id == space_id, col(Member.partner))
+@dataclass(frozen=True)
+class TookPart:
+    """Who of each space's partners took part on which day (a check-in tapped or skipped, or
+    today's question answered or passed), read once for a batch of spaces."""
+
+    partners: dict[int, frozenset[int]]
+    days: dict[int, dict[date, set[int]]]
+
+    def both(self, space_id: int, start: date, end: date) -> int:
+        """Days in [start, end) on which every partner (two, in a couple) took part."""
+        who = self.partners.get(space_id)
+        if not who or start >= end:
+            return 0
+        days = self.days.get(space_id, {})
+        return sum(1 for day, members in days.items() if start <= day < end and who <= members)
+
+
+async def took_part(
+    session: AsyncSession, space_ids: Iterable[int], start: date, end: date
+) -> TookPart:
+    """What `TookPart` counts from, for these spaces, on the days in [start, end): three
+    queries, however many spaces."""
+    wanted = set(space_ids)
+    partners: dict[int, set[int]] = {}
+    days: dict[int, dict[date, set[int]]] = {}
+    if not wanted or start >= end:
+        return TookPart({}, {})
+    found = await session.exec(
+        select(Member.space_id, Member.id).where(
+            col(Member.space_id).in_(wanted), col(Member.partner)
+        )
     )
-    who = set(partners.all())
-    if not who or start >= end:
-        return 0
-    days: dict[date, set[int]] = {}
+    for space_id, member_id in found.all():
+        if member_id is not None:
+            partners.setdefault(space_id, set()).add(member_id)
     taps = await session.exec(
-        select(col(CheckinAnswer.local_date), col(CheckinAnswer.member_id)).where(
-            CheckinAnswer.space_id == space_id,
+        select(
+            col(CheckinAnswer.space_id),
+            col(CheckinAnswer.local_date),
+            col(CheckinAnswer.member_id),
+        ).where(
+            col(CheckinAnswer.space_id).in_(wanted),
             col(CheckinAnswer.took_part),
             col(CheckinAnswer.local_date) >= start,
             col(CheckinAnswer.local_date) < end,
         )
     )
     words = await session.exec(
-        select(col(QuestionAnswer.local_date), col(QuestionAnswer.member_id)).where(
-            QuestionAnswer.space_id == space_id,
+        select(
+            col(QuestionAnswer.space_id),
+            col(QuestionAnswer.local_date),
+            col(QuestionAnswer.member_id),
+        ).where(
+            col(QuestionAnswer.space_id).in_(wanted),
             col(QuestionAnswer.text).is_not(None) | col(QuestionAnswer.passed),
             col(QuestionAnswer.local_date) >= start,
             col(QuestionAnswer.local_date) < end,
         )
     )
-    for day, member in [*taps.all(), *words.all()]:
-        days.setdefault(day, set()).add(member)
-    return sum(1 for members in days.values() if who <= members)
+    for space_id, day, member in [*taps.all(), *words.all()]:
+        days.setdefault(space_id, {}).setdefault(day, set()).add(member)
+    return TookPart({k: frozenset(v) for k, v in partners.items()}, days)
+
+
+async def both_took_part(session: AsyncSession, space_id: int, start: date, end: date) -> int:
+    """Days in [start, end) on which every partner (two, in a couple) took part."""
+    return (await took_part(session, [space_id], start, end)).both(space_id, start, end)
 
 
 def _lift(state: PathState, day: date) -> None:
@@ -147,23 +185,52 @@ async def settle(session: AsyncSession, space_id: int, day: date) -> PathState |
     """The space's state on `day` (its local date), moved on as the pace says: a rest that ran
     out lifts, and a week that is done gives way to the next, as often as needed. Idempotent:
     every caller on the same day gets the same answer."""
-    state = await state_of(session, space_id)
-    if state is None or state.path == FREE:
-        return state
-    if state.rest_until is not None and day >= state.rest_until:
-        _lift(state, day)
-    if resting(state, day):
+    return (await settle_all(session, [(space_id, day)])).get(space_id)
+
+
+async def settle_all(
+    session: AsyncSession, days: Iterable[tuple[int, date]]
+) -> dict[int, PathState]:
+    """`settle` for a batch of (space, its local day), in four queries rather than four a space:
+    the states of those with a row (Free practice included, as it is), each settled."""
+    wanted = dict(days)
+    if not wanted:
+        return {}
+    found = await session.exec(select(PathState).where(col(PathState.space_id).in_(wanted)))
+    states = {state.space_id: state for state in found.all()}
+    walking: dict[int, PathState] = {}
+    for space_id, state in states.items():
+        day = wanted[space_id]
+        if state.path == FREE:
+            continue
+        if state.rest_until is not None and day >= state.rest_until:
+            _lift(state, day)
         session.add(state)
-        return state
+        if (
+            not resting(state, day)
+            and path_of(state) is not None
+            and state.week_started is not None
+        ):
+            walking[space_id] = state
+    if walking:
+        start = min(
+            state.week_started for state in walking.values() if state.week_started is not None
+        )
+        end = max(wanted[space_id] for space_id in walking)
+        counted = await took_part(session, walking, start, end)
+        for space_id, state in walking.items():
+            _move_on(state, wanted[space_id], counted)
+    return states
+
+
+def _move_on(state: PathState, day: date, counted: TookPart) -> None:
+    """A week that is done gives way to the next, as often as needed, as the pace says."""
     path = path_of(state)
     while path is not None and state.week_started is not None:
         pace = PACES[state.pace]
         elapsed = (day - state.week_started).days  # whole days of the week gone by
-        state.days_taken_part = await both_took_part(
-            session,
-            space_id,
-            state.week_started,
-            min(day, state.week_started + timedelta(pace.cap)),
+        state.days_taken_part = counted.both(
+            state.space_id, state.week_started, min(day, state.week_started + timedelta(pace.cap))
         )
         if elapsed < pace.length:
             break
@@ -174,8 +241,6 @@ async def settle(session: AsyncSession, space_id: int, day: date) -> PathState |
         state.week_started = day
         state.days_taken_part = 0
         path = path_of(state)
-    session.add(state)
-    return state
 
 
 async def begin_day(session: AsyncSession, state: PathState, day: date) -> bool:
