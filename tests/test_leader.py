@@ -61,6 +61,7 @@ class _BrokenOnce(asyncpg.Connection):  # type: ignore[misc]
 async def test_a_lock_connection_that_breaks_oddly_is_a_lost_lock_not_an_error(
     dsn: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    monkeypatch.setattr(_BrokenOnce, "broke", False)
     monkeypatch.setattr(
         leader_module.asyncpg,
         "connect",
