@@ -18,6 +18,14 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
+# What the lock's connection raises when the database or the way to it is gone.
+LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 
 def lock_key(name: str) -> int:
@@ -84,11 +92,13 @@ class Leader:
                     await self._hold(conn)
             except _LeadFailed as failed:  # say, no network: let go, and try again
                 log.error("%s: failed with %s; trying again", self.name, failed.kind)
-            except Exception as err:
-                # Whatever the lock's own connection raised means it is gone, and the lock with
-                # it. A backend killed mid-query can surface as asyncpg's InternalClientError,
-                # not only as an InterfaceError: none of them is this instance's fault.
+            except LOST as err:
+                # The lock's own connection is gone, and the lock with it. A backend killed
+                # mid-query can surface as asyncpg's InternalClientError, not only as an
+                # InterfaceError: none of them is this instance's fault.
                 log.warning("%s: lost the database connection (%s)", self.name, type(err).__name__)
+            except Exception as err:  # not the network: say, a DSN asyncpg cannot read
+                log.error("%s: could not take the lock (%s)", self.name, type(err).__name__)
             finally:
                 if self.leading:
                     self.leading = False
