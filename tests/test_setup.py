@@ -134,6 +134,17 @@ async def test_a_city_typed_plainly_in_the_group_still_answers_after_chatter(
     assert "Reply to my question with the time" in told.text
 
 
+async def test_group_chatter_that_names_several_places_is_offered_them_once(lite: Tandem) -> None:
+    await lite.handle(said(ALICE, "/start"))
+    [offer] = await lite.handle(said(ALICE, "york"))  # a place, or a word of their own talk
+    assert offer.buttons  # the places it could be, to tap
+    assert await lite.handle(said(ALICE, "york")) == []  # said again to Bob: not offered again
+    assert await lite.handle(said(ALICE, "no idea")) == []
+    # A reply to the question still gets the places every time.
+    [again] = await lite.handle(said(ALICE, "york", reply_to="m1"))
+    assert again.buttons
+
+
 async def test_in_a_private_chat_every_bad_answer_gets_its_error(lite: Tandem) -> None:
     me = dm(ALICE)
     await lite.handle(said(ALICE, "/start", to=me, direct=True))

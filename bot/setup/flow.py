@@ -80,7 +80,11 @@ async def typed(ctx: Ctx) -> list[Outgoing] | None:
         at = parse_time(text) if stage == "time" else None
         zone = parse_zone(text) if at is None else None
     except ZoneChoice as choice:
-        return schedules.offer_places(ctx, choice)
+        # "York", "Portland": several places, or a word of the couple's own talk. Said to
+        # Tandem, always offered; else only as the first stray words (below).
+        if ctx.incoming.spoken_to or await waiting.tell_once(ctx):
+            return schedules.offer_places(ctx, choice)
+        return None
     except UserError as err:
         if ctx.incoming.spoken_to:
             raise

@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 from sqlmodel import col, delete, select
 
 from bot.context import Ctx
-from bot.store import Once, once
+from bot.store import Once, done, once
 
 WAIT = timedelta(hours=1)  # unanswered this long, the next words are words again, not an answer
 # city: the set-up's first step (the time of day follows); zone: /settings' timezone (nothing
@@ -58,4 +58,7 @@ async def tell_once(ctx: Ctx) -> bool:
     """True the first time this wait gets words that don't answer it, said in a shared chat
     without replying to Tandem; False after that, until the next question."""
     assert ctx.space.id is not None and ctx.member is not None
-    return await once(ctx.session, ctx.space.id, f"wait:told:{ctx.member.id}", ctx.now)
+    key = f"wait:told:{ctx.member.id}"
+    if await done(ctx.session, ctx.space.id, key):  # read first: the chatter after stays a read
+        return False
+    return await once(ctx.session, ctx.space.id, key, ctx.now)
