@@ -71,9 +71,10 @@ class CountingMessenger:
         return None
 
 
-async def seed(url: str, on_path: bool = False) -> None:
+async def seed(url: str, couples: bool = False, on_path: bool = False) -> None:
     """Writes the chats straight into the database (not timed: this is the bot's data at rest).
-    `on_path`: each is a couple on week 1 of a guided path, both having checked in each day."""
+    `couples`: each chat has two partners who checked in on each of the last PATH_DAYS days;
+    `on_path`: and they are on week 1 of a guided path, begun PATH_DAYS days ago."""
     from sqlalchemy import insert
 
     from bot.migrate import upgrade
@@ -108,10 +109,11 @@ async def seed(url: str, on_path: bool = False) -> None:
             for i in range(SPACES)
         ]
         await conn.execute(insert(Schedule), schedules)
-        if on_path:
+        if couples or on_path:
             await conn.execute(insert(Member), [*_partners(SPACES)])
-            await conn.execute(insert(PathState), [*_on_path(SPACES)])
             await conn.execute(insert(CheckinAnswer), [*_took_part(SPACES)])
+        if on_path:
+            await conn.execute(insert(PathState), [*_on_path(SPACES)])
     await engine.dispose()
 
 
@@ -408,8 +410,8 @@ async def look_backs(url: str, mode: str) -> dict[str, float]:
 
 
 def child(kind: str, url: str) -> None:
-    if kind in ("seed", "seed-paths"):
-        asyncio.run(seed(url, on_path=kind == "seed-paths"))
+    if kind in ("seed", "seed-couples", "seed-paths"):
+        asyncio.run(seed(url, couples=kind == "seed-couples", on_path=kind == "seed-paths"))
         return
     if kind.startswith("seed-million:"):
         seed_million(url, int(kind.split(":")[1]))
@@ -637,20 +639,21 @@ def delivery() -> None:
 
 def on_paths() -> None:
     """The delivery rate when every couple walks a guided path (each step settles the path's
-    week, which counts the days both took part), against the same couples on Free practice."""
+    week, which counts the days both took part), against the same couples (two partners, the
+    same check-ins) on Free practice."""
     rates: dict[str, dict[str, float]] = {}
-    for kind in ("seed", "seed-paths"):
+    for kind in ("seed-couples", "seed-paths"):
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             run_child(kind, url)
             rates[kind] = run_child("ours", url)
-    free, walking = rates["seed"]["per_s"], rates["seed-paths"]["per_s"]
+    free, walking = rates["seed-couples"]["per_s"], rates["seed-paths"]["per_s"]
     print(f"\n{SPACES:,} couples due at once, all on a guided path against all on Free practice...")
     print(f"{'':38}{'on a path':>12}{'free':>14}{'ratio':>10}")
     print(f"{'prompts delivered/s':38}{walking:>12,.0f}{free:>14,.0f}{walking / free:>9.2f}x")
     print(
         f"{'memory at peak of delivery, MiB':38}{rates['seed-paths']['peak_rss_mib']:>12.1f}"
-        f"{rates['seed']['peak_rss_mib']:>14.1f}"
+        f"{rates['seed-couples']['peak_rss_mib']:>14.1f}"
     )
 
 

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.paths.progress import settle, settle_all
+from bot.paths.progress import PACES, TAKEN_PART, _lift, path_of, resting, settle, settle_all
 from bot.service import Tandem
 from bot.store import CheckinAnswer, Member, PathState, QuestionAnswer, Space
 
@@ -59,10 +60,14 @@ def _world(seed: int) -> tuple[list[dict[str, object]], ...]:
             "week_started": rng.choice((started, started, None)),
             "pace": rng.choice(("normal", "slower")),
             "chosen_at": AT - timedelta(days=40),
+            "rest_from": None,  # every row names every column: a many-row insert takes the first's
+            "rest_until": None,
         }
-        if rng.random() < 0.2:
+        if rng.random() < 0.25:
             rest_from = TODAY - timedelta(days=rng.randrange(0, 10))
             state |= {"rest_from": rest_from, "rest_until": rest_from + timedelta(days=7)}
+        if rng.random() < 0.1:  # back after months away
+            state["week_started"] = TODAY - timedelta(days=rng.randrange(60, 120))
         states.append(state)
         for back in range(1, 31):
             day = TODAY - timedelta(days=back)
@@ -110,21 +115,86 @@ async def test_a_batch_settles_each_space_as_if_it_were_alone(lite: Tandem, seed
             if rows:
                 await conn.execute(insert(table), rows)
 
+    # A batch at one instant holds several local days: a space east of the date line is a day on.
+    day_of = {i: TODAY + timedelta(days=(i % 3) - 1) for i in range(1, SPACES + 1)}
     alone: dict[int, tuple[object, ...] | None] = {}
     for i in range(1, SPACES + 1):
         async with AsyncSession(engine, expire_on_commit=False) as session:
-            alone[i] = _where(await settle(session, i, TODAY))
+            alone[i] = _where(await _settle_alone(session, i, day_of[i]))
             await session.rollback()  # each starts from the same stored state
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        batch = await settle_all(session, [(i, TODAY) for i in range(1, SPACES + 1)])
+        batch = await settle_all(session, list(day_of.items()))
         together = {i: _where(batch.get(i)) for i in range(1, SPACES + 1)}
+        await session.rollback()
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        one = {i: _where(await settle(session, i, day_of[i])) for i in (1, 2, 3)}
         await session.rollback()
 
     assert together == alone
+    assert one == {i: alone[i] for i in (1, 2, 3)}  # settle is a batch of one
     moved = [i for i, where in alone.items() if where and where[1] != _week_of(states, i)]
     assert moved, "no space moved on a week: the world tests too little"
     counted = [where for where in alone.values() if where and where[3]]
     assert counted, "no space counted a day both took part: the world tests too little"
+    lifted = [s for s in states if s["rest_until"] and alone[s["space_id"]][4] is None]  # type: ignore[index]
+    assert lifted, "no rest lifted: the world tests too little"
+
+
+async def _settle_alone(session: AsyncSession, space_id: int, day: date) -> PathState | None:
+    """The per-space settle as it was before batches (four queries a space): the oracle."""
+    state = await session.get(PathState, space_id)
+    if state is None or state.path == "free":
+        return state
+    if state.rest_until is not None and day >= state.rest_until:
+        _lift(state, day)
+    if resting(state, day):
+        return state
+    path = path_of(state)
+    while path is not None and state.week_started is not None:
+        pace = PACES[state.pace]
+        elapsed = (day - state.week_started).days
+        end = min(day, state.week_started + timedelta(pace.cap))
+        state.days_taken_part = await _both_alone(session, space_id, state.week_started, end)
+        if elapsed < pace.length:
+            break
+        if state.days_taken_part < TAKEN_PART and elapsed < pace.cap:
+            break
+        state.week += 1
+        state.week_started = day
+        state.days_taken_part = 0
+        path = path_of(state)
+    return state
+
+
+async def _both_alone(session: AsyncSession, space_id: int, start: date, end: date) -> int:
+    partners = await session.exec(
+        select(Member.id).where(Member.space_id == space_id, col(Member.partner))
+    )
+    who = set(partners.all())
+    if not who or start >= end:
+        return 0
+    days: dict[date, set[int]] = {}
+    taps = await session.exec(
+        select(CheckinAnswer.local_date, CheckinAnswer.member_id).where(
+            CheckinAnswer.space_id == space_id,
+            col(CheckinAnswer.took_part),
+            CheckinAnswer.local_date >= start,
+            CheckinAnswer.local_date < end,
+        )
+    )
+    for day, member in taps.all():
+        days.setdefault(day, set()).add(member)
+    words = await session.exec(
+        select(QuestionAnswer.local_date, QuestionAnswer.member_id).where(
+            QuestionAnswer.space_id == space_id,
+            col(QuestionAnswer.text).is_not(None) | col(QuestionAnswer.passed),
+            QuestionAnswer.local_date >= start,
+            QuestionAnswer.local_date < end,
+        )
+    )
+    for day, member in words.all():
+        days.setdefault(day, set()).add(member)
+    return sum(1 for members in days.values() if who <= members)
 
 
 def _week_of(states: list[dict[str, object]], space_id: int) -> object:

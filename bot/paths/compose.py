@@ -131,15 +131,15 @@ async def with_side_steps(
         return out
     mine = [(i, job) for i, job in enumerate(jobs) if job.recipient and job.space_id in walking]
     async with store.unit() as session:
-        settled = await settle_all(session, ((job.space_id, job.local_date) for _, job in mine))
         found = await session.exec(
             select(Member).where(col(Member.id).in_({job.recipient for _, job in mine}))
         )
-        members = {member.id: member for member in found.all()}
+        sided = {m.id: m for m in found.all() if m.side in ("doubting", "doubted")}
+        mine = [(index, job) for index, job in mine if job.recipient in sided]
+        settled = await settle_all(session, ((job.space_id, job.local_date) for _, job in mine))
         for index, job in mine:
-            member = members.get(job.recipient)
-            state = settled.get(job.space_id)
-            if member is None or state is None:
+            member, state = sided[job.recipient], settled.get(job.space_id)
+            if state is None:
                 continue
             text = await side_step(session, member, job.local_date, state)
             if text is not None:

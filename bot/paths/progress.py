@@ -192,8 +192,11 @@ async def settle_all(
     session: AsyncSession, days: Iterable[tuple[int, date]]
 ) -> dict[int, PathState]:
     """`settle` for a batch of (space, its local day), in four queries rather than four a space:
-    the states of those with a row (Free practice included, as it is), each settled."""
-    wanted = dict(days)
+    the states of those with a row (Free practice included, as it is), each settled. A space
+    given twice is settled for the later day (a batch's jobs share one instant)."""
+    wanted: dict[int, date] = {}
+    for space_id, day in days:
+        wanted[space_id] = max(day, wanted.get(space_id, day))
     if not wanted:
         return {}
     found = await session.exec(select(PathState).where(col(PathState.space_id).in_(wanted)))
@@ -212,14 +215,20 @@ async def settle_all(
             and state.week_started is not None
         ):
             walking[space_id] = state
-    if walking:
-        start = min(
-            state.week_started for state in walking.values() if state.week_started is not None
-        )
-        end = max(wanted[space_id] for space_id in walking)
-        counted = await took_part(session, walking, start, end)
-        for space_id, state in walking.items():
-            _move_on(state, wanted[space_id], counted)
+    # Only weeks still inside their cap need their days counted (one past it moves on whatever
+    # the count): a couple back after months does not make the batch read months of answers.
+    counting = {
+        space_id: state.week_started
+        for space_id, state in walking.items()
+        if state.week_started is not None
+        and (wanted[space_id] - state.week_started).days < PACES[state.pace].cap
+    }
+    counted = TookPart({}, {})
+    if counting:
+        end = max(wanted[space_id] for space_id in counting)
+        counted = await took_part(session, counting, min(counting.values()), end)
+    for space_id, state in walking.items():
+        _move_on(state, wanted[space_id], counted)
     return states
 
 
