@@ -170,3 +170,55 @@ async def test_on_a_path_the_step_in_the_check_in_is_the_path_s_and_a_side_gets_
         for t in texts
         if "on your path" in t
     )
+
+
+async def test_a_check_in_asked_for_early_is_the_day_s_check_in_and_the_step_comes_alone(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    clock.set("2026-11-23T07:00:00+00:00")
+    await rhythm(lite, messenger, "20:00", "20:30")
+    [ask] = await lite.handle(privately(ALICE, "/perspective"))
+    await lite.handle(privately(ALICE, action=ask.buttons[0].action))
+    clock.set("2026-11-23T12:00:00+00:00")
+    await lite.handle(privately(BOB, "/checkin"))  # asked for at noon
+    asked = messenger.take()
+    assert sorted(m.to.chat_id for m in asked if "💬 Your check-in" in m.text) == [
+        dm(ALICE).chat_id,
+        dm(BOB).chat_id,
+    ]
+    sides: list[str] = []
+    for day in range(2):
+        got = await at(lite, clock, messenger, "20:00", day)
+        # Monday: the check-in came at noon, so the step comes by itself, and Alice's side on
+        # its own too (the check-in it would ride in is gone); Tuesday: one message each again.
+        for chat, ms in got.items():
+            texts = [m.text for m in ms]
+            assert sum("💬" in t for t in texts) == (0 if day == 0 else 1), (chat, texts)
+            assert sum("🌱 Today's step" in t for t in texts) == 1
+            sides += [t for t in texts if "Just for you" in t and chat == dm(ALICE)]
+        assert await at(lite, clock, messenger, "20:30", day) == {}  # never a second check-in
+    assert len(sides) == 1  # every other day, never lost to the early check-in
+
+
+async def test_a_check_in_both_answered_at_noon_does_not_come_again_at_its_time(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    await pair(lite, ALICE)
+    await pair(lite, BOB)
+    await lite.handle(said(ALICE, "/checkin 21:00"))
+    messenger.take()
+    clock.set("2026-11-21T12:00:00+00:00")
+    await lite.handle(said(ALICE, "/checkin"))
+    asked = {m.to: m for m in messenger.take()}
+    replies = []
+    for who in (ALICE, BOB):
+        replies += await lite.handle(privately(who, action=asked[dm(who)].buttons[3].action))
+    messenger.take()
+    assert any("You've both checked in" in m.text for m in replies)
+    clock.set("2026-11-21T21:00:00+00:00")
+    await lite.dispatch_due()
+    assert messenger.take() == []  # the day's check-in is answered: nothing more today
+    clock.set("2026-11-22T21:00:00+00:00")
+    await lite.dispatch_due()
+    tomorrow = [m.to for m in messenger.take() if "💬 Your check-in" in m.text]
+    assert sorted(a.chat_id for a in tomorrow) == [dm(ALICE).chat_id, dm(BOB).chat_id]

@@ -123,6 +123,7 @@ class Claims:
         oldest = min(r.next_due_at for r in rows).date() - timedelta(days=1)
         keyed = {r.id for r in rows} | {s.id for kinds in siblings.values() for s in kinds.values()}
         already = await self._already_keyed(conn, list(keyed), oldest)
+        already |= await self._asked_for(conn, rows, siblings, oldest)
         plan = SchedulePlanner(
             now,
             self.grace,
@@ -267,6 +268,33 @@ class Claims:
             )
         )
         return {(a, b, c, k) for a, b, c, k in rows}
+
+    @staticmethod
+    async def _asked_for(
+        conn: AsyncConnection,
+        rows: Sequence[Any],
+        siblings: dict[int, dict[str, Sibling]],
+        since: date,
+    ) -> set[Key]:
+        """Check-ins asked for with /checkin (rows of no schedule), keyed as their space's
+        scheduled check-in: that day's scheduled one then never comes a second time to a chat
+        that had it already, and the step does not wait for it."""
+        checkin_of = {r.space_id: r.id for r in rows if r.kind == "checkin"}
+        for space_id, kinds in siblings.items():
+            if "checkin" in kinds:
+                checkin_of.setdefault(space_id, kinds["checkin"].id)
+        if not checkin_of:
+            return set()
+        d = Delivery.__table__.c  # type: ignore[attr-defined]
+        asked = await conn.execute(
+            select(d.space_id, d.local_date, d.recipient).where(
+                d.schedule_id.is_(None),  # uq_delivery_key's first column: today's few rows
+                d.local_date >= since,
+                d.kind == "checkin",
+                d.space_id.in_(list(checkin_of)),
+            )
+        )
+        return {(checkin_of[sp], day, to, "checkin") for sp, day, to in asked}
 
     async def promises(
         self, now: datetime, report: DispatchReport, batch: int, next_ask: NextAsk

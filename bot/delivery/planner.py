@@ -246,6 +246,14 @@ class SchedulePlanner:
             # private chat, or on its own.
             for member in today.members:
                 self._side(today, r.id, member)
+        elif not checkin.held:
+            # A partner whose check-in came already today (asked for with /checkin) gets their
+            # side now, the same way; keyed as the check-in's, so its own time adds none.
+            checkins = checkin_targets(today.home, r.direct, today.members)
+            open_ = {t.recipient for t in self._open(today, checkin.id, checkins)}
+            for member in today.members:
+                if member.id not in open_:
+                    self._side(today, checkin.id, member)
 
     def _checkin(
         self, today: _Day, schedule_id: int, pulled_to: set[Address] | None = None
@@ -266,6 +274,11 @@ class SchedulePlanner:
             step = self._sibling(today, "prompt")
             step_id = step.id if step is not None and self._to_come(today, step) else None
         if not targets:
+            if pulled_to is None:
+                # Today's check-in came already (asked for with /checkin, see claims'
+                # `_asked_for`): a side's own prompt, which would have ridden in it, comes alone.
+                for member in today.members:
+                    self._side(today, schedule_id, member, alone=True)
             return
         question = self.library.scored_question(r.question_id).id
         for t in targets:
@@ -284,9 +297,17 @@ class SchedulePlanner:
             if any(t.recipient == member.id for t in targets):
                 self._side(today, schedule_id, member, carried=True)
 
-    def _side(self, today: _Day, schedule_id: int, member: Partner, carried: bool = False) -> None:
+    def _side(
+        self,
+        today: _Day,
+        schedule_id: int,
+        member: Partner,
+        carried: bool = False,
+        alone: bool = False,
+    ) -> None:
         """A sided partner's own prompt, every other day, in their private chat: inside the
-        message they get there (`carried`, or with no check-in, their step), else on its own."""
+        message they get there (`carried`, or with no check-in, their step), else (or `alone`:
+        no message of the day left to carry it) on its own."""
         state = self.sides.get(member.id)
         key = (schedule_id, today.day, member.id, "side")
         if (
@@ -301,7 +322,7 @@ class SchedulePlanner:
         if side is None:
             return
         target = Target(member.id, Address(r.platform, member.private_chat), "side")
-        if carried or r.direct:
+        if (carried or r.direct) and not alone:
             self._carry(today, schedule_id, target, side)
         else:
             self._claim(today, schedule_id, target, side)
