@@ -155,11 +155,12 @@ def removed(to: Address) -> Incoming:
 def toastable(reply: Outgoing, direct: bool) -> bool:
     """A private answer to a tap fits in the tap's little notice (answerCallbackQuery): text and
     at most a start button. In a private chat, one with more (choices, a file, a long text) is
-    sent as a message there instead; in a group that would be public, so only its text shows."""
+    sent as a message there instead (and one that replaces the tapped message edits it); in a
+    group that would be public, so only its text shows."""
     if not direct:
         return True
     plain = all(b.start is not None for b in reply.buttons) and reply.attachment is None
-    return plain and utf16_len(reply.text) <= MAX_ANSWER
+    return plain and reply.edit is None and utf16_len(reply.text) <= MAX_ANSWER
 
 
 def outcome(err: TelegramError) -> SendResult:

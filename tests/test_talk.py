@@ -20,7 +20,7 @@ from bot.app import App
 from bot.content import ContentError, Library, default_content_dir, load_content
 from bot.service import SORRY, Tandem
 from bot.settings import Settings
-from tests.conftest import build
+from tests.conftest import build, export_of
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.talk_phrasings import OWN_WORDS, PHRASINGS
 from tests.test_two_voices import checkin_due, couple, dm, pair, privately, tap
@@ -194,6 +194,26 @@ async def test_dont_keep_leaves_nothing_in_the_database(lite: Tandem) -> None:
     assert _stored(lite) == b"[]"
     [again] = await lite.handle(privately(ALICE, action=choices["Keep private"]))
     assert "aren't waiting" in again.text and _stored(lite) == b"[]"
+
+
+async def test_a_choice_replaces_the_offer_and_a_stale_tap_never_claims_words_are_gone(
+    lite: Tandem,
+) -> None:
+    await couple(lite)
+    [offer] = await lite.handle(privately(ALICE, "I'm worried he's lying again"))
+    choices = {b.label: b.action for b in offer.buttons}
+    keep = privately(ALICE, action=choices["Keep private"], message_ref="offer-1")
+    [kept] = await lite.handle(keep)
+    assert "Kept as your private note" in kept.text
+    assert kept.edit == "offer-1" and not kept.buttons  # in place of the offer: its buttons go
+    # A tap on the old buttons anyway (a client that kept them): nothing changes, and it says
+    # so without claiming the kept words are gone.
+    drop = privately(ALICE, action=choices["Don't keep"], message_ref="offer-1")
+    [stale] = await lite.handle(drop)
+    assert "changed nothing" in stale.text and "nothing of them is kept" not in stale.text
+    assert b"lying again" not in _stored(lite)  # sealed at rest, as it was
+    mine = await export_of(lite, privately(ALICE, "/export"))  # still kept, as /export shows
+    assert mine.attachment is not None and "lying again" in mine.attachment.data.decode()
 
 
 async def test_after_the_reveal_the_offer_shares_with_the_partner_instead(

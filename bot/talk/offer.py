@@ -4,6 +4,8 @@ Until they choose, the words wait sealed in `noteoffer`; "Don't keep" deletes th
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot import actions
 from bot.checkins import answers, taps
 from bot.context import Ctx, partners_of
@@ -16,8 +18,9 @@ KEEP = "Keep private"
 SHARE = "Share at the reveal"
 DROP = "Don't keep"
 GONE = (
-    "Those words aren't waiting for a choice any more, so nothing of them is kept. Type them "
-    "again if you'd like to keep them."
+    "Those words aren't waiting for a choice any more: you chose already, or they waited more "
+    "than a day and were let go. This tap changed nothing. Words you kept are your note for "
+    "that day (/export shows it); type them again if you'd like to keep them now."
 )
 DROPPED = "🗑 Not kept: nothing of it is stored."
 
@@ -51,6 +54,15 @@ async def offer(ctx: Ctx, text: str) -> list[Outgoing]:
 
 
 async def chosen(ctx: Ctx, action: actions.Offer) -> list[Outgoing]:
+    """The choice, answered in place of the offer: its buttons go, so no later tap on them
+    can seem to undo it."""
+    replies = await _chosen(ctx, action)
+    if replies and ctx.incoming.message_ref is not None:
+        replies[0] = replace(replies[0], edit=ctx.incoming.message_ref)
+    return replies
+
+
+async def _chosen(ctx: Ctx, action: actions.Offer) -> list[Outgoing]:
     assert ctx.member is not None
     row = await ctx.session.get(NoteOffer, action.offer_id)
     if row is None or row.member_id != ctx.member.id or row.space_id != ctx.space.id:

@@ -220,3 +220,24 @@ async def test_membership_is_confirmed_by_getchatmember_or_refused(wired: Wired)
         (GROUP.id, ALICE.id),
         (GROUP.id, BOB.id),
     }
+
+
+async def test_in_a_private_chat_a_tap_answered_in_place_edits_the_tapped_message(
+    wired: Wired,
+) -> None:
+    """A choice made (a note kept, say) replaces the message its buttons were on: they go, and
+    no later tap on them can seem to undo it. Short as it is, it is not a passing notice."""
+    sent = await wired.adapter.send(
+        Outgoing(to(DM.id), "Keep this as today's private note?", (Button("Keep", "o:1:k"),))
+    )
+    assert sent.message_id is not None
+    kept = Outgoing(to(DM.id), "🔒 Kept.", private=True, edit=sent.message_id)
+    wired.core.script.append([kept])
+    wired.api.tap(int(sent.message_id), "o:1:k", user=ALICE)
+
+    [edit] = await wired.api.wait_for(lambda: wired.api.of("editMessageText"))
+    assert edit.params["message_id"] == int(sent.message_id)
+    assert edit.params["text"] == "🔒 Kept."
+    assert not edit.params.get("reply_markup", {}).get("inline_keyboard")  # the buttons went
+    [answer] = await wired.api.wait_for(lambda: wired.api.of("answerCallbackQuery"))
+    assert not answer.params.get("text")  # no notice besides
