@@ -73,6 +73,19 @@ async def test_the_tap_set_up_ends_with_both_times_scheduled_in_the_chosen_zone(
     assert "Timezone set" not in later
 
 
+async def test_after_the_set_up_remind_brings_the_check_in_along(console: Console) -> None:
+    await shown(console, "/start", "Berlin", "3")  # Evening 20:00: the check-in at 20:30
+    moved = await shown(console, "/remind 8am")
+    assert "The check-in follows: Daily check-in: 08:30" in moved
+    schedule = await shown(console, "/schedule")
+    assert "Daily prompt: 08:00 every day" in schedule
+    assert "Daily check-in: 08:30 every day" in schedule
+    # Once someone sets the check-in's own time, it stays where they put it.
+    await shown(console, "/checkin 21:00")
+    await shown(console, "/remind 9am")
+    assert "Daily check-in: 21:00 every day" in await shown(console, "/schedule")
+
+
 async def test_other_time_a_bad_one_then_a_good_one(console: Console) -> None:
     await shown(console, "/start", "Paris, France")
     asked = await shown(console, "4")  # Other

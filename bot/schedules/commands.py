@@ -91,9 +91,13 @@ def _parse_time_and_days(args: str, usage: str) -> tuple[time, frozenset[int]]:
     raise UserError(usage)
 
 
-async def _set_schedule(ctx: Ctx, kind: str, args: str, usage: str) -> list[Outgoing]:
+async def _set_schedule(
+    ctx: Ctx, kind: str, args: str, usage: str, chosen: bool = True
+) -> list[Outgoing]:
+    """`kind` set (or turned off) as `args` says; `chosen`: by someone, so no default and no
+    following the prompt ever moves it again."""
     schedules = await schedules_of(ctx.session, ctx.space)
-    if kind in DAILY:
+    if kind in DAILY and chosen:
         assert ctx.space.id is not None
         await once(ctx.session, ctx.space.id, f"chose:{kind}", ctx.now)  # no default over it
     if args.strip().lower() in ("off", "stop", "none", "cancel"):
@@ -141,11 +145,21 @@ async def cmd_remind(ctx: Ctx, args: str) -> list[Outgoing]:
     return await _set_schedule(ctx, "prompt", args, usage)
 
 
+CHECKIN_USAGE = (
+    "Tell me a time, and days if you like: /checkin 21:30, /checkin 9pm daily, /checkin off"
+)
+
+
 async def cmd_checkin(ctx: Ctx, args: str) -> list[Outgoing]:
     if not args:
         return await checkin_now(ctx)
-    usage = "Tell me a time, and days if you like: /checkin 21:30, /checkin 9pm daily, /checkin off"
-    return await _set_schedule(ctx, "checkin", args, usage)
+    return await _set_schedule(ctx, "checkin", args, CHECKIN_USAGE)
+
+
+async def checkin_following(ctx: Ctx, args: str) -> list[Outgoing]:
+    """The check-in set half an hour after the prompt for the couple (the set-up's time of day):
+    it goes on following the prompt when /remind moves it, until someone types /checkin."""
+    return await _set_schedule(ctx, "checkin", args, CHECKIN_USAGE, chosen=False)
 
 
 async def cmd_timezone(ctx: Ctx, args: str) -> list[Outgoing]:

@@ -151,7 +151,7 @@ async def set_daily(ctx: Ctx, at: time) -> str:
     days = kinds["prompt"].weekdays if "prompt" in kinds else "mon,tue,wed,thu,fri,sat,sun"
     checkin = schedules.checkin_after(at)
     await schedules.cmd_remind(ctx, f"{at.strftime('%H:%M')} {days}")
-    await schedules.cmd_checkin(ctx, f"{checkin.strftime('%H:%M')} {days}")
+    await schedules.checkin_following(ctx, f"{checkin.strftime('%H:%M')} {days}")
     return (
         f"the daily prompt at {at.strftime('%H:%M')} and the check-in at "
         f"{checkin.strftime('%H:%M')}, {format_days(days_from_cron(days))}"
