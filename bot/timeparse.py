@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import difflib
 import functools
 import re
 import zoneinfo
@@ -257,61 +259,94 @@ def parse_pause(text: str) -> int | None:
     )
 
 
-# ---- Days a promise is due by: "fri", "tomorrow", "12 dec" -------------------------------------
+# ---- Days a promise is due by: "fri", "tomorrow", "12 dec", "in 3 days" -----------------------
 
-MAX_AHEAD = 365  # a promise is small: due within a year
-_DUE_EXAMPLE = "Try by fri, by tomorrow, by next week or by 12 dec."
+MAX_AHEAD = 366  # days: a promise is small, due by the same date next year at the latest
+_DUE_EXAMPLE = "Try by fri, by tomorrow, by next week, by 12 dec or in 3 days."
+_MONTH_NAMES = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _MONTHS = {
-    name: index
-    for index, full in enumerate(
-        (
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ),
-        1,
-    )
-    for name in (full, full[:3])
+    name: index for index, full in enumerate(_MONTH_NAMES, 1) for name in (full, full[:3])
 } | {"sept": 9}
 _ORDINAL = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
 _MONTH = r"(?P<m>[a-z]{3,9})\.?"
 _DAY_MONTH = re.compile(rf"{_ORDINAL}\s*(?:of\s+)?{_MONTH}")
 _MONTH_DAY = re.compile(rf"{_MONTH}\s*{_ORDINAL}")
+_NTH = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)")
 _ISO_DAY = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
-_IN_SPAN = re.compile(r"in\s+(?P<n>\d{1,3}|an?|one|two|three)\s+(?P<unit>days?|weeks?)")
-_SMALL_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
-# Words that start a day. After "by", anything else is part of the promise ("stand by you").
-_DAY_STARTS = frozenset(
-    {"today", "tonight", "tomorrow", "tmrw", "next", "weekend", "the", "this", "in", "end"}
-    | set(_DAY_WORDS)
-    | set(_MONTHS)
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_NUMBERS = {"a": 1, "an": 1} | {word: n for n, word in enumerate(_NUMBER_WORDS, 1)}
+_COUNT = rf"(?P<n>\d+|{'|'.join(_NUMBERS)})"
+_UNIT = r"(?P<unit>days?|weeks?|months?|years?)"
+_IN_SPAN = re.compile(rf"(?:in|within)\s+{_COUNT}\s+{_UNIT}")
+# "call the bank in 3 days": a span that ends the words is the day, without a "by"; after
+# "twice", "3 times" it says how often ("call Mum twice in a week") and stays in the words.
+_TRAILING_SPAN = re.compile(
+    rf"(?:^|\s+)(?P<span>(?:in|within)\s+{_COUNT}\s+{_UNIT})[\s.!]*$", re.IGNORECASE
 )
-_BY = re.compile(r"(?:^|\s+)by\s+", re.IGNORECASE)
+_HOW_OFTEN = ("once", "twice", "thrice", "times")
+_TODAY = ("today", "tonight", "tonite", "midday", "noon", "eod", "end of today", "end of day")
+_TOMORROW = ("tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "tommorrow")
+_PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")
+_EVENINGS = [[part] for part in _PARTS_OF_DAY]  # "by this evening"
+# The words that try to say a day: after "by", anything else is part of the promise
+# ("stand by you", "drop by your mum's", "by the lake", "go by bike").
+_DAY_ATTEMPTS = frozenset(
+    {"next", "last", "yesterday", "weekend", *_TODAY, *_TOMORROW, *_DAY_WORDS, *_MONTHS}
+)
+_LONG_DAY_WORDS = (  # close enough to these is a misspelt day: "febuary", "tomorow"
+    *_FULL_DAYS,
+    *(m for m in _MONTH_NAMES if len(m) > 5),
+    "tomorrow",
+    "tonight",
+    "yesterday",
+    "weekend",
+)
+_NOT_DAYS = frozenset({"someday", "everyday", "heyday"})  # "drop by someday" is words
+_BY = re.compile(r"(?<!\S)by\s+", re.IGNORECASE)
+_AHEAD = "a promise is for today or a day still to come"
+
+
+def latest_due(today: date) -> date:
+    """The horizon: a promise is due by the same date next year at the latest (28 Feb for 29 Feb)."""
+    return _date(today.year + 1, today.month, today.day) or date(today.year + 1, 2, 28)
 
 
 def parse_due_day(text: str, today: date) -> date:
     """The local date a promise is due by: "fri" (this coming Friday, today if it is one),
-    "next fri", "today", "tomorrow", "the weekend", "next week", "in 3 days", "12 dec",
-    "dec 12th", "2026-12-12". A date already past this year is next year's."""
-    cleaned = _check_length(text, _DUE_EXAMPLE).strip(" .!,")
+    "next fri", "today", "tomorrow", "the weekend", "next week", "in 3 days", "in 2 months",
+    "the 12th", "12 dec", "dec 12th", "2026-12-12". A date that passed this year more than a
+    month ago is next year's ("1 jan" in November); a day already gone ("yesterday", "last fri",
+    "3 dec" on 4 Dec) or beyond the horizon is a UserError."""
+    cleaned = _check_length(text, _DUE_EXAMPLE).strip(" .!?,")
+    typed = _clip(text.strip())
+    if (
+        cleaned == "yesterday"
+        or cleaned.startswith(("yesterday ", "last "))
+        or cleaned.endswith(" ago")
+    ):
+        raise UserError(f"“{typed}” has already been; {_AHEAD}. {_DUE_EXAMPLE}")
     day = _due_day(cleaned, today)
     if day is None:
-        raise UserError(f"I couldn't read “{_clip(text.strip())}” as a day. {_DUE_EXAMPLE}")
+        raise UserError(f"I couldn't read “{typed}” as a day. {_DUE_EXAMPLE}")
     if day < today:
-        raise UserError(f"{day_name(day)} has already been. {_DUE_EXAMPLE}")
-    if (day - today).days > MAX_AHEAD:
+        raise UserError(f"{day_name(day)} has already been; {_AHEAD}. {_DUE_EXAMPLE}")
+    if day > (latest := latest_due(today)):
         raise UserError(
-            f"That's more than a year away; a promise here is something small and near. "
-            f"{_DUE_EXAMPLE}"
+            f"“{typed}” is more than a year away: a promise here is something small and near, "
+            f"due by {day_name(latest)} {latest.year} at the latest. {_DUE_EXAMPLE}"
         )
     return day
 
@@ -322,12 +357,18 @@ def day_name(day: date) -> str:
 
 def _due_day(cleaned: str, today: date) -> date | None:
     cleaned = cleaned.removeprefix("the ").removeprefix("this ")
-    if cleaned in ("today", "tonight", "end of today", "end of the day"):
+    if cleaned in _PARTS_OF_DAY:  # "this evening"
         return today
-    if cleaned in ("tomorrow", "tmrw", "tomorrow night", "tomorrow evening"):
+    for part in _PARTS_OF_DAY:  # "tomorrow night", "fri evening": the day is enough
+        cleaned = cleaned.removesuffix(f" {part}")
+    if cleaned in (*_TODAY, "end of the day"):
+        return today
+    if cleaned in _TOMORROW:
         return today + timedelta(days=1)
     if cleaned in ("next week", "a week", "end of next week"):
         return today + timedelta(days=7)
+    if cleaned in ("end of the month", "end of month", "end of this month"):
+        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
     if cleaned in ("weekend", "end of the week", "end of week"):
         return today + timedelta(days=(5 - today.weekday()) % 7 if today.weekday() != 6 else 0)
     following = cleaned.startswith("next ")
@@ -338,8 +379,9 @@ def _due_day(cleaned: str, today: date) -> date | None:
     if following:
         return None
     if match := _IN_SPAN.fullmatch(cleaned):
-        count = _SMALL_NUMBERS.get(match["n"]) or int(match["n"])
-        return today + timedelta(days=count * (7 if match["unit"].startswith("w") else 1))
+        return _after(today, _NUMBERS.get(match["n"]) or int(match["n"]), match["unit"])
+    if match := _NTH.fullmatch(cleaned):
+        return _nth(today, int(match["d"]))
     if match := _ISO_DAY.fullmatch(cleaned):
         return _date(int(match["y"]), int(match["m"]), int(match["d"]))
     match = _DAY_MONTH.fullmatch(cleaned) or _MONTH_DAY.fullmatch(cleaned)
@@ -349,11 +391,32 @@ def _due_day(cleaned: str, today: date) -> date | None:
     this_year = _date(today.year, month, day_of_month)
     if this_year is None and not (month == 2 and day_of_month == 29):
         return None
-    if this_year is not None and this_year >= today:
-        return this_year
+    if this_year is not None and (this_year - today).days >= -31:
+        return this_year  # a date just gone is a slip, not next year's: it is refused
     for year in range(today.year + 1, today.year + 5):  # 29 Feb: the next leap year
         if (found := _date(year, month, day_of_month)) is not None:
             return found
+    return None
+
+
+def _after(today: date, count: int, unit: str) -> date:
+    """`count` days, weeks, months or years on (a month on from 31 Jan is the end of February);
+    anything past the horizon is clipped to just past it, never an overflow."""
+    if unit.startswith(("day", "week")):
+        return today + timedelta(days=min(count * (7 if unit[0] == "w" else 1), MAX_AHEAD + 1))
+    months = min(count * (12 if unit[0] == "y" else 1), 13)
+    years, month = divmod(today.month - 1 + months, 12)
+    year = today.year + years
+    return date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _nth(today: date, day_of_month: int) -> date | None:
+    """ "the 12th": this month's if it is still to come, else the next month's that has one."""
+    year, month = today.year, today.month
+    for _ in range(3):
+        if (found := _date(year, month, day_of_month)) is not None and found >= today:
+            return found
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return None
 
 
@@ -364,16 +427,48 @@ def _date(year: int, month: int, day: int) -> date | None:
         return None
 
 
+def _tries_a_day(words: list[str]) -> bool:
+    """Whether the words after a promise's last "by" try to say a day, readable or not: a day's
+    name or one close to it ("blursday", "febuary"), a number, today, next..., last..., in 3
+    days, the weekend. "by Friday's party" and "by the lake" are the promise's own words."""
+    if not words:
+        return False
+    first, rest = words[0], words[1:]
+    if first in ("the", "this"):
+        return _tries_a_day(rest) or rest[:2] == ["end", "of"] or rest[:1] in _EVENINGS
+    if first == "end":
+        return rest[:1] == ["of"]
+    if first in ("in", "within"):  # "drop by in 3 days": the span alone is the day
+        return False
+    if first.endswith(("'s", "’s")):
+        return False
+    return (
+        first[:1].isdigit()
+        or first in _DAY_ATTEMPTS
+        or (first.endswith(("day", "days")) and first not in _NOT_DAYS)
+        or _misspelt_day(first)
+    )
+
+
+def _misspelt_day(word: str) -> bool:
+    """ "febuary", "tomorow", "yesterdy"; not a name that only starts with one ("Augusta")."""
+    close = difflib.get_close_matches(word, _LONG_DAY_WORDS, 1, 0.85) if len(word) > 5 else []
+    return bool(close) and not word.startswith(close[0])
+
+
 def split_due(text: str, today: date) -> tuple[str, date | None]:
-    """ "plan Saturday's walk by fri" -> ("plan Saturday's walk", Friday). A "by" followed by
-    something that is not a day stays in the words ("stand by you"); one followed by a day that
-    cannot be read ("by 31 feb") is a UserError with an example."""
-    matches = list(_BY.finditer(text))
-    if not matches:
+    """ "plan Saturday's walk by fri" -> ("plan Saturday's walk", Friday); "call the bank in 3
+    days" -> ("call the bank", in 3 days). A "by" followed by words that do not try to say a day
+    stays in the words ("stand by you"); a day that cannot be read ("by 31 feb", "by blursday"),
+    one already gone ("by yesterday") or one past the horizon ("in 400 days") is a UserError with
+    an example."""
+    if matches := list(_BY.finditer(text)):
+        last = matches[-1]
+        tail = text[last.end() :].strip()
+        words = [w.strip(".,!?") for w in tail.lower().split()]
+        if _tries_a_day(words):
+            return text[: last.start()].strip(), parse_due_day(tail, today)
+    span = _TRAILING_SPAN.search(text)
+    if span is None or ["", *text[: span.start()].lower().split()][-1] in _HOW_OFTEN:
         return text.strip(), None
-    last = matches[-1]
-    tail = text[last.end() :].strip()
-    first = tail.split(None, 1)[0].lower().strip(".,!") if tail else ""
-    if not (first[:1].isdigit() or first in _DAY_STARTS):
-        return text.strip(), None
-    return text[: last.start()].strip(), parse_due_day(tail, today)
+    return text[: span.start()].strip(), parse_due_day(span["span"], today)

@@ -18,7 +18,8 @@ from bot.content import Library
 from bot.delivery import DispatchReport
 from bot.messages import Address, Outgoing
 from bot.service import SORRY, Tandem
-from bot.store import Delivery, Promise
+from bot.store import Delivery, Promise, promise_text
+from bot.timeparse import latest_due
 from tests.conftest import build, dialog, exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import dm, pair, privately
@@ -118,6 +119,12 @@ async def test_a_promise_made_in_the_shared_space_is_shared_and_due_in_a_week(
         ("/promise call Mum by next", "by fri, by tomorrow"),
         ("/promise call Mum by 2020-01-01", "has already been"),
         ("/promise call Mum by 2028-01-01", "more than a year away"),
+        ("/promise plan a walk by yesterday", "“yesterday” has already been; a promise is for"),
+        ("/promise plan a walk by last fri", "“last fri” has already been"),
+        ("/promise call the bank in 400 days", "due by Sun 21 Nov 2027 at the latest. Try by fri"),
+        ("/promise x by blursday", "I couldn't read “blursday” as a day. Try by fri"),
+        ("/promise x by next blursday", "I couldn't read “next blursday” as a day"),
+        ("/promise x by 31 feb", "I couldn't read “31 feb” as a day"),
         ("/promise " + "x" * 201, "up to 200 characters"),
     ],
 )
@@ -128,6 +135,25 @@ async def test_bad_promises_get_an_example_and_change_nothing(
     [reply] = await lite.handle(said(ALICE, typed))
     assert example in reply.text and reply.private
     assert await promises_in(lite) == []
+
+
+async def test_a_by_that_is_not_a_day_stays_in_the_words_and_a_span_alone_is_the_day(
+    lite: Tandem,
+) -> None:
+    await couple(lite)
+    await dialog(
+        lite,
+        [
+            ("/promise sit with you by the lake", "“sit with you by the lake”, by Sat 28 Nov"),
+            ("/promise drop by your mum's", "“drop by your mum's”, by Sat 28 Nov"),
+            ("/promise x by banana", "“x by banana”, by Sat 28 Nov"),  # words, like "by bike"
+            ("/promise call the bank in 3 days", "“call the bank”, by Tue 24 Nov"),
+            ("/promise drop by in a week", "“drop by”, by Sat 28 Nov"),
+            ("/promise book the table by the 12th", "“book the table”, by Sat 12 Dec"),
+            ("/promise call Mum twice in a week", "“call Mum twice in a week”, by Sat 28 Nov"),
+        ],
+    )
+    assert len(await promises_in(lite)) == 7
 
 
 async def test_only_partners_promise_and_ten_open_at_most(lite: Tandem) -> None:
@@ -411,22 +437,41 @@ async def test_promises_reach_a_platform_address(lite: Tandem) -> None:
     assert "Only this space's two partners" in reply.text
 
 
+TRIED = ("yesterday", "last fri", "blursday", "in 400 days", "tomorow", "the 12th")
+
+
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     what=st.text(max_size=40),
-    day=st.one_of(st.text(max_size=20), st.sampled_from(["fri", "12 dec", "31 feb", "next"])),
+    day=st.one_of(
+        st.text(max_size=20).map(lambda day: f"by {day}"),
+        st.sampled_from(["fri", "12 dec", "31 feb", "next", *TRIED]).map(lambda day: f"by {day}"),
+        st.integers(0, 1000).map(lambda n: f"in {n} days"),
+    ),
 )
 def test_fuzz_any_promise_gets_one_friendly_reply(
     running: tuple[asyncio.AbstractEventLoop, Tandem], what: str, day: str
 ) -> None:
     loop, tandem = running
-    replies = loop.run_until_complete(tandem.handle(said(ALICE, f"/promise {what} by {day}")))
+    replies = loop.run_until_complete(tandem.handle(said(ALICE, f"/promise {what} {day}")))
     assert len(replies) == 1 and replies[0].text and replies[0].text != SORRY
-    # Whatever was kept is a promise within the rules.
-    for promise in loop.run_until_complete(promises_in(tandem)):
+    # Whatever was kept is a promise within the rules: due today or later, within the horizon,
+    # and never with a day it tried to say kept as its words.
+    today = tandem.clock.now().date()  # the space is on UTC
+    kept = loop.run_until_complete(promises_in(tandem))
+    for promise in kept:
         assert 0 < len(promise.body) <= 200 and promise.made_at <= tandem.clock.now()
+        assert today <= promise.due_date <= latest_due(today)
+        assert not promise_text(promise).endswith(tuple(f"by {tried}" for tried in TRIED))
+    loop.run_until_complete(let_go(tandem, kept))  # room for the next example's
+
+
+async def let_go(tandem: Tandem, kept: list[Promise]) -> None:
+    async with tandem.store.unit() as session:
+        for promise in kept:
+            await session.delete(await session.get(Promise, promise.id))
 
 
 async def test_a_promise_by_today_made_after_the_ask_says_it_is_asked_tomorrow(

@@ -1,6 +1,6 @@
 """What members type about time is read right, and anything else gets a friendly error."""
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from bot.errors import UserError
 from bot.timeparse import (
     ALL_DAYS,
-    MAX_AHEAD,
     WEEKDAYS,
     format_days,
+    latest_due,
     parse_days,
     parse_due_day,
     parse_pause,
@@ -219,6 +219,19 @@ SATURDAY = date(2026, 11, 21)
         ("dec 12", date(2026, 12, 12)),
         ("1 jan", date(2027, 1, 1)),  # already past this year: next year's
         ("2026-12-24", date(2026, 12, 24)),
+        ("the 12th", date(2026, 12, 12)),  # this month's is gone: next month's
+        ("the 30th", date(2026, 11, 30)),
+        ("the end of the month", date(2026, 11, 30)),
+        ("this evening", SATURDAY),
+        ("tomorrow morning", date(2026, 11, 22)),
+        ("fri evening", date(2026, 11, 27)),
+        ("tomorow", date(2026, 11, 22)),
+        ("within 3 days", date(2026, 11, 24)),
+        ("in 2 months", date(2027, 1, 21)),
+        ("in 12 months", date(2027, 11, 21)),  # the horizon itself
+        ("in a year", date(2027, 11, 21)),
+        ("in 365 days", date(2027, 11, 21)),
+        ("12 oct", date(2027, 10, 12)),  # gone more than a month ago: next year's
     ],
 )
 def test_due_days_people_type(typed: str, expected: date) -> None:
@@ -235,6 +248,21 @@ def test_due_days_people_type(typed: str, expected: date) -> None:
         ("2026-01-01", "has already been"),
         ("2028-01-01", "more than a year away"),
         ("29 feb", "more than a year away"),  # the next one is in 2028
+        ("yesterday", "“yesterday” has already been; a promise is for today or a day still"),
+        ("last fri", "“last fri” has already been"),
+        ("3 days ago", "has already been"),
+        ("20 nov", "Fri 20 Nov has already been"),  # just gone: a slip, not next year's
+        (
+            "in 400 days",
+            "more than a year away: a promise here is something small and near, "
+            "due by Sun 21 Nov 2027 at the latest. Try by fri",
+        ),
+        ("in 366 days", "more than a year away"),
+        ("in 13 months", "more than a year away"),
+        ("in 2 years", "more than a year away"),
+        ("in 99999999999999999999 days", "more than a year away"),
+        ("blursday", "I couldn't read “blursday” as a day. Try by fri"),
+        ("the 32nd", "by fri, by tomorrow"),
     ],
 )
 def test_bad_due_days_get_an_example(typed: str, message: str) -> None:
@@ -250,23 +278,105 @@ def test_bad_due_days_get_an_example(typed: str, message: str) -> None:
         ("drop by Mum's by tomorrow", "drop by Mum's", date(2026, 11, 22)),
         ("text you when I'm late", "text you when I'm late", None),
         ("by 12 dec", "", date(2026, 12, 12)),
+        # A "by" that does not try to say a day is the promise's own words.
+        ("x by banana", "x by banana", None),
+        ("drop by your mum's", "drop by your mum's", None),
+        ("sit with you by the lake", "sit with you by the lake", None),
+        ("go to work by bike", "go to work by bike", None),
+        ("learn our song by heart", "learn our song by heart", None),
+        ("drop by someday", "drop by someday", None),
+        ("stand by Augusta", "stand by Augusta", None),
+        ("be ready by Friday's party", "be ready by Friday's party", None),
+        ("stand by this", "stand by this", None),
+        # A span that ends the words is the day, with or without a "by" before it.
+        ("call the bank in 3 days", "call the bank", date(2026, 11, 24)),
+        ("drop by in a week", "drop by", date(2026, 11, 28)),
+        ("stand by you in 2 weeks", "stand by you", date(2026, 12, 5)),
+        ("call Mum twice in a week", "call Mum twice in a week", None),  # how often
+        ("hug you 3 times in 2 days", "hug you 3 times in 2 days", None),
+        ("book it by the weekend", "book it", SATURDAY),
+        ("book it by this evening", "book it", SATURDAY),
+        ("book it by the end of the week", "book it", SATURDAY),
     ],
 )
 def test_a_promise_and_its_day(typed: str, what: str, by: date | None) -> None:
     assert split_due(typed, SATURDAY) == (what, by)
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("plan a walk by yesterday", "“yesterday” has already been"),
+        ("plan a walk by last night", "“last night” has already been"),
+        ("call the bank in 400 days", "“in 400 days” is more than a year away"),
+        ("call the bank by in 400 days", "more than a year away"),
+        ("call the bank within 2 years", "more than a year away"),
+        ("x by blursday", "I couldn't read “blursday” as a day"),
+        ("x by next blursday", "I couldn't read “next blursday” as a day"),
+        ("x by wensday", "I couldn't read “wensday” as a day"),
+        ("x by febuary 3", "I couldn't read “febuary 3” as a day"),
+        ("x by payday", "I couldn't read “payday” as a day"),
+        ("x by the 12th of never", "I couldn't read"),
+        ("x by 31 feb", "I couldn't read “31 feb” as a day"),
+    ],
+)
+def test_a_day_that_cannot_be_read_gone_or_too_far_is_refused(typed: str, message: str) -> None:
+    with pytest.raises(UserError, match=message) as refused:
+        split_due(typed, SATURDAY)
+    assert "Try by fri, by tomorrow, by next week, by 12 dec or in 3 days." in refused.value.message
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(max_size=80), st.dates(date(2000, 1, 1), date(2100, 1, 1)))
 def test_fuzz_due_days_are_within_a_year_or_a_user_error(text: str, today: date) -> None:
-    for typed in (text, f"by {text}", f"call Mum by {text}"):
+    for typed in (text, f"by {text}", f"call Mum by {text}", f"call Mum in {text}"):
         try:
             what, day = split_due(typed, today)
         except UserError as err:
             assert "Try" in err.message
             continue
-        assert day is None or 0 <= (day - today).days <= MAX_AHEAD
+        assert day is None or today <= day <= latest_due(today)
         assert what in typed
+
+
+DAY_ATTEMPTS = (
+    "yesterday",
+    "last fri",
+    "blursday",
+    "next blursday",
+    "31 feb",
+    "the 32nd",
+    "tomorow",
+    "febuary 3",
+    "2 weeks ago",
+    "the weekend",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(date(2000, 1, 1), date(2100, 1, 1)),
+    st.text(st.characters(codec="ascii"), max_size=30),
+    st.one_of(
+        st.sampled_from(DAY_ATTEMPTS).map(lambda attempt: f" by {attempt}"),
+        st.integers(0, 10**6).map(lambda n: f" in {n} days"),
+        st.integers(0, 10**4).map(lambda n: f" by in {n} weeks"),
+    ),
+)
+def test_fuzz_a_day_tried_is_read_or_refused_never_kept_as_words(
+    today: date, what: str, tried: str
+) -> None:
+    """Whatever comes before it, a day the words try to say is never silently part of them."""
+    try:
+        words, day = split_due(what + tried, today)
+    except UserError as err:
+        assert "Try by fri" in err.message
+        return
+    if day is None:  # "twice in 3 days", "3 times in 3 days": how often, not when
+        assert tried.startswith(" in") and what.lower().split()[-1] in ("once", "twice", "times")
+        return
+    assert today <= day <= latest_due(today)
+    assert words == (what + (" by" if tried.startswith(" by in") else "")).strip()
 
 
 @settings(max_examples=300, deadline=None)
@@ -279,6 +389,15 @@ def test_fuzz_due_days_are_within_a_year_or_a_user_error(text: str, today: date)
 def test_fuzz_weekdays_and_dates_land_right(today: date, day: str, dom: int, month: str) -> None:
     weekday = parse_due_day(day, today)
     assert 0 <= (weekday - today).days < 7 and weekday.strftime("%a").lower() == day
+    this_year = date(
+        today.year,
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct"].index(month) + 1,
+        dom,
+    )
+    if today - timedelta(days=31) <= this_year < today:  # just gone: a slip, refused
+        with pytest.raises(UserError, match="has already been"):
+            parse_due_day(f"{dom} {month}", today)
+        return
     dated = parse_due_day(f"{dom} {month}", today)
     assert dated.day == dom and dated.strftime("%b").lower() == month
-    assert 0 <= (dated - today).days <= MAX_AHEAD
+    assert today <= dated <= latest_due(today)
