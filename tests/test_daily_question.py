@@ -75,7 +75,10 @@ async def test_words_stay_private_until_both_answered_then_both_are_shown(
         await lite.handle(said(ALICE, f"/reveal {rule}"))
     out = await answer(lite, ALICE, "Something else first.")
     assert [m.to for m in out] == [dm(ALICE)] and "saved" in out[0].text
-    out = await answer(lite, ALICE, ALICE_WORDS)  # changed before the reveal
+    assert "change it: tap ✍️ Answer again" in out[0].text  # how, not only that she can
+    [shown_again] = await lite.handle(privately(ALICE, "/today"))
+    assert "You can change it until you've both answered: tap ✍️ Answer." in shown_again.text
+    out = await answer(lite, ALICE, ALICE_WORDS)  # changed before the reveal, as it said
     assert "changed" in out[0].text and all(m.to == dm(ALICE) for m in out)
     assert not messenger.take()  # nothing was sent anywhere else either
     revealed = await answer(lite, BOB, BOB_WORDS)

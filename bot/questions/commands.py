@@ -58,7 +58,7 @@ async def cmd_today(ctx: Ctx, args: str) -> list[Outgoing]:
     if ctx.can_whisper and words.took_part(row):
         assert row is not None
         text += "\n" + words.said(ctx.member, row, ctx.space, ctx.member)
-        text += " You can change it until you've both answered."
+        text += f" You can change it until you've both answered: tap {ANSWER_LABEL}."
     buttons = question_buttons(ctx.today)
     return [ctx.reply(text, buttons=buttons, protect=ctx.private)]
 
@@ -176,7 +176,7 @@ async def _saved(
             " It stays with you (/reveal never)."
             if rule == "never"
             else " You'll both see the answers once you've both answered; until then you can "
-            "change it."
+            f"change it: tap {ANSWER_LABEL} again (/today shows it) and send the new words."
         )
         return [ctx.whisper(head + after, protect=True)]
     pairs = await words.day_rows(ctx.session, ctx.space, row.local_date, partners)
