@@ -8,14 +8,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.context import Ctx
+from bot.errors import UserError
 from bot.messages import Outgoing
 
 MAX_COMMAND = 300
 
 NOT_A_PARTNER = (
-    "Only this space's two partners can change that. If you're one of them, send /start here "
+    "Only this space's two partners can do that. If you're one of them, send /start here "
     "first. Nothing was changed."
 )
+# The same refusal in a private chat not linked to a couple: /start here would begin a second
+# space (and a second set-up) rather than join the one the couple has.
+NOT_LINKED = (
+    "That's for a couple's partners, and this private chat isn't linked to a couple yet. If "
+    "you have a shared chat with me, send /pair there and open its link: this chat is then "
+    "yours. If not, /start here begins a space for this chat. Nothing was changed."
+)
+
+
+def not_a_partner(ctx: Ctx) -> UserError:
+    """The refusal for someone who is not a partner here, in the words that fit where they are."""
+    return UserError(NOT_LINKED if ctx.private and ctx.member is None else NOT_A_PARTNER)
 
 
 Handler = Callable[[Ctx, str], Awaitable[list[Outgoing]]]

@@ -10,7 +10,7 @@ from typing import Any
 from bot import actions
 from bot.checkins import commands as checkins
 from bot.checkins import hurt, taps
-from bot.command import NOT_A_PARTNER, Command
+from bot.command import Command, not_a_partner
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.lookback import commands as lookback
@@ -129,7 +129,7 @@ async def run_command(ctx: Ctx, name: str, args: str) -> list[Outgoing]:
     if command is None or name not in RUNNABLE:
         raise UserError("That button isn't one I know any more. /help lists what I can do.")
     if not command.allows(args, ctx.is_partner):
-        raise UserError(NOT_A_PARTNER)
+        raise not_a_partner(ctx)
     return await command.handler(ctx, args)
 
 

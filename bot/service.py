@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import actions
 from bot.chart import ChartData, Charts
 from bot.checkins import answers, taps
-from bot.command import MAX_COMMAND, NOT_A_PARTNER, split_command
+from bot.command import MAX_COMMAND, not_a_partner, split_command
 from bot.content import OPT_IN_TOPICS, TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, reschedule
 from bot.crisis.texts import is_support_start
@@ -337,7 +337,7 @@ class Tandem:
                 f"I don't know /{name[:30]}. /help lists what I can do, for example /remind 8pm."
             )
         if not command.allows(args, ctx.is_partner):
-            raise UserError(NOT_A_PARTNER)
+            raise not_a_partner(ctx)
         return await command.handler(ctx, args)
 
     async def _space(

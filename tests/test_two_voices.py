@@ -401,3 +401,15 @@ async def test_the_registry_says_who_may_and_the_core_holds_to_it(lite: Tandem) 
     assert (
         "20:00" in schedule.text and "UTC" in schedule.text and "Reveal: together" in schedule.text
     )
+
+
+async def test_a_partner_in_a_private_chat_not_linked_yet_is_pointed_to_pair_not_start(
+    lite: Tandem,
+) -> None:
+    await pair(lite, ALICE)
+    await lite.handle(said(BOB, "/start"))  # a partner, in the group only
+    [refused] = await lite.handle(privately(BOB, "/checkin"))
+    assert "isn't linked to a couple yet" in refused.text and "send /pair there" in refused.text
+    assert "Nothing was changed" in refused.text
+    [shared] = await lite.handle(said(("u9", "Carol"), "/remind 9pm"))  # in the group, as ever
+    assert shared.text.startswith("Only this space's two partners can do that.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import actions
-from bot.command import NOT_A_PARTNER, Command, Who
+from bot.command import Command, Who, not_a_partner
 from bot.context import DM_BY_COMMAND, Ctx, partners_of
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing, SendStatus
@@ -171,7 +171,7 @@ async def cmd_perspective(ctx: Ctx, args: str) -> list[Outgoing]:
 
 async def choose_side(ctx: Ctx, side: str | None) -> list[Outgoing]:
     if ctx.member is None or not ctx.member.partner:
-        raise UserError(NOT_A_PARTNER)
+        raise not_a_partner(ctx)
     ctx.member.side = side
     ctx.session.add(ctx.member)
     said = SIDE_LABELS[side or "none"]

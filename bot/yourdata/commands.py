@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import col, delete, select
 
 from bot import actions
-from bot.command import NOT_A_PARTNER, Command, Option, Who
+from bot.command import Command, Option, Who, not_a_partner
 from bot.context import Ctx, partners_of, shared_addresses
 from bot.errors import UserError
 from bot.messages import Button, Outgoing
@@ -95,7 +95,7 @@ async def cmd_forget(ctx: Ctx, args: str) -> list[Outgoing]:
         yes = Button("Yes, erase mine", actions.forget("me", ctx.member.id, ctx.now))
     else:
         if not ctx.member.partner:
-            raise UserError(NOT_A_PARTNER)
+            raise not_a_partner(ctx)
         warning = (
             "⚠️ This erases this space: its settings, schedule and shared history, and your own "
             "check-ins, notes and promises. Your partner's own answers, notes and promises stay "
@@ -157,7 +157,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
         replies = [Outgoing(private, done_text)] if private else [ctx.whisper(done_text)]
         return replies + [n for n in notices if n.to != private]
     if not member.partner:
-        raise UserError(NOT_A_PARTNER)
+        raise not_a_partner(ctx)
     partners = await partners_of(ctx.session, ctx.space)
     addresses = shared_addresses(ctx.space, partners)
     keepers = [p for p in partners if p.id != member.id and await has_records(ctx, p)]

@@ -22,7 +22,7 @@ SAM = User(302, "Sam")
 ROBIN = User(303, "Robin")  # in the group, but not one of the couple
 KIM = User(304, "Kim")  # not in the group at all
 CHECKIN_DUE = "2026-11-21T21:00:30+00:00"  # just after "/checkin 9pm" (UTC)
-NOT_A_PARTNER = "Only this space's two partners can change that."
+NOT_A_PARTNER = "Only this space's two partners can do that."
 
 
 def dm(user: User) -> int:
