@@ -24,7 +24,7 @@ from bot.content import OPT_IN_TOPICS, TOPICS, Library
 from bot.context import AfterCommit, Ctx, Place, reschedule
 from bot.crisis.texts import is_support_start
 from bot.delivery import Dispatcher, DispatchReport, Job, render
-from bot.delivery.riders import riders, woven
+from bot.delivery.riders import left_out, riders, woven
 from bot.errors import UserError
 from bot.flood import SLOW_DOWN, FloodGate, Verdict
 from bot.housekeeping import Housekeeper, Retention
@@ -129,6 +129,9 @@ class Tandem:
         plain = [render(job, self.library) for _, job in steps]
         above = await with_path_steps(self.store, self.clock.now(), [j for _, j in steps], plain)
         below = await side_prompts(self.store, self.library, [j for _, j in sides]) if sides else []
+        # A side's own prompt left out (on a path): its carried row was not sent after all.
+        unsent = [job.delivery_id for (_, job), m in zip(sides, below, strict=True) if m is None]
+        await left_out(self.store, unsent)
         out = list(messages)
         for index in {i for i, _ in steps} | {i for i, _ in sides}:
             out[index] = woven(

@@ -123,6 +123,11 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = None
     content_id: str | None = Field(default=None, max_length=40)
+    # On a guided path, what its message showed beside or instead of `content_id`: the path's
+    # step (its id in content/paths) in a prompt's place, or "quiet" on a rest day; a sided
+    # partner's own step, on their check-in. Written as the message is put together, so
+    # /export lists what was sent, not the rotation's prompt it stood in for.
+    step: str | None = Field(default=None, max_length=40)
     message_ref: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = None
     reason: str | None = Field(default=None, max_length=80)

@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Library
 from bot.delivery import Job, render
 from bot.messages import Outgoing
-from bot.paths.library import Guide, GuidedPath
+from bot.paths.library import Guide, GuidedPath, Step
 from bot.paths.progress import (
     FREE,
     begin_day,
@@ -29,7 +29,7 @@ from bot.paths.progress import (
     step_day,
 )
 from bot.render import WEEKDAYS
-from bot.store import Member, PathState, Store
+from bot.store import Delivery, Member, PathState, Store
 
 # On a rest day the shared step is this, whatever the reason: it says none.
 QUIET = (
@@ -39,16 +39,23 @@ QUIET = (
 # The look back closes the week before when the current one began fewer days ago than this.
 CLOSES_BEFORE = 3
 SIDE_HEAD = "🧭 Just for you, on your path:"
+# What a delivery row records (`Delivery.step`) for a rest day's message: no step.
+QUIET_STEP = "quiet"
 
 
 def heading(path: GuidedPath, week: int) -> str:
     return f"🧭 {path.position(week)} · {path.week_at(week).theme}"
 
 
+def day_step(path: GuidedPath, state: PathState, day: date) -> Step:
+    [step] = path.steps(state.week, step_day(state, day))
+    return step
+
+
 def day_message(path: GuidedPath, state: PathState, day: date, first: bool) -> str:
     """The shared step of `day`: its week's opening first on the week's first day (and the
     path's welcome before that, on the path's very first day)."""
-    [step] = path.steps(state.week, step_day(state, day))
+    step = day_step(path, state, day)
     parts = [heading(path, state.week)]
     if first and state.week == 1 and path.intro:
         parts.append(path.intro)
@@ -62,11 +69,12 @@ async def with_path_steps(
     store: Store, now: datetime, jobs: list[Job], messages: list[Outgoing]
 ) -> list[Outgoing]:
     """Each shared prompt of a space on a path becomes the path's step of the day; spaces on
-    Free practice keep the rotation's prompt."""
+    Free practice keep the rotation's prompt. Each job's row records the step it showed."""
     out = list(messages)
     walking = await _walking(store, (job.space_id for job in jobs))
     if not walking:
         return out
+    shown: dict[int, str] = {}
     async with store.unit() as session:  # a path's day moves on as it is shown: a write
         settled = await settle_all(
             session, ((job.space_id, job.local_date) for job in jobs if job.space_id in walking)
@@ -78,11 +86,24 @@ async def with_path_steps(
                 continue
             if resting(state, job.local_date):
                 out[index] = replace(messages[index], text=QUIET)
+                shown[job.delivery_id] = QUIET_STEP
                 continue
             first = await begin_day(session, state, job.local_date)
             text = day_message(path, state, job.local_date, first)
             out[index] = replace(messages[index], text=text)
+            shown[job.delivery_id] = day_step(path, state, job.local_date).id
+        await remember(session, shown)
     return out
+
+
+async def remember(session: AsyncSession, shown: dict[int, str]) -> None:
+    """Records on each delivery row the step its message showed (`Delivery.step`): what
+    /export lists, where the row's content was not what was sent. A retry writes the same."""
+    by_step: dict[str, list[int]] = {}
+    for delivery_id, step in shown.items():
+        by_step.setdefault(step, []).append(delivery_id)
+    for step, ids in by_step.items():
+        await session.exec(update(Delivery).where(col(Delivery.id).in_(ids)).values(step=step))
 
 
 async def _walking(store: Store, space_ids: Iterable[int]) -> set[int]:
@@ -106,7 +127,7 @@ async def side_prompts(store: Store, library: Library, jobs: list[Job]) -> list[
 
 async def side_step(
     session: AsyncSession, member: Member, day: date, state: PathState | None = None
-) -> str | None:
+) -> Step | None:
     """The step for `member`'s side on `day`, on a path, if its week has one that day; only
     ever for their private chat (on the breach path it may name what happened). `state`: the
     space's, settled already for `day` (else it is settled here)."""
@@ -118,13 +139,14 @@ async def side_step(
     if path is None or state is None or resting(state, day):
         return None
     found = path.steps(state.week, step_day(state, day), member.side)
-    return found[0].text if found else None
+    return found[0] if found else None
 
 
 async def with_side_steps(
     store: Store, jobs: list[Job], messages: list[Outgoing]
 ) -> list[Outgoing]:
-    """A sided partner's private check-in, on a path, with their side's step of the day."""
+    """A sided partner's private check-in, on a path, with their side's step of the day (its
+    row records the step)."""
     out = list(messages)
     walking = await _walking(store, (job.space_id for job in jobs if job.recipient))
     if not walking:
@@ -137,13 +159,17 @@ async def with_side_steps(
         sided = {m.id: m for m in found.all() if m.side in ("doubting", "doubted")}
         mine = [(index, job) for index, job in mine if job.recipient in sided]
         settled = await settle_all(session, ((job.space_id, job.local_date) for _, job in mine))
+        shown: dict[int, str] = {}
         for index, job in mine:
             member, state = sided[job.recipient], settled.get(job.space_id)
             if state is None:
                 continue
-            text = await side_step(session, member, job.local_date, state)
-            if text is not None:
-                out[index] = replace(out[index], text=f"{out[index].text}\n\n{SIDE_HEAD} {text}")
+            step = await side_step(session, member, job.local_date, state)
+            if step is not None:
+                text = f"{out[index].text}\n\n{SIDE_HEAD} {step.text}"
+                out[index] = replace(out[index], text=text)
+                shown[job.delivery_id] = step.id
+        await remember(session, shown)
     return out
 
 
