@@ -46,7 +46,9 @@ async def cmd_export(ctx: Ctx, args: str) -> list[Outgoing]:
                 "private chat with /pair, then send /export there."
             )
         ]
-    data = await export.gather(ctx.session, ctx.space, ctx.member, with_private, ctx.library)
+    data = await export.gather(
+        ctx.session, ctx.space, ctx.member, with_private, ctx.library, ctx.now
+    )
     readable, clean = export.files(data, ctx.space.timezone, ctx.now)
     text = (
         "📦 Everything Tandem keeps about this space that you may see, with your own private "

@@ -24,9 +24,10 @@ from bot.messages import Attachment
 from bot.promises import keeping as promises
 from bot.questions.words import export_rows as question_rows
 from bot.repair.state import export_rows as repair_rows
-from bot.schedule import local_date
-from bot.store import CheckinAnswer, ContentHistory, Member, Schedule, Space
+from bot.schedule import FAR_FUTURE, local_date
+from bot.store import CheckinAnswer, Member, Schedule, Space
 from bot.timeparse import days_from_cron, format_days, zone_from_name
+from bot.yourdata.given import given
 
 # The fields each part of the export may hold: nothing else is ever written, whatever the
 # tables grow (claims, leases, ids, chat ids and the like are the bot's, not the couple's).
@@ -35,7 +36,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "members": ("name", "you", "joined_at", "side"),
     "schedules": ("kind", "local_time", "days", "paused_until", "next_at"),
     "checkins": ("date", "by", "score", "skipped", "hurt", "note", "answered_at"),
-    "prompts": ("shown_at", "prompt"),
+    "prompts": ("shown_at", "prompt", "inside", "just_for_you"),
     "question_answers": ("date", "by", "question", "text", "passed", "answered_at"),
     "repair_talks": ("started_at", "talk", "state", "felt", "needed", "own_part", "differently"),
     "promises": ("by", "text", "shared", "made_at", "due_date", "status", "closed_at"),
@@ -47,6 +48,15 @@ REPAIR_STEPS = {
     "differently": "What I'll do differently",
 }
 KINDS = {"prompt": "Daily prompt", "checkin": "Check-in", "weekly": "Weekly look back"}
+# How a prompt given reads, by (the message it came inside, whether it was theirs alone).
+INSIDE = {
+    (None, False): "",
+    ("check-in", False): ", in the check-in",
+    (None, True): ", just for you",
+    ("check-in", True): ", in your check-in, just for you",
+    ("step", True): ", with the day's step, just for you",
+    ("step", False): ", with the day's step",
+}
 STATUS = {
     "open": "open",
     "done": "kept",
@@ -66,8 +76,9 @@ async def gather(
     member: Member | None,
     with_private: bool,
     library: Library,
+    now: datetime,
 ) -> dict[str, Any]:
-    """What this person may see of the space, each part cut to FIELDS.
+    """What this person may see of the space at `now`, each part cut to FIELDS.
 
     Never the other partner's private notes, unrevealed scores, side or private promises."""
     revealed = set(await complete_days(session, space))
@@ -110,16 +121,8 @@ async def gather(
             select(Schedule).where(Schedule.space_id == space.id).order_by(col(Schedule.id))
         )
     ).all()
-    history = (
-        await session.exec(
-            select(ContentHistory)
-            .where(
-                ContentHistory.space_id == space.id,
-                col(ContentHistory.member_id).in_([0, you or 0]),
-            )
-            .order_by(col(ContentHistory.shown_at))
-        )
-    ).all()
+    # The prompts as their chats were sent them (a path's steps, never one left unsent).
+    prompts = [_only("prompts", g) for g in await given(session, space, you, library)]
     # Today's question: the asker's own answers, the other's only as revealed to them.
     questions = [
         _only("question_answers", {**r, "date": r["local_date"], "by": names.get(r["member_id"])})
@@ -156,25 +159,17 @@ async def gather(
                     "kind": s.kind,
                     "local_time": s.local_time,
                     "days": s.weekdays,
-                    "paused_until": s.paused_until,
+                    # A pause that has ended says nothing (the row keeps it until a change).
+                    "paused_until": s.paused_until
+                    if s.paused_until is not None and s.paused_until > now
+                    else None,
                     "next_at": s.next_due_at,
                 },
             )
             for s in schedules
         ],
         "checkins": checkins,
-        "prompts": [
-            _only(
-                "prompts",
-                {
-                    "shown_at": h.shown_at,
-                    "prompt": library.by_id[h.prompt_id].text
-                    if h.prompt_id in library.by_id
-                    else None,
-                },
-            )
-            for h in history
-        ],
+        "prompts": prompts,
         "question_answers": questions,
         "repair_talks": talks,
         "promises": promised,
@@ -203,6 +198,20 @@ def _quote(words: str) -> str:
     return "“" + " ".join(words.split()) + "”"
 
 
+def _paused(until: Any, zone: str) -> str:
+    if until is None:
+        return ""
+    if isinstance(until, datetime) and until >= FAR_FUTURE:
+        return ", paused until you /resume"
+    return f", paused until {_when(until, zone)}"
+
+
+def _given(h: dict[str, Any], zone: str) -> str:
+    """A prompt given, on one line: when, in which message, and whether it was theirs alone."""
+    where = INSIDE[h.get("inside"), bool(h.get("just_for_you"))]
+    return f"  {_when(h['shown_at'], zone)}{where}: {h['prompt']}"
+
+
 def as_text(data: dict[str, Any], zone: str, now: datetime) -> bytes:
     """The same export, to read: by day, in the chat's local time."""
     lines = [
@@ -214,7 +223,7 @@ def as_text(data: dict[str, Any], zone: str, now: datetime) -> bytes:
     if people:
         lines.append("Who: " + ", ".join(people))
     for s in data["schedules"]:
-        paused = f", paused until {_when(s['paused_until'], zone)}" if "paused_until" in s else ""
+        paused = _paused(s.get("paused_until"), zone)
         kind = KINDS.get(s["kind"], s["kind"])
         days = format_days(days_from_cron(s["days"]))
         lines.append(f"{kind}: {s['local_time']} {days}{paused}")
@@ -254,11 +263,7 @@ def as_text(data: dict[str, Any], zone: str, now: datetime) -> bytes:
                     lines.append(f"    {label}: {_quote(t[step])}")
     if data["prompts"]:
         lines += ["", "Prompts you were given"]
-        lines += [
-            f"  {_when(h['shown_at'], zone)}: {h['prompt']}"
-            for h in data["prompts"]
-            if "prompt" in h
-        ]
+        lines += [_given(h, zone) for h in data["prompts"] if "prompt" in h]
     return ("\n".join(lines) + "\n").encode()
 
 
