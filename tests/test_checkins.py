@@ -173,9 +173,12 @@ async def test_a_rest_day_inside_the_allowance_does_not_reset_the_count(
     for _ in range(3):
         await both_answer(lite, messenger)
         clock.advance(days=1)
-    clock.advance(days=1)  # one day with no answers: a rest day
+    await ask(lite, messenger)  # one day the check-in came and nobody answered: a rest day
+    clock.advance(days=1)
     assert "Days you both showed up: 4." in await both_answer(lite, messenger)
-    clock.advance(days=2)  # a second rest day within the week, the day before this one
+    clock.advance(days=1)
+    await ask(lite, messenger)  # a second rest day within the week, the day before this one
+    clock.advance(days=1)
     assert "Days you both showed up: 5." in await both_answer(lite, messenger)
     progress = (await one(lite, said(ALICE, "/progress"))).text
     assert progress.startswith("📈 Days you both showed up: 5. Rest days never break the count")
@@ -187,8 +190,24 @@ async def test_a_third_missed_day_within_a_week_starts_the_count_anew(
     for _ in range(3):
         await both_answer(lite, messenger)
         clock.advance(days=1)
-    clock.advance(days=3)  # three days in a row with no answers: more than rest
+    for _ in range(3):  # three days in a row the check-in came unanswered: more than rest
+        await ask(lite, messenger)
+        clock.advance(days=1)
     assert "Days you both showed up: 1." in await both_answer(lite, messenger)
+
+
+async def test_days_with_no_check_in_paused_or_off_neither_count_nor_break_the_count(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    for _ in range(3):
+        await both_answer(lite, messenger)
+        clock.advance(days=1)
+    await lite.handle(said(BOB, "/pause 5 days"))  # a week away: no check-in comes
+    clock.advance(days=5)
+    await lite.handle(said(BOB, "/resume"))
+    assert "Days you both showed up: 4." in await both_answer(lite, messenger)
+    progress = (await one(lite, said(ALICE, "/progress"))).text
+    assert progress.startswith("📈 Days you both showed up: 4.")
 
 
 async def test_unknown_or_forged_buttons_change_nothing(

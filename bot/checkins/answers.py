@@ -4,7 +4,7 @@ up (rest days never break the count) and progress."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -276,10 +276,27 @@ async def complete_days(session: AsyncSession, space: Space) -> list[date]:
     return sorted((date.fromisoformat(k.split(":", 1)[1]) for k in keys.all()), reverse=True)
 
 
-def count_shown_up(days: list[date], ending: date) -> int:
+async def asked_days(session: AsyncSession, space: Space) -> set[date]:
+    """The local days a check-in went out to this couple (at its time, or asked for with
+    /checkin): only those can be missed. A day with none (paused, the check-in off that day,
+    or the bot down) is no day of theirs to miss."""
+    found = await session.exec(
+        select(col(Delivery.local_date))
+        .where(
+            Delivery.space_id == space.id,
+            Delivery.kind == "checkin",
+            col(Delivery.status).in_(("sent", "claimed", "handing", "retry")),
+        )
+        .distinct()
+    )
+    return set(found.all())
+
+
+def count_shown_up(days: list[date], ending: date, asked: Collection[date] | None = None) -> int:
     """Days both showed up (found in `days`, newest first), counted back from `ending` through
     rest days: the count ends only at a missed day that is the (REST_DAYS + 1)th missed day
-    within REST_WINDOW days in a row."""
+    within REST_WINDOW days in a row. With `asked`, a day no check-in went out on is passed
+    over: it neither counts nor is missed."""
     complete = set(days)
     if not complete:
         return 0
@@ -288,7 +305,7 @@ def count_shown_up(days: list[date], ending: date) -> int:
     while day >= first:
         if day in complete:
             count += 1
-        else:
+        elif asked is None or day in asked:
             missed = [m for m in missed if (m - day).days < REST_WINDOW] + [day]
             if len(missed) > REST_DAYS:
                 break
@@ -296,14 +313,15 @@ def count_shown_up(days: list[date], ending: date) -> int:
     return count
 
 
-def shown_up_until(days: list[date], today: date) -> int:
+def shown_up_until(days: list[date], today: date, asked: Collection[date] | None = None) -> int:
     """The count as it stands today: today's check-in may still be ahead, so an unanswered
     today is no rest day yet."""
-    return count_shown_up(days, today if today in days else today - timedelta(days=1))
+    return count_shown_up(days, today if today in days else today - timedelta(days=1), asked)
 
 
 async def shown_up_at(session: AsyncSession, space: Space, day: date) -> int:
-    return count_shown_up(await complete_days(session, space), day)
+    days = await complete_days(session, space)
+    return count_shown_up(days, day, await asked_days(session, space))
 
 
 def shown_up_line(count: int) -> str:
@@ -351,7 +369,7 @@ async def progress_text(
     """The days both showed up and recent scores; `viewer` (in their private chat) also sees
     their own."""
     days = await complete_days(session, space)
-    shown_up = shown_up_until(days, today)
+    shown_up = shown_up_until(days, today, await asked_days(session, space))
     week_start = today - timedelta(days=today.weekday())
     recent_start = today - timedelta(days=6)
     revealed = {d for d in days if d >= min(week_start, recent_start)}

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chart import DAYS, ChartData, Series
 from bot.checkins.answers import (
+    asked_days,
     complete_days,
     score_of,
     shown_up_line,
@@ -183,7 +184,7 @@ async def look_back(
     shown_this_week = any(start <= d <= end for mine in scores.values() for d in mine)
     if not both and not shown_this_week and not promises:
         return None
-    shown_up = shown_up_until(days, end)
+    shown_up = shown_up_until(days, end, await asked_days(session, space))
     if new:
         count = (end - first).days + 1
         lines = [
