@@ -36,7 +36,10 @@ async def test_one_partner_cannot_erase_the_others_records(
     [told] = [r for r in replies if r.to == dm(BOB)]
     assert told.text.startswith("This shared space was erased. Your own answers")
     assert "Alice" not in told.text and told.protect  # neutral: not who, not why
-    assert any(r.to == HOME and r.text.startswith("🧹 Done.") for r in replies)
+    [done] = [r for r in replies if r.text.startswith("🧹 Done.")]
+    assert done.to == dm(ALICE)  # "you've left it": for the asker alone, in her private chat
+    [shared] = [r for r in replies if r.to == HOME]
+    assert shared.text == "🧹 This space's schedule and shared history are erased."
     members = {m.user_id: m for m in await stored(lite, Member)}  # type: ignore[attr-defined]
     assert ALICE[0] not in members and BOB[0] in members
     answers = await stored(lite, CheckinAnswer)

@@ -137,6 +137,9 @@ async def forget_left_behind(ctx: Ctx, action: actions.Forget) -> list[Outgoing]
     return [ctx.whisper("🧹 Done. What you left in those spaces is erased.")]
 
 
+SHARED_GONE = "🧹 This space's schedule and shared history are erased."
+
+
 async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
     if action.scope == "left":
         if ctx.now.timestamp() - action.asked_at > FORGET_TTL.total_seconds():
@@ -175,6 +178,7 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
     # One partner may not destroy the other's records (someone may be keeping them for their
     # own safety): the shared space and the asker's own data go; the other's stay theirs.
     notice_to = {p.id: ctx.private_address(p) for p in keepers}
+    mine = ctx.private_address()  # before leaving: it is the asker's own chat still
     await erase_shared(ctx, member, keepers)
     done = (
         "🧹 Done. This space's schedule and shared history are erased, with your own answers, "
@@ -185,7 +189,9 @@ async def confirm_forget(ctx: Ctx, action: actions.Forget) -> list[Outgoing]:
         "This shared space was erased. Your own answers, notes and promises stay yours: /export "
         "shows them, /forget me erases them."
     )
-    replies = [Outgoing(to, done) for to in {*addresses, ctx.incoming.to}]
+    # The asker's own words go to the asker alone; the shared chat gets a neutral line.
+    replies = [Outgoing(mine, done) if mine is not None else ctx.whisper(done)]
+    replies += [Outgoing(to, SHARED_GONE) for to in addresses if to != mine]
     for keeper in keepers:
         to = notice_to[keeper.id]
         if to is not None:
