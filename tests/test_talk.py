@@ -172,6 +172,21 @@ async def test_keep_private_stays_private_at_the_reveal(
     assert "📝" not in his.text.split("Alice", 1)[-1].split(",")[0]
 
 
+async def test_a_note_kept_on_a_day_without_a_check_in_shows_in_its_author_s_progress(
+    lite: Tandem,
+) -> None:
+    await couple(lite)
+    choices = await _offer(lite, ALICE, "A quiet day, but I noticed the tea you made")
+    [kept] = await lite.handle(privately(ALICE, action=choices["Keep private"]))
+    assert "/progress marks the day with 📝" in kept.text
+    [mine] = await lite.handle(privately(ALICE, "/progress"))
+    assert "Sat 21 Nov: Alice 📝 (a note)" in mine.text  # as promised, with no check-in
+    [his] = await lite.handle(privately(BOB, "/progress"))
+    assert "📝" not in his.text  # hers alone
+    [shared] = await lite.handle(said(BOB, "/progress"))
+    assert "📝" not in shared.text
+
+
 async def test_share_at_the_reveal_shows_it_at_the_reveal(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:

@@ -384,7 +384,12 @@ async def progress_text(
     may_see = visible(space, viewer, revealed)
     by_day: dict[date, list[str]] = defaultdict(list)
     for answer, member in rows:
-        if not _took_part(answer) or not may_see(member, answer):
+        if not _took_part(answer):
+            if answer.note and viewer is not None and member.id == viewer.id:
+                # Words kept from the private chat on a day with no check-in tapped: theirs.
+                by_day[answer.local_date].append(f"{member.display_name} 📝 (a note)")
+            continue
+        if not may_see(member, answer):
             continue
         shown_note = answer.note and (answer.share_note or (viewer and member.id == viewer.id))
         by_day[answer.local_date].append(
