@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from bot import actions
 from bot.content import Library
 from bot.delivery import DispatchReport
 from bot.messages import Address, Outgoing
@@ -485,3 +486,27 @@ async def test_a_promise_by_today_made_after_the_ask_says_it_is_asked_tomorrow(
     clock.set("2026-11-21T12:00:00+00:00")
     [early] = await lite.handle(said(ALICE, "/promise water the plants by today"))
     assert "I'll ask you privately how it went, today at 21:00." in early.text
+
+
+async def test_a_private_promise_with_words_of_danger_gets_help_first_and_cannot_be_shared(
+    lite: Tandem, messenger: FakeMessenger
+) -> None:
+    await couple(lite)
+    replies = await lite.handle(
+        privately(ALICE, "/promise tell him no when he checks my phone, he hits me when I refuse")
+    )
+    help_first, noted = replies[0], replies[-1]
+    assert "This promise stays just for you." in help_first.text  # the help, then the promise
+    assert noted.text.startswith("🤝 Noted, just for you:") and not noted.buttons
+    assert all(r.to == dm(ALICE) for r in replies)
+    [promise] = await promises_in(lite)
+    assert not promise.shared
+    # A Shared tap anyway (an old client, a forged button): refused, and nothing is shown.
+    assert promise.id is not None
+    share = actions.share_promise(promise.id, True)
+    [refused] = await lite.handle(privately(ALICE, action=share))
+    assert "stays just for you" in refused.text
+    [still] = await promises_in(lite)
+    assert not still.shared and messenger.take() == []
+    [bobs] = await lite.handle(said(BOB, "/promises"))
+    assert "phone" not in bobs.text

@@ -134,7 +134,8 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
     # The real moment: "by today" made after the day's ask has passed is asked tomorrow.
     assert promise.next_ask_at is not None
     asks = local_when(promise.next_ask_at, ctx.space.timezone, ctx.now)
-    care = await care_replies(ctx, what)
+    held = "This promise stays just for you." if ctx.private else ""
+    care = await care_replies(ctx, what, held)
     if not ctx.private:
         return [
             ctx.reply(
@@ -144,6 +145,11 @@ async def cmd_promise(ctx: Ctx, args: str) -> list[Outgoing]:
             ),
             *care,
         ]
+    if care:
+        # Words of danger: help first, and no button that would show them to the partner
+        # (as a note or an answer with them is kept from the reveal).
+        noted = f"🤝 Noted, just for you: {said}. I'll ask you here how it went, {asks}."
+        return [*care, ctx.reply(noted, protect=True)]
     buttons = (
         Button("Shared", actions.share_promise(promise.id, True)),
         Button("Just for me", actions.share_promise(promise.id, False)),
@@ -209,6 +215,11 @@ async def share(ctx: Ctx, action: actions.SharePromise) -> list[Outgoing]:
         return [ctx.whisper("🔒 Just for you: only you will see it, and only you are asked.")]
     if promise.shared:
         return [ctx.whisper("It's shared already. ✓")]
+    if ctx.library.safety.needs(promise_text(promise)):
+        raise UserError(
+            "This promise stays just for you: it holds words I answered with help, and those "
+            "are never shown to anyone else. /support is here whenever you need it."
+        )
     promise.shared = True
     ctx.session.add(promise)
     partners = await partners_of(ctx.session, ctx.space)
