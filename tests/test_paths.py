@@ -291,7 +291,8 @@ async def test_crisis_help_rests_the_path_without_telling_the_partner_why(
     [where] = await lite.handle(said(BOB, "/path"))
     assert "resting for a few days" in where.text and "Alice" not in where.text
     [not_his] = await lite.handle(privately(BOB, "/path resume"))
-    assert "going as usual" in not_his.text
+    assert not_his.text.startswith("🌿 Your path is resting for a few days")  # as /path says
+    assert "Alice" not in not_his.text and "support" not in not_his.text
     assert step_of(await us.day(FIRST + timedelta(days=2))).startswith("🌿 A quiet day")
     # Alice chooses to bring the steps back: the week goes on where it stood (day 2).
     [back] = await lite.handle(privately(ALICE, "/path resume"))
@@ -315,3 +316,32 @@ async def test_the_rest_lifts_by_itself_after_a_week(
     back = step_of(await us.day(FIRST + timedelta(days=REST_DAYS + 1)))
     assert back.startswith("🧭 Week 1 of 8") and "step:" in back
     assert actions.parse(actions.path_choice("resume")) == actions.PathChoice("resume")
+
+
+async def test_crisis_words_after_the_day_s_step_rest_from_the_next_day_and_no_step_repeats(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    us = Couple(lite, clock, messenger)
+    await us.start()
+    await lite.handle(said(ALICE, "/path breach"))
+    first = step_of(await us.day(FIRST))
+    assert BREACH.steps(1, 1)[0].text in first
+    clock.set("2026-11-21T22:00:00+00:00")  # the day's step went out at 20:00
+    await lite.handle(privately(ALICE, CRISIS))
+    for offset in (1, 2):
+        quiet = step_of(await us.day(FIRST + timedelta(days=offset), take_part=False))
+        assert quiet.startswith("🌿 A quiet day"), offset
+    clock.set("2026-11-24T09:00:00+00:00")
+    [back] = await lite.handle(privately(ALICE, "/path resume"))
+    assert "come back" in back.text
+    resumed = step_of(await us.day(FIRST + timedelta(days=3)))
+    assert BREACH.steps(1, 2)[0].text in resumed  # the next step, not Saturday's again
+    assert BREACH.steps(1, 1)[0].text not in resumed
+
+
+async def test_change_path_says_which_path_you_are_on_not_free_practice(lite: Tandem) -> None:
+    await couple(lite)
+    await lite.handle(said(ALICE, "/path breach"))
+    [offer] = await lite.handle(said(ALICE, action=actions.path_choice("change")))
+    assert "You're on Rebuilding after a breach now" in offer.text
+    assert "Free practice now" not in offer.text

@@ -69,10 +69,16 @@ def offer_text(state: PathState | None) -> str:
     for path in paths().paths.values():
         lines.append(f"• {path.name}: {path.summary}")
     lines.append(f"• {FREE_NAME}: {FREE_SUMMARY}")
+    current = path_of(state)
     if walked(state):
         assert state is not None
         name = paths().paths[state.path].name
         lines.append(f"\nYou've walked the whole of {name}. 🌿 You're on Free practice now.")
+    elif current is not None:
+        lines.append(
+            f"\nYou're on {current.name} now. Another path starts from its first week; either "
+            "of you can choose, and you'll both hear."
+        )
     else:
         lines.append(f"\nYou're on {FREE_NAME} now. Either of you can choose; you'll both hear.")
     return "\n".join(lines)
@@ -144,7 +150,7 @@ async def act(ctx: Ctx, choice: str) -> list[Outgoing]:
     if choice in PATH_IDS or choice == FREE:
         return await _chosen(ctx, choice)
     if choice == "change":
-        return [ctx.reply(offer_text(None), buttons=offer_buttons())]
+        return [ctx.reply(offer_text(await _state(ctx)), buttons=offer_buttons())]
     state = await _state(ctx)
     path = path_of(state)
     if choice == "resume":
@@ -221,6 +227,9 @@ async def _resume(ctx: Ctx, state: PathState | None) -> list[Outgoing]:
         and resting(state, ctx.today)
     )
     if not mine:
+        if state is not None and resting(state, ctx.today):
+            # Resting for someone else: said as /path says it, never whose rest it is or why.
+            return [ctx.whisper(RESTING)]
         return [
             ctx.whisper("Nothing to pick up again: your path is going as usual. /path shows it.")
         ]

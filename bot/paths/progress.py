@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.paths.library import DAYS, GuidedPath, PathLibrary, load_paths
-from bot.store import CheckinAnswer, Member, PathState, QuestionAnswer
+from bot.store import CheckinAnswer, Delivery, Member, PathState, QuestionAnswer
 
 FREE = "free"
 TAKEN_PART = 4  # days of a week both took part in, for it to move on before its cap
@@ -298,12 +298,30 @@ async def rest(session: AsyncSession, space_id: int, member_id: int | None, day:
     state = await state_of(session, space_id)
     if path_of(state) is None or state is None:
         return False
+    # A day whose step went out already is not a rested one: lifting the rest later moves the
+    # week on by the quiet days only, so no step comes twice.
+    start = day + timedelta(days=1) if await _step_went_out(session, space_id, day) else day
     if not resting(state, day):
-        state.rest_from = day
-    state.rest_until = day + timedelta(days=REST_DAYS)
+        state.rest_from = start
+    state.rest_until = start + timedelta(days=REST_DAYS)
     state.rest_member = member_id
     session.add(state)
     return True
+
+
+async def _step_went_out(session: AsyncSession, space_id: int, day: date) -> bool:
+    """Whether the space's step of `day` was sent, or is on its way (alone, or in a check-in)."""
+    found = await session.exec(
+        select(Delivery.id)
+        .where(
+            Delivery.space_id == space_id,
+            Delivery.kind == "prompt",
+            Delivery.local_date == day,
+            col(Delivery.status).not_in(("missed", "skipped", "failed")),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 def lift(state: PathState, day: date) -> None:
