@@ -218,6 +218,20 @@ async def test_a_timezone_brings_the_default_rhythm_unless_a_time_was_chosen(lit
     )
 
 
+async def test_settings_says_each_time_s_own_days(lite: Tandem) -> None:
+    await lite.handle(said(ALICE, "/start"))
+    await lite.handle(said(ALICE, "/remind 20:00"))
+    await lite.handle(said(ALICE, "/checkin 20:30"))
+    [same] = await lite.handle(said(ALICE, "/settings"))
+    assert "🕗 Daily prompt 20:00, check-in 20:30, every day" in same.text
+    await lite.handle(said(ALICE, "/checkin 21:00 weekends"))
+    [apart] = await lite.handle(said(ALICE, "/settings"))
+    assert "🕗 Daily prompt 20:00 every day; check-in 21:00 on weekends" in apart.text
+    await lite.handle(said(ALICE, "/remind off"))
+    [alone] = await lite.handle(said(ALICE, "/settings"))
+    assert "🕗 Daily check-in 21:00 on weekends; no daily prompt" in alone.text
+
+
 async def test_settings_on_the_console_edits_itself(console: Console) -> None:
     await shown(console, "/start", "1")  # skip the set-up
     menu = await shown(console, "/settings")

@@ -47,10 +47,21 @@ async def overview(ctx: Ctx) -> str:
     if "prompt" in kinds:
         prompt = kinds["prompt"]
         days = format_days(days_from_cron(prompt.weekdays))
-        checkin = f", check-in {kinds['checkin'].local_time}" if "checkin" in kinds else ""
-        lines.append(f"🕗 Daily prompt {prompt.local_time}{checkin}, {days}")
+        checkin = kinds.get("checkin")
+        if checkin is None:
+            lines.append(f"🕗 Daily prompt {prompt.local_time}, {days}")
+        elif checkin.weekdays == prompt.weekdays:
+            lines.append(
+                f"🕗 Daily prompt {prompt.local_time}, check-in {checkin.local_time}, {days}"
+            )
+        else:  # each on its own days: said apart, never one's days for both
+            their = format_days(days_from_cron(checkin.weekdays))
+            lines.append(
+                f"🕗 Daily prompt {prompt.local_time} {days}; check-in {checkin.local_time} {their}"
+            )
     elif "checkin" in kinds:
-        lines.append(f"🕗 Daily check-in {kinds['checkin'].local_time}; no daily prompt")
+        their = format_days(days_from_cron(kinds["checkin"].weekdays))
+        lines.append(f"🕗 Daily check-in {kinds['checkin'].local_time} {their}; no daily prompt")
     else:
         lines.append("🕗 No daily times yet")
     lines.append(f"🕰 Timezone: {ctx.space.timezone}")
