@@ -13,7 +13,7 @@ from sqlalchemy import text as sql
 from bot.content import Library
 from bot.messages import Address, Outgoing
 from bot.service import Tandem
-from tests.conftest import console_couple, export_of
+from tests.conftest import console_couple, export_of, exported
 from tests.fakes import ALICE, BOB, HOME, FakeMessenger, FixedClock, said
 from tests.test_two_voices import couple, dm, privately
 
@@ -153,6 +153,10 @@ async def test_with_reveal_never_each_keeps_their_own(
     [both] = [m for m in out if m.to == HOME]
     assert "stay with each of you" in both.text
     assert not any(w in both.text for w in (*ALICE_SAYS, *BOB_SAYS))
+    export = exported(await lite.handle(privately(BOB, "/export")), ".txt")
+    assert export.attachment is not None
+    readable = export.attachment.data.decode()
+    assert "(both wrote their part)" in readable and "revealed" not in readable.lower()
     await lite.handle(said(ALICE, action=button(both, "Ask before I assume")))
     done = await lite.handle(said(BOB, action=button(both, "Say what I need, sooner")))
     [closing] = [m for m in done if m.to == HOME]
@@ -194,6 +198,7 @@ async def test_words_are_sealed_exported_to_their_author_and_forgotten(
     data = json.loads(export.attachment.data)
     [talk] = data["repair_talks"]
     assert talk["felt"] == ALICE_SAYS[0] and talk["own_part"] == ALICE_SAYS[2]
+    assert talk["talk"] == "being written"  # where it got to, in words that claim nothing
     assert "Cornered" not in export.attachment.data.decode()
     [ask] = await lite.handle(privately(ALICE, "/forget me"))
     await lite.handle(privately(ALICE, action=ask.buttons[0].action))

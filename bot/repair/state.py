@@ -95,6 +95,14 @@ async def sweep(session: AsyncSession, now: datetime, note_days: int) -> int:
     return len(ids)
 
 
+TALK_WORDS = {
+    TalkStatus.OPEN: "being written",
+    TalkStatus.REVEALED: "both wrote their part",
+    TalkStatus.DONE: "both chose one thing to do differently",
+    TalkStatus.DECLINED: "ended with Not now",
+}
+
+
 async def export_rows(
     session: AsyncSession, space: Space, member: Member | None, with_private: bool
 ) -> list[dict[str, Any]]:
@@ -111,7 +119,9 @@ async def export_rows(
     for part, talk in found.all():
         row: dict[str, Any] = {
             "started_at": talk.started_at,
-            "talk": talk.status,
+            # Where the talk got to, in words that claim nothing: with /reveal never, "revealed"
+            # (the state after both wrote) showed nobody anything.
+            "talk": TALK_WORDS.get(talk.status, talk.status),
             "state": part.state,
         }
         if with_private:
