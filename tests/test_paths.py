@@ -186,14 +186,20 @@ async def test_a_breach_path_walked_for_twelve_weeks_with_a_slower_pace_and_a_st
         assert any(line.startswith(f"🧭 Week {number} of 12") for line in firsts), number
     assert any("Week 3 of 12: honesty and repair" in line for line in firsts)
     assert any("Week 9 of 12: closeness again" in line for line in firsts)
-    # Each Sunday's look back closes with the week's conversation guide.
-    assert len(guides) >= 4
+    # Each Sunday's look back closes with the week's conversation guide; the first, a day into
+    # the path, only says where they are: week 1's talk comes with the next one, once.
+    first_look, *later = guides
+    assert "🧭 Week 1 of 12" in first_look and "🗣" not in first_look
+    assert "💬 Something to talk about" not in first_look
+    assert len(later) >= 4
     titles = {g.title for g in load_paths().guides.values()}
-    for text in guides:
+    for text in later:
         assert "🗣 This week's talk:" in text and "1. Appreciations:" in text
         assert any(f"talk: {t}" in text for t in titles)
         assert "💬 Something to talk about" not in text
-    assert f"talk: {load_paths().guides['guide-01'].title}" in guides[0]
+    assert f"talk: {load_paths().guides['guide-01'].title}" in later[0]
+    talks = [line for text in later for line in text.splitlines() if line.startswith("🗣")]
+    assert sum(load_paths().guides["guide-01"].title in t for t in talks) == 1
 
 
 async def test_existing_spaces_stay_on_free_practice_until_they_choose(

@@ -192,11 +192,11 @@ async def look_back_lines(session: AsyncSession, space_id: int, day: date) -> li
         return None
     path = paths().paths[state.path]
     week = state.week
-    if (
-        state.week_started is not None
-        and (day - state.week_started).days < CLOSES_BEFORE
-        and week > 1
-    ):
+    if state.week_started is not None and (day - state.week_started).days < CLOSES_BEFORE:
+        if week == 1:
+            # The path began only days ago: where they are, and its first week's talk comes
+            # with the next look back (given now, that one would give it a second time).
+            return [heading(path, 1)]
         week -= 1
     if not path.open_ended and week > path.weeks:
         return None
