@@ -142,6 +142,33 @@ async def test_not_now_ends_the_talk_kindly_and_keeps_nothing(
     assert "ended" in ended.text and not ended.asks
 
 
+async def test_after_not_now_the_other_cannot_invite_again_for_a_day(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    clock.set("2026-11-21T12:00:00+00:00")
+    got = await invited(lite)
+    await lite.handle(privately(BOB, action=button(got[dm(BOB)], "Not now")))
+    messenger.take()
+    clock.advance(hours=1)
+    [held] = await lite.handle(privately(ALICE, "/repair"))
+    assert "said not now to a talk a little while ago" in held.text
+    assert "tomorrow at 12:00" in held.text and "Nothing was sent" in held.text
+    assert held.to == dm(ALICE) and messenger.take() == []
+    # The one who said not now may start one whenever they are ready.
+    theirs = await lite.handle(privately(BOB, "/repair"))
+    assert any(m.to == dm(ALICE) and m.buttons for m in theirs)
+
+
+async def test_a_day_after_not_now_an_invitation_may_come_again(
+    lite: Tandem, clock: FixedClock, messenger: FakeMessenger
+) -> None:
+    got = await invited(lite)
+    await lite.handle(privately(BOB, action=button(got[dm(BOB)], "Not now")))
+    clock.advance(hours=25)
+    again = await lite.handle(said(ALICE, "/repair"))
+    assert any(m.to == dm(BOB) and "Not now" in [b.label for b in m.buttons] for m in again)
+
+
 async def test_with_reveal_never_each_keeps_their_own(
     lite: Tandem, clock: FixedClock, messenger: FakeMessenger
 ) -> None:

@@ -16,7 +16,7 @@ from bot.messages import Address, Button, Outgoing
 from bot.promises.keeping import cmd_promise
 from bot.questions.commands import REPLY_HINTS, WORDS_HINT
 from bot.questions.words import answer_of, clean
-from bot.render import one_line
+from bot.render import local_when, one_line
 from bot.repair.state import (
     STEPS,
     WRITTEN,
@@ -25,6 +25,7 @@ from bot.repair.state import (
     RepairTalk,
     TalkStatus,
     current_talk,
+    declined_lately,
     expired,
     parts_of,
     question,
@@ -121,6 +122,15 @@ async def cmd_repair(ctx: Ctx, args: str) -> list[Outgoing]:
         raise UserError(NEEDS_TWO)
     talk = await current_talk(ctx.session, ctx.space, ctx.now)
     if talk is None:
+        # "Not now" is heard: the other partner is not asked again at once (an invitation
+        # pressed again and again is pressure, not repair).
+        again = await declined_lately(ctx.session, ctx.space, ctx.member.id, ctx.now)
+        if again is not None:
+            raise UserError(
+                "Your partner said not now to a talk a little while ago, and that deserves room. "
+                f"/repair can invite them again {local_when(again, ctx.space.timezone, ctx.now)}. "
+                "Nothing was sent."
+            )
         return await _begin(ctx, partners)
     part = await _part(ctx, talk)
     talk.updated_at = ctx.now

@@ -5,7 +5,7 @@ differently, sealed with their own key), and when a talk left unfinished quietly
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, delete, select
@@ -63,6 +63,33 @@ async def current_talk(session: AsyncSession, space: Space, now: datetime) -> Re
         await erase_talks(session, [talk.id])
         return None
     return talk
+
+
+DECLINE_REST = timedelta(hours=24)  # after a partner's "Not now", the other waits this long
+
+
+async def declined_lately(
+    session: AsyncSession, space: Space, member_id: int | None, now: datetime
+) -> datetime | None:
+    """When another partner said "Not now" to a talk within DECLINE_REST: the moment the asker
+    may invite again, else None. The one who declined may start a talk whenever they like."""
+    found = await session.exec(
+        select(RepairPart.updated_at)
+        .join(RepairTalk, col(RepairTalk.id) == RepairPart.talk_id)
+        .where(
+            RepairTalk.space_id == space.id,
+            RepairTalk.status == TalkStatus.DECLINED,
+            RepairPart.state == PartState.DECLINED,
+            RepairPart.member_id != member_id,
+        )
+        .order_by(col(RepairPart.updated_at).desc())
+        .limit(1)
+    )
+    at = found.first()
+    if at is None:
+        return None
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return at + DECLINE_REST if now < at + DECLINE_REST else None
 
 
 async def erase_talks(session: AsyncSession, ids: list[int | None]) -> None:
