@@ -21,6 +21,11 @@ def local_date(instant: datetime, zone: str) -> date:
     return instant.astimezone(zone_from_name(zone)).date()
 
 
+def as_utc(instant: datetime) -> datetime:
+    """A stored instant, aware: SQLite hands back naive datetimes, which Tandem wrote in UTC."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
 @functools.lru_cache(maxsize=1024)
 def _weekdays(days: str) -> frozenset[int]:
     return days_from_cron(days) or frozenset(range(7))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -12,6 +12,7 @@ from bot.delivery.jobs import DispatchReport, Job
 from bot.delivery.planner import backoff
 from bot.messages import Address, SendResult, SendStatus
 from bot.ports import Clock
+from bot.schedule import as_utc
 from bot.store import Member, Plain, Space, Store, move_space
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,8 @@ class Recorder:
             if result.status is SendStatus.DELIVERED:
                 report.sent += 1
                 if job.due_at is not None:
-                    due = job.due_at if job.due_at.tzinfo else job.due_at.replace(tzinfo=UTC)
-                    report.lateness.append((self.clock.now() - due).total_seconds())
+                    late = self.clock.now() - as_utc(job.due_at)
+                    report.lateness.append(late.total_seconds())
             elif result.status is SendStatus.RETRY:
                 report.retrying += 1
             else:

@@ -5,13 +5,14 @@ differently, sealed with their own key), and when a talk left unfinished quietly
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.paths.library import Repair, RepairQuestion, load_paths
+from bot.schedule import as_utc
 from bot.store import Member, Space
 from bot.tables import REPAIR_STEPS, PartState, RepairPart, RepairTalk, TalkStatus
 
@@ -88,8 +89,8 @@ async def declined_lately(
     at = found.first()
     if at is None:
         return None
-    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return at + DECLINE_REST if now < at + DECLINE_REST else None
+    again = as_utc(at) + DECLINE_REST
+    return again if now < again else None
 
 
 async def erase_talks(session: AsyncSession, ids: list[int | None]) -> None:

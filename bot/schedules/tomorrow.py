@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Protocol, runtime_checkable
 
 from sqlmodel import col, select
 
-from bot.schedule import local_date, next_due
+from bot.schedule import as_utc, local_date, next_due
 from bot.store import Promise, PromiseStatus, Schedule, Space, Store
 from bot.timeparse import zone_from_name
 
@@ -24,10 +24,6 @@ class Movable(Protocol):
     def now(self) -> datetime: ...
 
     def move_to(self, instant: datetime) -> None: ...
-
-
-def _aware(instant: datetime) -> datetime:
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 async def tomorrow(
@@ -98,5 +94,5 @@ async def _next_due(store: Store, platform: str, now: datetime, until: datetime)
                 col(Promise.next_ask_at) < until,
             )
         )
-        found = [_aware(at) for at in [*schedules.all(), *promises.all()] if at is not None]
+        found = [as_utc(at) for at in [*schedules.all(), *promises.all()] if at is not None]
     return min(found, default=None)

@@ -3,11 +3,12 @@ time): kept per space and member in the `once` table, and forgotten after WAIT."
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from sqlmodel import col, delete, select
 
 from bot.context import Ctx
+from bot.schedule import as_utc
 from bot.store import Once, done, once
 
 WAIT = timedelta(hours=1)  # unanswered this long, the next words are words again, not an answer
@@ -47,9 +48,8 @@ async def waiting(ctx: Ctx) -> str | None:
         select(Once).where(Once.space_id == ctx.space.id, col(Once.key).in_(_keys(ctx)))
     )
     for row in found.all():
-        at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=UTC)
         stage = row.key.split(":")[1]
-        if stage in STAGES and ctx.now - at < WAIT:
+        if stage in STAGES and ctx.now - as_utc(row.at) < WAIT:
             return stage
     return None
 

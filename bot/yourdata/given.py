@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.content import Library
 from bot.paths.compose import QUIET_STEP
 from bot.paths.progress import paths
+from bot.schedule import as_utc
 from bot.store import ContentHistory, Delivery, Space
 
 # What a rest day's message said in the step's place: no step, and nothing of why.
@@ -52,10 +53,6 @@ class Given:
 def _steps() -> dict[str, str]:
     """Every path step's words, by its id."""
     return {step.id: step.text for path in paths().paths.values() for step in path.step}
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _words(row: Delivery, library: Library) -> str | None:
@@ -89,7 +86,7 @@ async def given(
     carriers: dict[tuple[str, date, int], tuple[datetime, str]] = {}
     for r in mine:
         if r.status == "sent" and r.sent_at is not None and r.kind in INSIDE:
-            key, sent = (r.kind, r.local_date, r.recipient), (_aware(r.sent_at), r.kind)
+            key, sent = (r.kind, r.local_date, r.recipient), (as_utc(r.sent_at), r.kind)
             carriers[key] = min(carriers.get(key, sent), sent)
     out: list[Given] = []
     for r in mine:
@@ -101,13 +98,13 @@ async def given(
             if r.status == "sent" and r.step is not None and r.recipient == you:
                 words = _steps().get(r.step)
                 if words is not None and r.sent_at is not None:
-                    out.append(Given(_aware(r.sent_at), words, "check-in", True))
+                    out.append(Given(as_utc(r.sent_at), words, "check-in", True))
             continue
         words = _words(r, library)
         if words is None:
             continue
         if r.status == "sent" and r.sent_at is not None:
-            out.append(Given(_aware(r.sent_at), words, None, side))
+            out.append(Given(as_utc(r.sent_at), words, None, side))
         elif r.status == "carried":
             # A step rides in the check-in; a side's own prompt in the check-in, or with no
             # check-in set, in the step to their private chat.
@@ -132,7 +129,7 @@ async def _tips(
     picked: dict[tuple[str, str], list[datetime]] = {}
     for r in rows:
         if r.kind in ("prompt", "side") and r.content_id is not None:
-            picked.setdefault((r.kind, r.content_id), []).append(_aware(r.due_at))
+            picked.setdefault((r.kind, r.content_id), []).append(as_utc(r.due_at))
     history = (
         await session.exec(
             select(ContentHistory).where(
@@ -146,7 +143,7 @@ async def _tips(
         prompt = library.by_id.get(h.prompt_id)
         if prompt is None:
             continue
-        at = _aware(h.shown_at)
+        at = as_utc(h.shown_at)
         kind = "side" if h.member_id else "prompt"
         if any(
             timedelta(0) <= at - due <= CLAIM_WINDOW for due in picked.get((kind, h.prompt_id), [])
