@@ -167,11 +167,6 @@ async def took_part(
     return TookPart({k: frozenset(v) for k, v in partners.items()}, days)
 
 
-async def both_took_part(session: AsyncSession, space_id: int, start: date, end: date) -> int:
-    """Days in [start, end) on which every partner (two, in a couple) took part."""
-    return (await took_part(session, [space_id], start, end)).both(space_id, start, end)
-
-
 def _lift(state: PathState, day: date) -> None:
     """The rest ends: the week's days resume where they stood, so it was never counted."""
     started, since, until = state.week_started, state.rest_from, state.rest_until
