@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery import OUT
 from bot.errors import UserError
 from bot.render import day_label, one_line, without_reordering
 from bot.store import (
@@ -285,7 +286,7 @@ async def asked_days(session: AsyncSession, space: Space) -> set[date]:
         .where(
             Delivery.space_id == space.id,
             Delivery.kind == "checkin",
-            col(Delivery.status).in_(("sent", "claimed", "handing", "retry")),
+            col(Delivery.status).in_(OUT),
         )
         .distinct()
     )

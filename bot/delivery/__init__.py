@@ -8,7 +8,7 @@ import bot.delivery.leases as _leases
 from bot.delivery.compose import Composer, render
 from bot.delivery.dispatcher import CONCURRENCY, Dispatcher
 from bot.delivery.jobs import DispatchReport, Job, Partner, Target
-from bot.delivery.leases import OPEN
+from bot.delivery.leases import OPEN, OUT
 from bot.delivery.planner import (
     EVERY_DAY,
     NextAsk,
@@ -25,6 +25,7 @@ __all__ = [
     "HEARTBEAT",
     "LEASE",
     "OPEN",
+    "OUT",
     "Composer",
     "DispatchReport",
     "Dispatcher",

@@ -21,6 +21,9 @@ LEASE = timedelta(seconds=90)
 # A claim still open when its instance stopped: sent by another instance if it never left
 # (`claimed`), given up if it may have (`handing`).
 OPEN = ("claimed", "handing")
+# A row that went out to its chat, or is on its way there (a retry sends it yet): a day's
+# check-in "came" when one of its rows is in one of these.
+OUT = (*OPEN, "sent", "retry")
 
 
 def hold(instance: str, now: datetime) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from bot import actions
 from bot.command import Command, Kind, Option, Who
 from bot.context import Ctx, partners_of, shared_addresses
+from bot.delivery import OUT
 from bot.errors import UserError
 from bot.messages import Address, Button, Outgoing
 from bot.paths.library import DailyQuestion
@@ -86,7 +87,7 @@ async def still_open(ctx: Ctx, day: date) -> bool:
             Delivery.space_id == ctx.space.id,
             Delivery.kind == "checkin",
             Delivery.local_date == ctx.today,
-            col(Delivery.status).in_(("claimed", "handing", "sent", "retry")),
+            col(Delivery.status).in_(OUT),
         )
     )
     return found.first() is None
