@@ -39,6 +39,7 @@ QUIET = (
 # The look back closes the week before when the current one began fewer days ago than this.
 CLOSES_BEFORE = 3
 SIDE_HEAD = "🧭 Just for you, on your path:"
+SIDES = ("doubting", "doubted")  # a partner with one of these gets their side's steps
 # What a delivery row records (`Delivery.step`) for a rest day's message: no step.
 QUIET_STEP = "quiet"
 
@@ -131,7 +132,7 @@ async def side_step(
     """The step for `member`'s side on `day`, on a path, if its week has one that day; only
     ever for their private chat (on the breach path it may name what happened). `state`: the
     space's, settled already for `day` (else it is settled here)."""
-    if member.side not in ("doubting", "doubted"):
+    if member.side not in SIDES:
         return None
     if state is None:
         state = await settle(session, member.space_id, day)
@@ -156,7 +157,7 @@ async def with_side_steps(
         found = await session.exec(
             select(Member).where(col(Member.id).in_({job.recipient for _, job in mine}))
         )
-        sided = {m.id: m for m in found.all() if m.side in ("doubting", "doubted")}
+        sided = {m.id: m for m in found.all() if m.side in SIDES}
         mine = [(index, job) for index, job in mine if job.recipient in sided]
         settled = await settle_all(session, ((job.space_id, job.local_date) for _, job in mine))
         shown: dict[int, str] = {}
